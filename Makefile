@@ -1,0 +1,47 @@
+# CodexEngine: `make run` sets everything up and runs the platform; `make test` sets
+# everything up and runs the whole suite. Both are idempotent.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install services migrate bootstrap run test lint bench stop doctor
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	# The CPU build of torch lies on this disk; asking for it first keeps pip from fetching a CUDA one.
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -r requirements.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+services:
+	./scripts/ensure-services.sh
+
+migrate: install services
+	$(PY) manage.py migrate --noinput
+
+bootstrap: migrate
+	$(PY) manage.py bootstrap
+
+run: bootstrap
+	$(PY) manage.py collectstatic --noinput -v 0
+	./scripts/run.sh $(HOST) $(PORT)
+
+test: install services
+	$(VENV)/bin/pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+doctor: install
+	$(PY) manage.py doctor
+
+stop: install
+	$(PY) manage.py embedded_postgres stop

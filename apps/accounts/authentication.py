@@ -1,0 +1,30 @@
+"""How requests prove who they are: Bearer JWT everywhere, ``?token=`` on SSE GETs, sessions on Sage."""
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.authentication import SessionAuthentication
+from rest_framework_simplejwt.authentication import JWTAuthentication
+
+
+class BearerAuthentication(JWTAuthentication):
+    """A simplejwt access token from ``Authorization: Bearer``.
+
+    EventSource cannot set headers, so a view marked ``allow_query_token`` also takes
+    ``?token=`` on GET; no other route does, keeping tokens out of most URLs and logs.
+    """
+
+    def authenticate(self, request: Any) -> Any:
+        header = self.get_header(request)
+        if header is None:
+            view = request.parser_context.get("view") if getattr(request, "parser_context", None) else None
+            token = request.query_params.get("token")
+            if token and request.method == "GET" and getattr(view, "allow_query_token", False):
+                validated = self.get_validated_token(token.encode())
+                return self.get_user(validated), validated
+            return None
+        return super().authenticate(request)
+
+
+class CsrfSessionAuthentication(SessionAuthentication):
+    """The Django session cookie, with CSRF enforced on unsafe methods (DRF's behaviour)."""

@@ -1,0 +1,76 @@
+"""Server-sent events and NDJSON responses, with heartbeats on idle streams."""
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from django.http import StreamingHttpResponse
+
+HEARTBEAT_SECONDS = 15.0
+
+_STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def sse_frame(data: Any, *, event: str | None = None, id: str | int | None = None) -> str:
+    """One SSE frame; ``data`` is JSON-encoded unless already a string."""
+    payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    lines = []
+    if id is not None:
+        lines.append(f"id: {id}")
+    if event:
+        lines.append(f"event: {event}")
+    lines.extend(f"data: {line}" for line in payload.split("\n"))
+    return "\n".join(lines) + "\n\n"
+
+
+def sse_comment(text: str = "ping") -> str:
+    return f": {text}\n\n"
+
+
+def ndjson_line(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+async def with_heartbeat(
+    source: AsyncIterator[str], heartbeat: Callable[[], str], *, interval: float = HEARTBEAT_SECONDS
+) -> AsyncIterator[str]:
+    """Yield from ``source``; when it is silent for ``interval`` seconds, yield ``heartbeat()``."""
+    iterator = source.__aiter__()
+    pending: asyncio.Task | None = None
+    try:
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(iterator.__anext__())
+            done, _ = await asyncio.wait({pending}, timeout=interval)
+            if not done:
+                yield heartbeat()
+                continue
+            try:
+                item = pending.result()
+            except StopAsyncIteration:
+                return
+            finally:
+                pending = None
+            yield item
+    finally:
+        if pending is not None:
+            pending.cancel()
+        aclose = getattr(iterator, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def sse_response(stream: AsyncIterator[str], *, status: int = 200) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(stream, content_type="text/event-stream; charset=utf-8", status=status)
+    for name, value in _STREAM_HEADERS.items():
+        response[name] = value
+    return response
+
+
+def ndjson_response(stream: AsyncIterator[str], *, status: int = 200) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(stream, content_type="text/plain; charset=utf-8", status=status)
+    for name, value in _STREAM_HEADERS.items():
+        response[name] = value
+    return response
