@@ -84,3 +84,61 @@ def bob_client(bob, client_for) -> APIClient:
 @pytest.fixture
 def admin_client(admin_user, client_for) -> APIClient:
     return client_for(admin_user)
+
+
+# ------------------------------------------------------------------------------
+# A real Celery worker, for the tests that are about background work
+# ------------------------------------------------------------------------------
+def _test_database_url() -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    from django.conf import settings
+    from django.db import connection
+
+    parts = urlsplit(settings.DATABASE_URL)
+    return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """A ``celery worker`` subprocess on the test database and a queue of this session's own.
+
+    Tests that use it must commit their rows (``django_db(transaction=True)``) so the
+    worker can see them.
+    """
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from django.conf import settings
+
+    from codex.celery import app
+
+    if not settings.REDIS_AVAILABLE:
+        pytest.skip("a Celery worker needs Redis")
+    queue = f"codex-test-{uuid.uuid4().hex[:12]}"
+    app.conf.task_default_queue = queue
+    with django_db_blocker.unblock():
+        database_url = _test_database_url()
+    env = {**os.environ, "DATABASE_URL": database_url, "CELERY_QUEUE": queue, "CODEX_TESTING": "1"}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "codex", "worker", "--pool=solo", "-Q", queue,
+         "--loglevel=WARNING", "-n", f"{queue}@%h", "--without-gossip", "--without-mingle"],
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if app.control.ping(destination=[f"{queue}@{os.uname().nodename}"], timeout=0.5):
+            break
+        if worker.poll() is not None:
+            raise RuntimeError("the Celery worker exited at start")
+    else:
+        worker.kill()
+        raise RuntimeError("the Celery worker did not answer within 60 s")
+    yield worker
+    worker.terminate()
+    try:
+        worker.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        worker.kill()

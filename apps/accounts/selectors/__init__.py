@@ -1,0 +1,1 @@
+"""Reads about accounts, always scoped to who is asking; one module per area."""
