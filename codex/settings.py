@@ -323,6 +323,21 @@ if TESTING:
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 # ------------------------------------------------------------------------------
+# LLMs, agents and the fetcher
+# ------------------------------------------------------------------------------
+# A default provider for everyone; unset, the built-in offline model answers.
+LLM_BASE_URL = env.str("LLM_BASE_URL", default="")
+LLM_API_KEY = env.str("LLM_API_KEY", default="")
+LLM_MODEL = env.str("LLM_MODEL", default="")
+LLM_CONNECT_TIMEOUT = env.float("LLM_CONNECT_TIMEOUT", default=10.0)
+LLM_READ_TIMEOUT = env.float("LLM_READ_TIMEOUT", default=120.0)
+LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=2)
+FETCH_TIMEOUT = env.float("FETCH_TIMEOUT", default=15.0)
+FETCH_MAX_BYTES = env.int("FETCH_MAX_BYTES", default=2 * 1024 * 1024)
+# Only the tests turn this on, so that tools can reach the fake server on 127.0.0.1.
+FETCH_ALLOW_LOOPBACK = env.bool("FETCH_ALLOW_LOOPBACK", default=False)
+
+# ------------------------------------------------------------------------------
 # Logging
 # ------------------------------------------------------------------------------
 LOGGING = {
