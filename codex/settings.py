@@ -176,6 +176,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="codex")
+# A task whose worker died unacknowledged is redelivered after this many seconds (Redis broker).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 
 # ------------------------------------------------------------------------------
 # Auth
@@ -300,6 +302,10 @@ CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_ALLOW_CREDENTIALS = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
+# Uploaded documents above this size answer 413. Django streams file parts to disk past
+# FILE_UPLOAD_MAX_MEMORY_SIZE and DATA_UPLOAD_MAX_MEMORY_SIZE does not count them, so this is the
+# limit that applies to files; a proxy in front should cap the request body too.
+KNOWLEDGE_MAX_UPLOAD_BYTES = env.int("KNOWLEDGE_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
 
 # ------------------------------------------------------------------------------
 # Files, static, i18n, email
@@ -336,6 +342,14 @@ FETCH_TIMEOUT = env.float("FETCH_TIMEOUT", default=15.0)
 FETCH_MAX_BYTES = env.int("FETCH_MAX_BYTES", default=2 * 1024 * 1024)
 # Only the tests turn this on, so that tools can reach the fake server on 127.0.0.1.
 FETCH_ALLOW_LOOPBACK = env.bool("FETCH_ALLOW_LOOPBACK", default=False)
+
+# ------------------------------------------------------------------------------
+# Conversations and runs
+# ------------------------------------------------------------------------------
+# A longer message answers 413 before any run starts.
+CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=100_000)
+RUN_START_THROTTLE = env.str("RUN_START_THROTTLE", default="60/min")
+RUN_STREAM_THROTTLE = env.str("RUN_STREAM_THROTTLE", default="240/min")
 
 # ------------------------------------------------------------------------------
 # Logging

@@ -1,0 +1,450 @@
+"""Every write of the knowledge app: knowledge bases, uploads, ingestion, deletion."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import Q
+
+from apps.core.errors import Conflict, Invalid, PayloadTooLarge, UnsupportedMediaType
+from apps.core.jobs import enqueue
+from apps.knowledge import embedding
+from apps.knowledge.chunking import chunk_sections
+from apps.knowledge.models import Chunk, Document, IngestTask, KnowledgeBase
+from apps.knowledge.parsing import (
+    SUPPORTED_TYPES,
+    ParseError,
+    check_docx_archive,
+    clean_filename,
+    extension_of,
+    parse,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Status, progress and errors are kept short enough for any list view.
+MAX_ERROR_LENGTH = 500
+
+
+class IngestBusy(Exception):
+    """Another worker holds this document's ingestion lock; try again later."""
+
+
+#: Errors a later attempt may not meet; the Celery task retries on these.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (OperationalError, embedding.TransientEmbeddingError, IngestBusy)
+
+
+# ------------------------------------------------------------------------------
+# Knowledge bases
+# ------------------------------------------------------------------------------
+def _save_validated(instance: KnowledgeBase) -> KnowledgeBase:
+    try:
+        instance.full_clean()
+    except ValidationError as exc:
+        if any("already have" in message for message in exc.messages):
+            raise Conflict("You already have a knowledge base with this name.") from exc
+        raise
+    instance.save()
+    return instance
+
+
+@transaction.atomic
+def knowledge_base_create(
+    *,
+    owner,
+    name: str,
+    type: str = "rag",
+    intro: str = "",
+    language: str = "en",
+    chunk_size: int = 1000,
+    chunk_overlap: int = 200,
+    embedding_base_url: str = "",
+    embedding_api_key: str = "",
+    embedding_model: str = "",
+) -> KnowledgeBase:
+    knowledge_base = KnowledgeBase(
+        owner=owner,
+        name=name.strip(),
+        type=type or "rag",
+        intro=intro,
+        language=language,
+        chunk_size=chunk_size,
+        chunk_overlap=chunk_overlap,
+        embedding_base_url=embedding_base_url,
+        embedding_api_key=embedding_api_key,
+    )
+    if embedding_model:
+        knowledge_base.embedding_model = embedding_model
+    return _save_validated(knowledge_base)
+
+
+@transaction.atomic
+def knowledge_base_update(*, knowledge_base: KnowledgeBase, **changes: object) -> KnowledgeBase:
+    """Change the given fields; chunking or embedding changes apply to documents ingested from now on."""
+    allowed = {"name", "type", "intro", "language", "chunk_size", "chunk_overlap"}
+    for field, value in changes.items():
+        if field not in allowed:
+            raise Invalid(f"{field} cannot be changed.")
+        if value is not None:
+            setattr(knowledge_base, field, value.strip() if field == "name" and isinstance(value, str) else value)
+    return _save_validated(knowledge_base)
+
+
+def knowledge_base_delete(*, knowledge_base: KnowledgeBase) -> None:
+    knowledge_base_clear(knowledge_base=knowledge_base)
+    knowledge_base.delete()
+
+
+def knowledge_base_clear(*, knowledge_base: KnowledgeBase) -> int:
+    """Delete every document of the knowledge base (and its chunks and files); the count deleted."""
+    count = 0
+    for document in list(knowledge_base.documents.all()):
+        document_delete(document=document)
+        count += 1
+    return count
+
+
+def knowledge_base_reingest_all(*, knowledge_base: KnowledgeBase) -> int:
+    documents = list(knowledge_base.documents.all())
+    for document in documents:
+        document_enqueue(document=document)
+    return len(documents)
+
+
+# ------------------------------------------------------------------------------
+# Uploads
+# ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ValidatedUpload:
+    filename: str
+    content_type: str
+    data: bytes
+    checksum: str
+
+
+def upload_validate(*, upload: UploadedFile) -> ValidatedUpload:
+    """Name, size, type and archive checks, before anything is stored."""
+    filename = clean_filename(upload.name or "")
+    if not filename:
+        raise Invalid("The file needs a name.", field_errors={"file": ["The file needs a name."]})
+    if upload.size is not None and upload.size > settings.KNOWLEDGE_MAX_UPLOAD_BYTES:
+        raise PayloadTooLarge(f"The file is larger than {settings.KNOWLEDGE_MAX_UPLOAD_BYTES} bytes.")
+    extension = extension_of(filename)
+    if extension not in SUPPORTED_TYPES:
+        supported = ", ".join(sorted(SUPPORTED_TYPES))
+        raise UnsupportedMediaType(f"Unsupported file type {extension or '(none)'}; supported: {supported}.")
+    if not upload.size:
+        raise Invalid("The file is empty.", field_errors={"file": ["The file is empty."]})
+    upload.seek(0)
+    data = upload.read()
+    if extension == ".docx":
+        try:
+            check_docx_archive(data)
+        except ParseError as exc:
+            raise Invalid(str(exc), field_errors={"file": [str(exc)]}) from exc
+    return ValidatedUpload(
+        filename=filename,
+        content_type=SUPPORTED_TYPES[extension],
+        data=data,
+        checksum=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def _same_scope(
+    *, owner, knowledge_base: KnowledgeBase | None, thread_id: str, task_id: str, filename: str
+) -> Document | None:
+    documents = Document.objects.filter(filename=filename)
+    if knowledge_base is not None:
+        return documents.filter(knowledge_base=knowledge_base).first()
+    return documents.filter(owner=owner, knowledge_base__isnull=True, thread_id=thread_id, task_id=task_id).first()
+
+
+def document_create(
+    *,
+    owner,
+    upload: UploadedFile,
+    knowledge_base: KnowledgeBase | None = None,
+    thread_id: str = "",
+    task_id: str = "",
+    title: str = "",
+    description: str = "",
+    ingest_task: IngestTask | None = None,
+    replace: bool = True,
+    queue: bool = True,
+) -> Document:
+    """Store an upload as a document in its scope and (by default) queue its ingestion.
+
+    A file of the same name in the same scope is replaced when ``replace``, else 409.
+    Nothing is left behind when any step fails: the stored file is removed again.
+    """
+    validated = upload_validate(upload=upload)
+    path = default_storage.save(
+        f"knowledge/{owner.pk}/{uuid.uuid4().hex}/{validated.filename}", ContentFile(validated.data)
+    )
+    try:
+        with transaction.atomic():
+            existing = _same_scope(
+                owner=owner,
+                knowledge_base=knowledge_base,
+                thread_id=thread_id,
+                task_id=task_id,
+                filename=validated.filename,
+            )
+            if existing is not None:
+                if not replace:
+                    raise Conflict(f"{validated.filename} already exists here.")
+                document_delete(document=existing)
+            document = Document.objects.create(
+                owner=owner,
+                knowledge_base=knowledge_base,
+                thread_id=thread_id,
+                task_id=task_id,
+                ingest_task=ingest_task,
+                file=path,
+                filename=validated.filename,
+                title=title or validated.filename,
+                description=description,
+                content_type=validated.content_type,
+                size=len(validated.data),
+                checksum=validated.checksum,
+            )
+            if queue:
+                enqueue_ingestion(document=document)
+    except IntegrityError as exc:
+        default_storage.delete(path)
+        # Two uploads of one name raced; the loser is told, the winner keeps its file.
+        raise Conflict(f"{validated.filename} was uploaded at the same time by another request.") from exc
+    except BaseException:
+        default_storage.delete(path)
+        raise
+    return document
+
+
+def document_create_temporal(*, owner, upload: UploadedFile, thread_id: str) -> Document:
+    """000's ``/upload/temporal``: stored for one thread and ingested before the request answers.
+
+    A file that cannot be ingested is removed again and its reason answered as 400.
+    """
+    document = document_create(owner=owner, upload=upload, thread_id=thread_id, queue=False)
+    try:
+        result = document_ingest(document_id=document.pk)
+    except IngestBusy as exc:
+        raise Conflict("The file is being ingested by another request.") from exc
+    if result is None:
+        raise Conflict("The file was deleted while it was being ingested.")
+    if result.status == Document.Status.FAILED:
+        document_delete(document=result)
+        raise Invalid(f"The file could not be ingested: {result.error}", field_errors={"file": [result.error]})
+    return result
+
+
+def document_upload_batch(
+    *, owner, knowledge_base: KnowledgeBase, uploads: Sequence[UploadedFile], replace: bool
+) -> IngestTask:
+    """002's ``add_by_files``: one batch, one document and one ingestion per file; all or nothing."""
+    if not uploads:
+        raise Invalid("Send at least one file.", field_errors={"files": ["Send at least one file."]})
+    for upload in uploads:
+        upload_validate(upload=upload)
+    with transaction.atomic():
+        task = IngestTask.objects.create(owner=owner, knowledge_base=knowledge_base)
+        for upload in uploads:
+            document_create(
+                owner=owner, upload=upload, knowledge_base=knowledge_base, ingest_task=task, replace=replace
+            )
+    return task
+
+
+def ingest_task_redo(*, task: IngestTask) -> int:
+    """Re-queue the batch's documents that failed or never finished."""
+    documents = list(task.documents.exclude(status=Document.Status.INGESTED))
+    for document in documents:
+        document_enqueue(document=document)
+    return len(documents)
+
+
+# ------------------------------------------------------------------------------
+# Ingestion
+# ------------------------------------------------------------------------------
+def enqueue_ingestion(*, document: Document) -> None:
+    from apps.knowledge.tasks import ingest_document_task
+
+    enqueue(ingest_document_task, document_id=str(document.pk))
+
+
+@transaction.atomic
+def document_enqueue(*, document: Document) -> Document:
+    """Mark the document queued and ingest it in the background (its chunks stay until replaced)."""
+    Document.objects.filter(pk=document.pk).update(status=Document.Status.QUEUED, progress=0.0, error="")
+    document.refresh_from_db()
+    enqueue_ingestion(document=document)
+    return document
+
+
+def _lock_key(document_id: uuid.UUID | str) -> int:
+    return int.from_bytes(uuid.UUID(str(document_id)).bytes[:8], "big", signed=True)
+
+
+@contextmanager
+def _ingestion_lock(document_id: uuid.UUID | str) -> Iterator[bool]:
+    """A PostgreSQL session advisory lock: it dies with a killed worker's connection, never goes stale."""
+    key = _lock_key(document_id)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        acquired = bool(cursor.fetchone()[0])
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+def _fail(document_id: uuid.UUID | str, reason: str) -> None:
+    with transaction.atomic():
+        Chunk.objects.filter(document_id=document_id).delete()
+        Document.objects.filter(pk=document_id).update(
+            status=Document.Status.FAILED, progress=0.0, chunk_count=0, error=reason[:MAX_ERROR_LENGTH]
+        )
+
+
+def document_fail(*, document_id: uuid.UUID | str, reason: str) -> None:
+    """Record that ingestion gave up (retries exhausted)."""
+    _fail(document_id, reason)
+
+
+def document_ingest(*, document_id: uuid.UUID | str) -> Document | None:
+    """Parse, chunk and embed one document, then swap its chunks in one transaction.
+
+    Idempotent: a rerun replaces the document's chunks, never adds to them. Returns the
+    document, or None when it was deleted before or during the work (cancelled).
+    Raises :class:`IngestBusy` while another worker ingests the same document, and the
+    errors in :data:`TRANSIENT_ERRORS` for the caller to retry.
+    """
+    with _ingestion_lock(document_id) as acquired:
+        if not acquired:
+            raise IngestBusy(str(document_id))
+        document = Document.objects.select_related("knowledge_base").filter(pk=document_id).first()
+        if document is None:
+            return None
+        Document.objects.filter(pk=document.pk).update(status=Document.Status.PROCESSING, progress=0.0, error="")
+        knowledge_base = document.knowledge_base
+        chunk_size = knowledge_base.chunk_size if knowledge_base else 1000
+        chunk_overlap = knowledge_base.chunk_overlap if knowledge_base else 200
+        try:
+            with document.file.open("rb") as handle:
+                data = handle.read()
+            drafts = chunk_sections(parse(data, document.filename), chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+            vectors: list[list[float]] = []
+            for start in range(0, len(drafts), embedding.BATCH_SIZE):
+                batch = drafts[start : start + embedding.BATCH_SIZE]
+                vectors.extend(embedding.embed_texts([draft.content for draft in batch], knowledge_base=knowledge_base))
+                # Progress per batch doubles as the cancellation check: a deleted document updates nothing.
+                progress = min(0.99, len(vectors) / len(drafts))
+                if not Document.objects.filter(pk=document.pk).update(progress=progress):
+                    return None
+        except FileNotFoundError:
+            _fail(document.pk, "The stored file is missing.")
+            return _refreshed(document)
+        except ParseError as exc:
+            _fail(document.pk, str(exc))
+            return _refreshed(document)
+        except TRANSIENT_ERRORS:
+            raise
+        except embedding.EmbeddingError as exc:
+            _fail(document.pk, str(exc))
+            return _refreshed(document)
+        except Exception:
+            # A bug or a parser library's own exception: the owner sees a plain reason, the log the detail.
+            logger.exception("ingesting document %s failed", document.pk)
+            _fail(document.pk, "The file could not be processed.")
+            return _refreshed(document)
+        with transaction.atomic():
+            if not Document.objects.select_for_update().filter(pk=document.pk).exists():
+                return None
+            Chunk.objects.filter(document_id=document.pk).delete()
+            Chunk.objects.bulk_create(
+                [
+                    Chunk(
+                        document_id=document.pk,
+                        knowledge_base_id=document.knowledge_base_id,
+                        ordinal=ordinal,
+                        content=draft.content,
+                        metadata=draft.metadata,
+                        embedding=vector,
+                    )
+                    for ordinal, (draft, vector) in enumerate(zip(drafts, vectors, strict=True))
+                ],
+                batch_size=500,
+            )
+            Document.objects.filter(pk=document.pk).update(
+                status=Document.Status.INGESTED, progress=1.0, chunk_count=len(drafts), error=""
+            )
+        return _refreshed(document)
+
+
+def _refreshed(document: Document) -> Document | None:
+    return Document.objects.filter(pk=document.pk).first()
+
+
+# ------------------------------------------------------------------------------
+# Deletion
+# ------------------------------------------------------------------------------
+def document_delete(*, document: Document) -> int:
+    """Delete the document, its chunks and (after commit) its file; the number of chunks deleted."""
+    with transaction.atomic():
+        deleted = Chunk.objects.filter(document_id=document.pk).delete()[0]
+        path = document.file.name
+        document.delete()
+        transaction.on_commit(lambda: default_storage.delete(path) if path else None)
+    return deleted
+
+
+def thread_temporal_clear(*, owner, thread_id: str) -> tuple[int, int]:
+    """Delete the thread's temporal documents; ``(files deleted, chunks deleted)``."""
+    files = chunks = 0
+    for document in list(Document.objects.filter(owner=owner, thread_id=thread_id).filter(~Q(thread_id=""))):
+        chunks += document_delete(document=document)
+        files += 1
+    return files, chunks
+
+
+def document_reingest_now(*, document: Document) -> Document:
+    """Re-ingest synchronously (000's ``/reingest`` answers with the new chunk count)."""
+    try:
+        result = document_ingest(document_id=document.pk)
+    except IngestBusy as exc:
+        raise Conflict("The document is being ingested right now; try again shortly.") from exc
+    if result is None:
+        raise Conflict("The document was deleted while it was being re-ingested.")
+    return result
+
+
+# ------------------------------------------------------------------------------
+# Object storage (002's /api/oss/upload)
+# ------------------------------------------------------------------------------
+def oss_file_store(*, owner, upload: UploadedFile, path: str = "") -> str:
+    """Store any file under the owner's prefix; returns its storage URL."""
+    filename = clean_filename(upload.name or "")
+    if not filename:
+        raise Invalid("The file needs a name.", field_errors={"file": ["The file needs a name."]})
+    if upload.size is not None and upload.size > settings.KNOWLEDGE_MAX_UPLOAD_BYTES:
+        raise PayloadTooLarge(f"The file is larger than {settings.KNOWLEDGE_MAX_UPLOAD_BYTES} bytes.")
+    if not upload.size:
+        raise Invalid("The file is empty.", field_errors={"file": ["The file is empty."]})
+    # Only plain folder names survive: no "..", no absolute paths, no backslashes.
+    folders = [clean_filename(part) for part in path.replace("\\", "/").split("/")]
+    folders = [part for part in folders if part and part not in {".", ".."}]
+    name = "/".join(["oss", str(owner.pk), *folders, uuid.uuid4().hex[:12], filename])
+    saved = default_storage.save(name, upload)
+    return default_storage.url(saved)
