@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import SessionAuthentication
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
@@ -28,3 +30,23 @@ class BearerAuthentication(JWTAuthentication):
 
 class CsrfSessionAuthentication(SessionAuthentication):
     """The Django session cookie, with CSRF enforced on unsafe methods (DRF's behaviour)."""
+
+
+class BearerScheme(OpenApiAuthenticationExtension):
+    """How drf-spectacular documents :class:`BearerAuthentication`."""
+
+    target_class = BearerAuthentication
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+
+
+class SessionCookieScheme(OpenApiAuthenticationExtension):
+    """How drf-spectacular documents :class:`CsrfSessionAuthentication`."""
+
+    target_class = CsrfSessionAuthentication
+    name = "cookieAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME}

@@ -103,7 +103,7 @@ class User(AbstractUser):
     """One account for all five APIs."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    email = models.EmailField("email address")
+    email = models.EmailField("email address", blank=True)
     name = models.CharField(max_length=100, blank=True)
     nickname = models.CharField(max_length=100, blank=True)
     phone = models.CharField(max_length=32, blank=True)
@@ -117,8 +117,11 @@ class User(AbstractUser):
     class Meta:
         ordering = ["date_joined"]
         constraints = [
+            # Upstream logins (GitHub without a public email) and admin-made accounts may
+            # have no email; only real addresses must be unique.
             models.UniqueConstraint(
                 Lower("email"),
+                condition=~models.Q(email=""),
                 name="user_email_unique_ci",
                 violation_error_message="A user with this email already exists.",
             ),

@@ -3,12 +3,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 
 from apps.accounts.models import Department, Role, User
-from apps.core.errors import Conflict, Invalid
+from apps.accounts.services import codes
+from apps.core import throttle
+from apps.core.errors import Conflict, Forbidden, Invalid, NotFound
+
+REGISTRATION_DISABLED = "Local account registration is not enabled on this server."
+WRONG_CURRENT_PASSWORD = "The current password is incorrect."
 
 
 def _validate_password(password: str, user: User | None = None) -> None:
@@ -106,6 +113,85 @@ def user_assign_roles(*, user: User, role_ids: Iterable[int]) -> User:
 
 def user_delete(*, user: User) -> None:
     user.delete()
+
+
+def registration_ensure_open() -> None:
+    from apps.system.selectors import registration_allowed
+
+    if not settings.LOCAL_LOGIN_ENABLED or not registration_allowed():
+        raise Invalid(REGISTRATION_DISABLED, code="registration_disabled")
+
+
+def user_registration_code_send(*, email: str, ip: str | None) -> codes.SentCode:
+    """Email a registration code, only while local registration is open."""
+    registration_ensure_open()
+    return codes.verification_code_send(email=email, ip=ip)
+
+
+def user_register(
+    *,
+    username: str,
+    email: str,
+    password: str,
+    ip: str | None,
+    name: str = "",
+    phone: str = "",
+    invite_code: str | None = None,
+    verification_code: str | None = None,
+) -> User:
+    """Self-service sign-up, the same rules on every API.
+
+    Registration must be open (``LOCAL_LOGIN_ENABLED`` and the ``allow_registration``
+    setting); an invite code is spent when registration is invite-only, and an emailed
+    code when ``REGISTRATION_REQUIRES_EMAIL_CODE`` is on.
+    """
+    from apps.system.selectors import registration_invite_only
+
+    throttle.check("register-ip", ip or "unknown", settings.REGISTER_THROTTLE, message="Too many registrations.")
+    registration_ensure_open()
+    invite_only = registration_invite_only()
+    if invite_only and not invite_code:
+        raise Invalid("An invite code is required.", field_errors={"invite_code": ["This field is required."]})
+    checked_code = None
+    if settings.REGISTRATION_REQUIRES_EMAIL_CODE:
+        if not verification_code:
+            raise Invalid(
+                "A verification code is required.", field_errors={"verification_code": ["This field is required."]}
+            )
+        if not email:
+            raise Invalid("An email address is required.", field_errors={"email": ["This field is required."]})
+        # Checked outside the transaction below so a wrong guess is counted even though the sign-up fails.
+        checked_code = codes.verification_code_check(email=email, code=verification_code)
+    _ensure_unique(username=username, email=email)
+    with transaction.atomic():
+        if checked_code is not None:
+            codes.verification_code_consume(code=checked_code)
+        if invite_only:
+            codes.invite_code_consume(code=invite_code or "")
+        return user_create(username=username, email=email, password=password, name=name, phone=phone)
+
+
+def user_change_password(*, user: User, current_password: str, new_password: str) -> User:
+    """Change one's own password; a wrong current password is 403 (the caller is known, the proof is not)."""
+    if not user.check_password(current_password):
+        raise Forbidden(WRONG_CURRENT_PASSWORD, code="wrong_password")
+    return user_set_password(user=user, password=new_password)
+
+
+def user_delete_by_admin(*, actor: User, user_id: object) -> None:
+    """An administrator removes an account; never their own, and only a superuser removes a superuser."""
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        raise NotFound("User not found.")
+    if user.pk == actor.pk:
+        raise Invalid("You cannot delete your own account.", field_errors={"user_id": ["This is your own account."]})
+    if user.is_superuser and not actor.is_superuser:
+        raise Forbidden("Only a superuser can delete a superuser.")
+    try:
+        with transaction.atomic():
+            user_delete(user=user)
+    except ProtectedError as exc:
+        raise Conflict("This user still owns records that must be removed first.") from exc
 
 
 def user_set_config(*, user: User, config: dict) -> User:
