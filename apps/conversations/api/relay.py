@@ -1,0 +1,52 @@
+"""Turn a run's events into a streaming HTTP response, in whichever API's format.
+
+The view has already authenticated the caller and checked the run is theirs; the
+body streams from an async iterator, so an open stream costs a coroutine, not a thread.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+
+from django.db import connection
+from django.http import StreamingHttpResponse
+
+from apps.conversations import services, streams
+from apps.conversations.api.render import Renderer
+from apps.core.streaming import ndjson_response, sse_response, with_heartbeat
+
+logger = logging.getLogger(__name__)
+
+
+def _stop_detached(run_id: str) -> None:
+    try:
+        services.run_request_stop_by_id(run_id=run_id)
+    finally:
+        connection.close()  # an executor thread keeps no connection
+
+
+async def _frames(*, run_id: str, after: int, render: Renderer, stop_on_disconnect: bool) -> AsyncIterator[str]:
+    try:
+        async for event in streams.run_events(run_id=run_id, after=after):
+            for frame in render(event):
+                yield frame
+    except (asyncio.CancelledError, GeneratorExit):
+        # The client went away mid-run; where the document says the session ends with it, stop it.
+        if stop_on_disconnect:
+            asyncio.get_running_loop().run_in_executor(None, _stop_detached, run_id)
+        raise
+
+
+def relay(
+    *,
+    run_id: str,
+    render: Renderer,
+    heartbeat: Callable[[], str],
+    after: int = 0,
+    ndjson: bool = False,
+    stop_on_disconnect: bool = False,
+) -> StreamingHttpResponse:
+    frames = _frames(run_id=str(run_id), after=after, render=render, stop_on_disconnect=stop_on_disconnect)
+    stream = with_heartbeat(frames, heartbeat)
+    return ndjson_response(stream) if ndjson else sse_response(stream)

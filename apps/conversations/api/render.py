@@ -1,0 +1,188 @@
+"""One run event, rendered in each API's stream format (see spec/NOTES.md).
+
+The runner keeps events in one neutral shape ``{seq, type, data, ts}``; only here
+do they become 000 ``data:`` frames, 002 NDJSON lines, 003 ``event: <type>``
+frames or 004 ``event: message`` frames with ``sequence``.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from apps.core.streaming import ndjson_line, sse_comment, sse_frame
+
+Renderer = Callable[[dict[str, Any]], list[str]]
+
+
+@dataclass(frozen=True)
+class StreamContext:
+    """What every frame of one stream repeats: whose thread, which agent, which answer."""
+
+    thread_id: str
+    message_id: str
+    agent_name: str = ""
+
+
+# ------------------------------------------------------------------------------
+# 000 — data: {"type": status|token|sources|done|error}
+# ------------------------------------------------------------------------------
+def codex(context: StreamContext) -> Renderer:
+    def render(event: dict[str, Any]) -> list[str]:
+        kind, data = event["type"], event["data"]
+        if kind == "status":
+            step = data.get("step") or "agent"
+            return [sse_frame({"type": "status", "content": data.get("content") or f"Agent routing to {step}..."})]
+        if kind == "content":
+            return [sse_frame({"type": "token", "content": data.get("content", "")})]
+        if kind == "citations":
+            return [sse_frame({"type": "sources", "sources": data.get("citations", [])})]
+        if kind in ("reasoning", "tool_call", "tool_result"):
+            return [sse_frame({"type": kind, **data})]
+        if kind == "error":
+            return [sse_frame({"type": "error", "content": data.get("content", "The agent run failed.")})]
+        if kind == "end" and data.get("status") != "failed":
+            return [sse_frame({"type": "done"})]
+        return []
+
+    return render
+
+
+def codex_heartbeat() -> str:
+    return sse_comment("ping")
+
+
+# ------------------------------------------------------------------------------
+# 002 — NDJSON, one line per event, so ``last_index`` counts events
+# ------------------------------------------------------------------------------
+_SAGE_TYPES = {
+    "status": "status",
+    "content": "normal",
+    "reasoning": "thinking",
+    "tool_call": "tool_call",
+    "tool_result": "tool_call_result",
+    "citations": "citations",
+    "usage": "token_usage",
+    "error": "error",
+}
+
+
+def sage(context: StreamContext) -> Renderer:
+    def render(event: dict[str, Any]) -> list[str]:
+        kind, data = event["type"], event["data"]
+        if kind == "end":
+            return [
+                ndjson_line(
+                    {
+                        "type": "stream_end",
+                        "session_id": context.thread_id,
+                        "timestamp": event["ts"],
+                        "total_stream_count": event["seq"],
+                        "status": data.get("status"),
+                    }
+                )
+            ]
+        line: dict[str, Any] = {
+            "role": "tool" if kind == "tool_result" else "assistant",
+            "content": "",
+            "reasoning_content": None,
+            "tool_calls": None,
+            "message_id": context.message_id,
+            "tool_call_id": None,
+            "type": _SAGE_TYPES.get(kind, kind),
+            "timestamp": event["ts"],
+            "agent_name": context.agent_name,
+            "metadata": {"index": event["seq"] - 1},
+            "session_id": context.thread_id,
+        }
+        if kind in ("content", "error"):
+            line["content"] = data.get("content", "")
+        elif kind == "reasoning":
+            line["reasoning_content"] = data.get("content", "")
+        elif kind == "status":
+            line["content"] = data.get("content", "")
+            line["metadata"]["step"] = data.get("step")
+        elif kind == "tool_call":
+            line["tool_calls"] = [
+                {"id": data.get("id"), "type": "function",
+                 "function": {"name": data.get("tool"), "arguments": data.get("arguments", {})}}
+            ]
+        elif kind == "tool_result":
+            line["tool_call_id"] = data.get("id")
+            line["content"] = data.get("result", "")
+            line["metadata"]["tool"] = data.get("tool")
+            line["metadata"]["error"] = bool(data.get("error"))
+        else:
+            line["metadata"].update(data)
+        return [ndjson_line(line)]
+
+    return render
+
+
+def sage_heartbeat() -> str:
+    # Not an event: clients count only message lines for ``last_index``.
+    return ndjson_line({"type": "heartbeat", "timestamp": time.time()})
+
+
+# ------------------------------------------------------------------------------
+# 003 — event: message_chunk | tool_calls | tool_call_result | interrupt | error
+# ------------------------------------------------------------------------------
+def admin(context: StreamContext) -> Renderer:
+    def frame(kind: str, **fields: Any) -> str:
+        payload = {
+            "thread_id": context.thread_id,
+            "agent": context.agent_name or "assistant",
+            "id": context.message_id,
+            "role": "assistant",
+            **fields,
+        }
+        return sse_frame(payload, event=kind)
+
+    def render(event: dict[str, Any]) -> list[str]:
+        kind, data = event["type"], event["data"]
+        if kind == "content":
+            return [frame("message_chunk", content=data.get("content", ""))]
+        if kind == "reasoning":
+            return [frame("message_chunk", content="", reasoning_content=data.get("content", ""))]
+        if kind == "tool_call":
+            call = {"id": data.get("id"), "name": data.get("tool"), "args": data.get("arguments", {}), "type": "tool_call"}
+            return [frame("tool_calls", content="", tool_calls=[call])]
+        if kind == "tool_result":
+            return [frame("tool_call_result", role="tool", content=str(data.get("result", "")), tool_call_id=data.get("id"))]
+        if kind == "error":
+            return [frame("error", content=data.get("content", ""), error=data.get("content", ""))]
+        if kind == "end":
+            status = data.get("status")
+            if status == "completed":
+                return [frame("message_chunk", content="", finish_reason="stop")]
+            if status == "stopped":
+                return [frame("interrupt", content="The run was stopped.", finish_reason="interrupt")]
+        return []
+
+    return render
+
+
+# ------------------------------------------------------------------------------
+# 004 — event: message, data {type, sequence, message_id, ...}, id: sequence
+# ------------------------------------------------------------------------------
+def platform(context: StreamContext) -> Renderer:
+    def render(event: dict[str, Any]) -> list[str]:
+        kind, data = event["type"], event["data"]
+        base = {"sequence": event["seq"], "message_id": context.message_id, "thread_id": context.thread_id}
+        if kind == "end":
+            payload = {"type": "status", "status": data.get("status"), **base}
+            if data.get("error"):
+                payload["error"] = data["error"]
+        elif kind == "status":
+            payload = {"type": "status", "status": "running", "step": data.get("step"),
+                       "content": data.get("content", ""), **base}
+        else:
+            payload = {"type": kind, **data, **base}
+        return [sse_frame(payload, event="message", id=event["seq"])]
+
+    return render
+
+
+def platform_heartbeat() -> str:
+    return sse_frame({"type": "ping"}, event="message")

@@ -1,0 +1,182 @@
+"""The hot path of a run: drive the agent runtime, number each event, keep and announce it.
+
+Runs inside a Celery worker (or the in-process job thread), never in a request.
+Per event there is one Redis round trip (:func:`livelog.append_event`) and no
+database write; ``RunEvent`` rows are written in batches on a thread of their own
+so a slow flush never delays the next token.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import IntegrityError, connection
+
+from apps.agents.runtime import RunOverrides, agent_run_stream
+from apps.conversations import livelog
+from apps.conversations.models import AgentRun, RunEvent
+
+logger = logging.getLogger(__name__)
+
+FLUSH_EVERY_SECONDS = 0.25
+FLUSH_EVERY_EVENTS = 50
+#: How often the runtime's ``should_stop`` really asks Redis; in between it answers from memory.
+STOP_CHECK_SECONDS = 0.2
+
+
+def write_events(run_id: str, events: list[dict[str, Any]]) -> None:
+    try:
+        _insert_events(run_id, events)
+    except IntegrityError:
+        # The thread (and the run with it) was deleted while it ran; nothing is left to keep.
+        if AgentRun.objects.filter(pk=run_id).exists():
+            raise
+        logger.info("run %s was deleted while running; dropping its events", run_id)
+
+
+def _insert_events(run_id: str, events: list[dict[str, Any]]) -> None:
+    RunEvent.objects.bulk_create(
+        [
+            RunEvent(
+                run_id=run_id,
+                sequence=event["seq"],
+                type=event["type"],
+                payload=event["data"],
+                created_at=datetime.fromtimestamp(event["ts"], tz=UTC),
+            )
+            for event in events
+        ],
+        ignore_conflicts=True,  # a retried flush must not fail on rows it already wrote
+    )
+
+
+class RunRecorder:
+    """Numbers a run's events 1, 2, 3, ...; keeps them live at once and in PostgreSQL in batches."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.sequence = 0
+        self.pending: list[dict[str, Any]] = []
+        self.last_flush = time.monotonic()
+        self.flushes: list[Future] = []
+        self.db = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"run-{run_id[:8]}-db")
+
+    def emit(self, type: str, data: dict[str, Any]) -> dict[str, Any]:
+        self.sequence += 1
+        event = {"seq": self.sequence, "type": type, "data": data, "ts": time.time()}
+        livelog.append_event(self.run_id, event)
+        self.pending.append(event)
+        if len(self.pending) >= FLUSH_EVERY_EVENTS or time.monotonic() - self.last_flush >= FLUSH_EVERY_SECONDS:
+            self.flush_in_background()
+        return event
+
+    def flush_in_background(self) -> None:
+        if self.pending:
+            batch, self.pending = self.pending, []
+            # One writer thread keeps the batches in order.
+            self.flushes.append(self.db.submit(write_events, self.run_id, batch))
+        self.last_flush = time.monotonic()
+
+    def flush_now(self) -> None:
+        """Write everything kept so far; called from synchronous code once the loop has ended."""
+        self.flush_in_background()
+        for flush in self.flushes:
+            flush.result()
+        self.flushes.clear()
+
+    def close(self) -> None:
+        self.db.submit(connection.close).result()
+        self.db.shutdown(wait=True)
+
+
+@dataclass
+class Outcome:
+    """What a run produced, for the assistant message and the run's final state."""
+
+    status: str = AgentRun.Status.COMPLETED
+    error: str = ""
+    content: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    tool_results: list[dict[str, Any]] = field(default_factory=list)
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    usage: dict[str, Any] = field(default_factory=dict)
+
+    def take(self, type: str, data: dict[str, Any]) -> None:
+        if type == "content":
+            self.content.append(str(data.get("content", "")))
+        elif type == "reasoning":
+            self.reasoning.append(str(data.get("content", "")))
+        elif type == "tool_call":
+            self.tool_calls.append(
+                {
+                    "id": data.get("id", ""),
+                    "type": "function",
+                    "function": {"name": data.get("tool", ""), "arguments": json.dumps(data.get("arguments", {}))},
+                }
+            )
+        elif type == "tool_result":
+            self.tool_results.append(data)
+        elif type == "citations":
+            self.citations.extend(data.get("citations", []))
+        elif type == "usage":
+            self._add_usage(data)
+        elif type == "error":
+            self.status = AgentRun.Status.FAILED
+            self.error = str(data.get("content", "")) or "The agent run failed."
+
+    def _add_usage(self, data: dict[str, Any]) -> None:
+        for key in ("input_tokens", "output_tokens", "cached_tokens", "reasoning_tokens"):
+            self.usage[key] = self.usage.get(key, 0) + int(data.get(key) or 0)
+        self.usage["total_tokens"] = self.usage.get("input_tokens", 0) + self.usage.get("output_tokens", 0)
+        self.usage["steps"] = self.usage.get("steps", 0) + 1
+        models = self.usage.setdefault("models", [])
+        if data.get("model") and data["model"] not in models:
+            models.append(data["model"])
+
+
+class StopSignal:
+    """``should_stop`` for the runtime: a Redis key any process can set, checked at most every 200 ms."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.checked_at = 0.0
+        self.stopped = False
+
+    async def __call__(self) -> bool:
+        now = time.monotonic()
+        if not self.stopped and now - self.checked_at >= STOP_CHECK_SECONDS:
+            self.checked_at = now
+            self.stopped = livelog.stop_requested(self.run_id)
+        return self.stopped
+
+
+async def drive(*, run: AgentRun, messages: list[dict[str, Any]], recorder: RunRecorder, outcome: Outcome) -> None:
+    """Run the agent to its end, recording every event it yields."""
+    stop = StopSignal(str(run.pk))
+    async for event in agent_run_stream(
+        user=run.user,
+        agent=run.agent,
+        messages=messages,
+        overrides=RunOverrides.from_request(run.options),
+        should_stop=stop,
+        run_id=str(run.pk),
+        thread_id=run.thread_id,
+        endpoint=run.endpoint,
+    ):
+        recorder.emit(event.type, event.data)
+        outcome.take(event.type, event.data)
+        if await stop():
+            break
+    if await stop() and outcome.status != AgentRun.Status.FAILED:
+        outcome.status = AgentRun.Status.STOPPED
+
+
+def drive_sync(*, run: AgentRun, messages: list[dict[str, Any]], recorder: RunRecorder, outcome: Outcome) -> None:
+    asyncio.run(drive(run=run, messages=messages, recorder=recorder, outcome=outcome))

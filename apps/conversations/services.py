@@ -1,0 +1,325 @@
+"""Every write about projects, threads, messages and runs.
+
+A run is created here (with the user's message) inside the request and executed
+by :func:`run_execute` in a worker; stop requests work from any process.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.agents.models import Agent
+from apps.conversations import livelog, runner
+from apps.conversations.models import AgentRun, Message, Project, Thread
+from apps.core import throttle
+from apps.core.errors import Conflict, Invalid, NotFound, PayloadTooLarge
+from apps.core.jobs import enqueue
+
+logger = logging.getLogger(__name__)
+
+TITLE_LENGTH = 60
+
+
+# ------------------------------------------------------------------------------
+# Projects and threads
+# ------------------------------------------------------------------------------
+def project_create(*, owner: Any, name: str, description: str = "") -> Project:
+    project = Project(owner=owner, name=name.strip(), description=description)
+    project.full_clean()
+    project.save()
+    return project
+
+
+def thread_create(
+    *, owner: Any, project: Project | None = None, title: str = "", agent: Agent | None = None, thread_id: str = ""
+) -> Thread:
+    thread = Thread(owner=owner, project=project, title=title.strip()[:300], agent=agent)
+    if thread_id:
+        thread.id = thread_id
+    thread.save(force_insert=True)
+    return thread
+
+
+@transaction.atomic
+def thread_upsert(
+    *, owner: Any, thread_id: str, title: str | None = None, pinned: bool | None = None, timestamp: float | None = None
+) -> Thread:
+    """000's ``POST /threads``: create or update the thread with the client's id; another user's id is 404."""
+    thread = Thread.objects.select_for_update().filter(pk=thread_id).first()
+    if thread is not None and thread.owner_id != owner.pk:
+        raise NotFound("Thread not found.")
+    if thread is None:
+        thread = Thread(id=thread_id, owner=owner)
+        if timestamp:
+            thread.created_at = datetime.fromtimestamp(timestamp, tz=UTC)
+    if title is not None:
+        thread.title = title.strip()[:300]
+    if pinned is not None:
+        thread.pinned = pinned
+    thread.save()
+    if timestamp and thread.created_at != datetime.fromtimestamp(timestamp, tz=UTC):
+        Thread.objects.filter(pk=thread.pk).update(created_at=datetime.fromtimestamp(timestamp, tz=UTC))
+    return thread
+
+
+def thread_rename(*, thread: Thread, title: str) -> Thread:
+    title = title.strip()
+    if not title:
+        raise Invalid("A title cannot be empty.", field_errors={"title": ["This field may not be blank."]})
+    thread.title = title[:300]
+    thread.save(update_fields=["title", "updated_at"])
+    return thread
+
+
+def thread_set_shared(*, thread: Thread, shared: bool) -> Thread:
+    thread.is_shared = shared
+    thread.save(update_fields=["is_shared", "updated_at"])
+    return thread
+
+
+def thread_delete(*, thread: Thread) -> None:
+    # A running run on it is told to stop first, so its worker does not write into a deleted thread.
+    for run in thread.runs.filter(status__in=[AgentRun.Status.QUEUED, AgentRun.Status.RUNNING]):
+        run_request_stop(run=run)
+    thread.delete()
+
+
+# ------------------------------------------------------------------------------
+# Starting runs
+# ------------------------------------------------------------------------------
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+    return ""
+
+
+def _check_messages(messages: list[dict[str, Any]]) -> None:
+    if not messages:
+        raise Invalid("The message list cannot be empty.", field_errors={"messages": ["This list may not be empty."]})
+    if not any(_text_of(message.get("content")).strip() or isinstance(message.get("content"), list) for message in messages):
+        raise Invalid("The message cannot be empty.", field_errors={"messages": ["The message cannot be empty."]})
+    limit = settings.CHAT_MAX_MESSAGE_CHARS
+    if any(len(_text_of(message.get("content"))) > limit for message in messages):
+        raise PayloadTooLarge(f"A message may hold at most {limit} characters.")
+
+
+def _new_messages(thread: Thread, messages: list[dict[str, Any]], *, fresh: bool) -> list[dict[str, Any]]:
+    # Clients of 002 may send the whole history each time; a thread that already has
+    # messages only gains the last one, which is the user's new turn.
+    if fresh:
+        return messages
+    return messages[-1:]
+
+
+@transaction.atomic
+def run_start(
+    *,
+    user: Any,
+    messages: list[dict[str, Any]],
+    endpoint: str,
+    thread: Thread | None = None,
+    thread_id: str = "",
+    agent: Agent | None = None,
+    title: str = "",
+    options: dict[str, Any] | None = None,
+) -> AgentRun:
+    """Keep the user's message(s), create a queued run and hand it to a worker."""
+    throttle.check("run-start", str(user.pk), settings.RUN_START_THROTTLE, message="Too many runs started; wait a moment.")
+    _check_messages(messages)
+    fresh = False
+    if thread is None:
+        thread = Thread.objects.select_for_update().filter(pk=thread_id).first() if thread_id else None
+        if thread is not None and thread.owner_id != user.pk:
+            raise NotFound("Thread not found.")
+        if thread is None:
+            try:
+                with transaction.atomic():
+                    thread = thread_create(owner=user, thread_id=thread_id, agent=agent, title=title)
+            except IntegrityError:
+                raise Conflict("This thread id is being created by another request; retry.") from None
+            fresh = True
+    if thread.runs.filter(status__in=[AgentRun.Status.QUEUED, AgentRun.Status.RUNNING]).exists():
+        raise Conflict("A run is already active on this thread; stop it or wait for it to finish.")
+    fresh = fresh or not thread.messages.exists()
+    run = AgentRun.objects.create(
+        thread=thread, user=user, agent=agent or thread.agent, endpoint=endpoint, options=options or {}
+    )
+    Message.objects.bulk_create(
+        [
+            Message(
+                thread=thread,
+                run=run,
+                role=message.get("role") if message.get("role") in Message.Role.values else Message.Role.USER,
+                content=_text_of(message.get("content")),
+                parts=message["content"] if isinstance(message.get("content"), list) else None,
+                metadata={"message_id": message["message_id"]} if message.get("message_id") else {},
+            )
+            for message in _new_messages(thread, messages, fresh=fresh)
+        ]
+    )
+    changed = ["updated_at"]
+    if not thread.title:
+        thread.title = (title or _text_of(messages[-1].get("content"))).strip()[:TITLE_LENGTH] or "New chat"
+        changed.append("title")
+    if agent is not None and thread.agent_id != agent.pk:
+        thread.agent = agent
+        changed.append("agent")
+    thread.save(update_fields=changed)
+    from apps.conversations.tasks import execute_run  # the task module imports this one
+
+    enqueue(execute_run, run_id=str(run.pk))
+    transaction.on_commit(lambda: _announce(run))
+    return run
+
+
+@transaction.atomic
+def run_initiate(
+    *,
+    user: Any,
+    text: str,
+    project: Project | None = None,
+    project_name: str = "",
+    agent: Agent | None = None,
+    options: dict[str, Any] | None = None,
+) -> AgentRun:
+    """004's one-call start: a project (unless given), a thread in it, and a run on it."""
+    _check_messages([{"role": "user", "content": text}])
+    if project is None:
+        project = project_create(owner=user, name=(project_name or text).strip()[:TITLE_LENGTH] or "New project")
+    thread = thread_create(owner=user, project=project, agent=agent)
+    return run_start(
+        user=user,
+        thread=thread,
+        messages=[{"role": "user", "content": text}],
+        agent=agent,
+        options=options,
+        endpoint="004 /api/agent/initiate",
+    )
+
+
+def run_request_stop(*, run: AgentRun) -> AgentRun:
+    """Ask the run to stop, from any process: the DB flag for the record, the Redis key for the runner."""
+    if run.is_finished:
+        return run
+    AgentRun.objects.filter(pk=run.pk).update(stop_requested=True)
+    livelog.request_stop(str(run.pk))
+    run.stop_requested = True
+    return run
+
+
+def run_request_stop_by_id(*, run_id: str) -> None:
+    """Stop by id, for a stream whose client has gone (the view checked ownership when it opened)."""
+    livelog.request_stop(run_id)
+    AgentRun.objects.filter(pk=run_id, status__in=[AgentRun.Status.QUEUED, AgentRun.Status.RUNNING]).update(
+        stop_requested=True
+    )
+
+
+def thread_interrupt(*, thread: Thread) -> list[AgentRun]:
+    runs = list(thread.runs.filter(status__in=[AgentRun.Status.QUEUED, AgentRun.Status.RUNNING]))
+    for run in runs:
+        run_request_stop(run=run)
+    return runs
+
+
+def _announce(run: AgentRun) -> None:
+    """Tell the owner's ``active_sessions`` streams about a run's state."""
+    livelog.publish(
+        livelog.user_runs_channel(str(run.user_id)),
+        {
+            "session_id": run.thread_id,
+            "run_id": str(run.pk),
+            "status": run.status,
+            "title": run.thread.title if run.thread_id else "",
+        },
+    )
+
+
+# ------------------------------------------------------------------------------
+# Executing runs (in a worker)
+# ------------------------------------------------------------------------------
+def _history(thread: Thread) -> list[dict[str, Any]]:
+    history = []
+    for message in thread.messages.exclude(role=Message.Role.TOOL).order_by("created_at", "id"):
+        if message.role == Message.Role.ASSISTANT and not message.content:
+            continue
+        history.append({"role": message.role, "content": message.parts or message.content})
+    return history
+
+
+def _run_claim(*, run_id: str) -> AgentRun | None:
+    """Move a queued run to running exactly once; a finished or running run is not run again."""
+    claimed = AgentRun.objects.filter(pk=run_id, status=AgentRun.Status.QUEUED).update(
+        status=AgentRun.Status.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        return None
+    return AgentRun.objects.select_related("user", "agent", "thread").get(pk=run_id)
+
+
+def run_execute(*, run_id: str) -> None:
+    """Execute a queued run to its end; idempotent, so a redelivered task does nothing."""
+    run = _run_claim(run_id=run_id)
+    if run is None:
+        logger.info("run %s is not queued; nothing to do", run_id)
+        return
+    _announce(run)
+    recorder = runner.RunRecorder(str(run.pk))
+    outcome = runner.Outcome()
+    try:
+        if livelog.stop_requested(str(run.pk)) or run.stop_requested:
+            outcome.status = AgentRun.Status.STOPPED
+        else:
+            runner.drive_sync(run=run, messages=_history(run.thread), recorder=recorder, outcome=outcome)
+    except Exception:
+        logger.exception("run %s failed", run.pk)
+        outcome.status = AgentRun.Status.FAILED
+        outcome.error = "The agent run failed unexpectedly."
+        recorder.emit("error", {"content": outcome.error})
+    try:
+        _run_finish(run=run, recorder=recorder, outcome=outcome)
+    finally:
+        recorder.close()
+
+
+def _run_finish(*, run: AgentRun, recorder: runner.RunRecorder, outcome: runner.Outcome) -> None:
+    # Order matters to readers: the answer is saved before ``end`` is announced (so a
+    # client that saw ``end`` finds it in the history), and every event row is written
+    # before the status says finished (so a replay from PostgreSQL is complete).
+    recorder.flush_now()
+    thread_exists = Thread.objects.filter(pk=run.thread_id).exists()
+    if thread_exists and (outcome.content or outcome.tool_calls or outcome.reasoning):
+        Message.objects.create(
+            id=run.response_message_id,
+            thread_id=run.thread_id,
+            run=run,
+            role=Message.Role.ASSISTANT,
+            content="".join(outcome.content),
+            reasoning="".join(outcome.reasoning),
+            tool_calls=outcome.tool_calls,
+            citations=outcome.citations,
+            metadata={"tool_results": outcome.tool_results} if outcome.tool_results else {},
+        )
+    end = {"status": outcome.status, "message_id": str(run.response_message_id)}
+    if outcome.error:
+        end["error"] = outcome.error
+    recorder.emit("end", end)
+    recorder.flush_now()
+    AgentRun.objects.filter(pk=run.pk).update(
+        status=outcome.status,
+        finished_at=timezone.now(),
+        error=outcome.error,
+        usage=outcome.usage,
+        event_count=recorder.sequence,
+    )
+    Thread.objects.filter(pk=run.thread_id).update(updated_at=timezone.now())
+    livelog.finish_events(str(run.pk))
+    run.status = outcome.status
+    _announce(run)

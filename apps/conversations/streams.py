@@ -1,0 +1,81 @@
+"""Reading a run's events from any index: replay what is kept, then follow live ones.
+
+The reader subscribes before it reads the backlog and drops every sequence it has
+already sent, so it has no gap and no duplicate whichever way the two race; a
+live event that skips ahead makes it fill the hole from the kept list. A finished
+run (or one whose live list has expired) is replayed from PostgreSQL.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from asgiref.sync import sync_to_async
+
+from apps.conversations import livelog, selectors
+from apps.conversations.models import AgentRun
+
+#: The event type that ends every run; its data carries the final status.
+END = "end"
+#: How long a reader waits on silence before it checks the kept list and the run's status itself.
+CATCH_UP_SECONDS = 5.0
+
+
+async def run_events(*, run_id: str, after: int = 0) -> AsyncIterator[dict[str, Any]]:
+    """Events of run ``run_id`` numbered above ``after``, ending with its ``end`` event."""
+    run_id = str(run_id)
+    status = await sync_to_async(selectors.run_status)(run_id=run_id)
+    if status in AgentRun.FINISHED:
+        for event in await sync_to_async(selectors.run_events_after)(run_id=run_id, after=after):
+            yield event
+        return
+    async with livelog.subscribed(livelog.run_channel(run_id)) as subscription:
+        last = after
+        pending = await livelog.read_events(run_id, last)
+        while True:
+            for event in pending:
+                if event["seq"] <= last:
+                    continue
+                last = event["seq"]
+                yield event
+                if event["type"] == END:
+                    return
+            pending = await _next_events(subscription, run_id=run_id, last=last)
+
+
+async def _next_events(subscription: livelog.Subscription, *, run_id: str, last: int) -> list[dict[str, Any]]:
+    try:
+        event = await asyncio.wait_for(subscription.queue.get(), timeout=CATCH_UP_SECONDS)
+    except TimeoutError:
+        return await _catch_up(run_id=run_id, last=last)
+    if event["seq"] > last + 1:
+        # Announced before we subscribed, or lost with a dropped connection: take it from the list.
+        return [*await livelog.read_events(run_id, last), event]
+    return [event]
+
+
+async def _catch_up(*, run_id: str, last: int) -> list[dict[str, Any]]:
+    kept = await livelog.read_events(run_id, last)
+    if kept:
+        return kept
+    status = await sync_to_async(selectors.run_status)(run_id=run_id)
+    if status in AgentRun.FINISHED:
+        return await sync_to_async(selectors.run_events_after)(run_id=run_id, after=last)
+    return []
+
+
+async def active_sessions(*, user: Any) -> AsyncIterator[dict[str, Any]]:
+    """A snapshot of the user's running sessions, then one message per change."""
+    async with livelog.subscribed(livelog.user_runs_channel(str(user.pk))) as subscription:
+        runs = await sync_to_async(lambda: list(selectors.runs_active(user=user)))()
+        yield {
+            "type": "snapshot",
+            "sessions": [
+                {"session_id": run.thread_id, "run_id": str(run.pk), "status": run.status, "title": run.thread.title}
+                for run in runs
+            ],
+        }
+        while True:
+            update = await subscription.queue.get()
+            yield {"type": "session_update", **update}
