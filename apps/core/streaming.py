@@ -57,6 +57,8 @@ async def with_heartbeat(
     finally:
         if pending is not None:
             pending.cancel()
+            # The source runs until the cancellation lands; closing it sooner raises RuntimeError.
+            await asyncio.wait({pending})
         aclose = getattr(iterator, "aclose", None)
         if aclose is not None:
             await aclose()
