@@ -107,10 +107,11 @@ class OAuth2MetadataApi(SageApiView):
 class OAuth2AuthorizeApi(SageApiView):
     """django-oauth-toolkit's consent flow; a visitor who is not signed in is sent to the login page.
 
-    DRF views are CSRF-exempt, so the consent POST is checked here before it reaches the toolkit.
+    Session authentication matters twice: DRF hands its user to the toolkit (``request._request.user``),
+    and it enforces CSRF on the consent POST, which DRF's CSRF exemption would otherwise let through.
     """
 
-    authentication_classes: list = []
+    authentication_classes = [CsrfSessionAuthentication]
     permission_classes = [AllowAny]
 
     @extend_schema(
@@ -124,7 +125,6 @@ class OAuth2AuthorizeApi(SageApiView):
 
     @extend_schema(exclude=True)
     def post(self, request: Request) -> HttpResponse:
-        CsrfSessionAuthentication().enforce_csrf(request)
         return AuthorizationView.as_view()(request._request)
 
 

@@ -7,6 +7,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 
 from apps.accounts.api.auth import serializers as s
+from apps.accounts.authentication import CsrfSessionAuthentication
 from apps.accounts.services.upstream import upstream_callback, upstream_login_redirect
 from apps.core.api.views import AdminApiView, SageApiView
 
@@ -14,7 +15,8 @@ REDIRECT = {302: OpenApiResponse(description="Redirect to the provider, or back 
 
 
 class _UpstreamLogin:
-    authentication_classes: list = []
+    # The session user must reach allauth intact (DRF replaces ``request._request.user`` with its own).
+    authentication_classes = [CsrfSessionAuthentication]
     permission_classes = [AllowAny]
 
     def get(self, request: Request, provider_id: str | None = None) -> HttpResponse:
@@ -25,7 +27,7 @@ class _UpstreamLogin:
 
 
 class _UpstreamCallback:
-    authentication_classes: list = []
+    authentication_classes = [CsrfSessionAuthentication]
     permission_classes = [AllowAny]
 
     def get(self, request: Request, provider_id: str) -> HttpResponse:
