@@ -1,0 +1,127 @@
+"""Real servers for the streaming tests: daphne subprocesses on the test database, fed by the test worker."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import _test_database_url, bearer_for
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Daphne:
+    process: subprocess.Popen
+    url: str
+
+    def client(self, user: Any = None, **kwargs: Any) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {bearer_for(user)}"} if user is not None else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)
+
+
+def start_daphne(env: dict[str, str]) -> Daphne:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "codex.asgi:application"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("daphne exited at start")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return Daphne(process=process, url=f"http://127.0.0.1:{port}")
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("daphne did not listen within 60 s")
+
+
+def stop_daphne(server: Daphne) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+
+
+@pytest.fixture(scope="session")
+def server_env(celery_worker_process, django_db_blocker) -> dict[str, str]:
+    from codex.celery import app
+
+    with django_db_blocker.unblock():
+        database_url = _test_database_url()
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CELERY_QUEUE": app.conf.task_default_queue,
+        "CODEX_TESTING": "1",
+        "RUN_START_THROTTLE": "1000/min",
+        "RUN_STREAM_THROTTLE": "1000/min",
+    }
+
+
+@pytest.fixture(scope="session")
+def daphne_server(server_env) -> Iterator[Daphne]:
+    server = start_daphne(server_env)
+    yield server
+    stop_daphne(server)
+
+
+@pytest.fixture(scope="session")
+def second_daphne_server(server_env) -> Iterator[Daphne]:
+    server = start_daphne(server_env)
+    yield server
+    stop_daphne(server)
+
+
+def sse_events(lines: Iterator[str], *, until: Callable[[dict[str, Any]], bool] | None = None) -> list[dict[str, Any]]:
+    """Parse SSE frames into ``{"event", "id", "data"}`` dicts, stopping after ``until`` holds."""
+    frames: list[dict[str, Any]] = []
+    current: dict[str, Any] = {}
+    for line in lines:
+        if line == "":
+            if "data" in current:
+                current["data"] = json.loads(current["data"])
+                frames.append(current)
+                if until is not None and until(current):
+                    return frames
+            current = {}
+        elif line.startswith(":"):
+            continue
+        else:
+            name, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            current[name] = current[name] + "\n" + value if name == "data" and name in current else value
+    return frames
+
+
+def ndjson_lines(lines: Iterator[str], *, limit: int | None = None) -> list[dict[str, Any]]:
+    """Message lines (heartbeats skipped), up to ``limit`` or the stream_end line."""
+    out: list[dict[str, Any]] = []
+    for line in lines:
+        if not line.strip():
+            continue
+        item = json.loads(line)
+        if item.get("type") == "heartbeat":
+            continue
+        out.append(item)
+        if item.get("type") == "stream_end" or (limit is not None and len(out) >= limit):
+            break
+    return out
