@@ -113,3 +113,32 @@ def test_admin_oauth2_callback_hands_over_to_allauth(anon):
     response = anon.get("/api/v1/admin/oauth2/google/callback", {"error": "access_denied", "state": query["state"][0]})
     assert response.status_code == 302
     assert "cancelled" in response["Location"]
+
+
+# ------------------------------------------------------------------------------
+# who may sign up through a provider
+# ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("settings_rows", "is_open"),
+    [({}, True), ({"allow_registration": False}, False), ({"registration_invite_only": True}, False)],
+)
+def test_provider_signup_follows_the_registration_settings(rf, settings_rows, is_open):
+    from apps.accounts.adapters import SocialAccountAdapter
+    from apps.system.models import SystemSetting
+
+    for key, value in settings_rows.items():
+        SystemSetting.objects.create(key=key, value=value)
+    assert SocialAccountAdapter().is_open_for_signup(rf.get("/"), None) is is_open
+
+
+def test_provider_signup_keeps_the_full_name(rf):
+    from allauth.socialaccount.models import SocialAccount, SocialLogin
+
+    from apps.accounts.adapters import SocialAccountAdapter
+    from apps.accounts.models import User
+
+    login = SocialLogin(user=User(), account=SocialAccount(provider="github"))
+    user = SocialAccountAdapter().populate_user(
+        rf.get("/"), login, {"username": "octo", "email": "octo@example.com", "name": "Octo Cat"}
+    )
+    assert (user.username, user.email, user.name) == ("octo", "octo@example.com", "Octo Cat")
