@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 
 from apps.accounts import permissions_catalog as perms
 from apps.accounts.captcha import captcha_verify
@@ -344,3 +344,21 @@ def login_log_delete(*, actor: User, log_id: int) -> None:
 
 def operation_log_delete(*, actor: User, log_id: int) -> None:
     selectors.operation_log_get(actor=actor, log_id=log_id, code=perms.OPERATION_LOG_DEL).delete()
+
+
+# ------------------------------------------------------------------------------
+# Bulk actions (the Django admin)
+# ------------------------------------------------------------------------------
+def users_set_active(*, actor: User, users: QuerySet[User], is_active: bool) -> int:
+    """Enable or disable many accounts; an operator never locks themself out."""
+    if not is_active:
+        users = users.exclude(pk=actor.pk)
+    return users.exclude(is_active=is_active).update(is_active=is_active)
+
+
+@transaction.atomic
+def users_add_role(*, users: QuerySet[User], role: Role) -> int:
+    """Give ``role`` to every user in ``users`` that lacks it; returns how many gained it."""
+    missing = list(users.exclude(roles=role).values_list("pk", flat=True))
+    role.users.add(*missing)
+    return len(missing)
