@@ -135,3 +135,39 @@ def test_a_short_new_password_is_400(alice_client, password):
         400,
     )
     assert body["validationErrors"][0]["field"] == "newPassword"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_sign_ups_cannot_overspend_an_invite():
+    import threading
+
+    from django.db import connection
+
+    from apps.accounts.services.users import user_register
+    from apps.core.errors import Invalid
+
+    SystemSetting.objects.create(key="registration_invite_only", value=True)
+    InviteCodeFactory(code="ONCE", max_uses=1)
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def sign_up(n: int) -> None:
+        try:
+            barrier.wait()
+            user_register(
+                username=f"racer{n}", email=f"racer{n}@example.com", password="a-long-passphrase",
+                ip=f"10.0.0.{n}", invite_code="ONCE",
+            )
+            outcomes.append("ok")
+        except Invalid:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sign_up, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["ok", "refused", "refused", "refused"]
+    assert User.objects.filter(username__startswith="racer").count() == 1
