@@ -19,7 +19,13 @@ from apps.accounts.captcha import captcha_verify
 from apps.accounts.models import Department, Menu, Role, User
 from apps.accounts.selectors import console as selectors
 from apps.accounts.services.auth import TokenPair, login_authenticate, tokens_issue
-from apps.accounts.services.users import user_assign_roles, user_create, user_delete, user_set_password, user_update
+from apps.accounts.services.users import (
+    user_assign_roles,
+    user_create,
+    user_delete_by_admin,
+    user_set_password,
+    user_update,
+)
 from apps.core.errors import Conflict, Forbidden, Invalid
 
 
@@ -127,10 +133,7 @@ def console_user_update(*, actor: User, user_id: object, **fields: Any) -> User:
 
 def console_user_delete(*, actor: User, user_id: object) -> None:
     user = selectors.user_get(actor=actor, user_id=user_id, code=perms.USER_DEL)
-    if user.pk == actor.pk:
-        raise Conflict("You cannot delete your own account.")
-    _guard_privileges(actor=actor, target=user, is_staff=None)
-    user_delete(user=user)
+    user_delete_by_admin(actor=actor, user_id=user.pk)
 
 
 # ------------------------------------------------------------------------------

@@ -103,7 +103,7 @@ class UserFilterSerializer(PageQuerySerializer):
 
 class UserInputSerializer(serializers.Serializer):
     username = serializers.RegexField(r"^[A-Za-z0-9._@+-]+$", min_length=3, max_length=150)
-    email = serializers.EmailField(max_length=254)
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
     password = serializers.CharField(min_length=8, max_length=4096, trim_whitespace=False, write_only=True)
     name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     nickname = serializers.CharField(max_length=100, required=False, allow_blank=True)
