@@ -6,16 +6,25 @@ our documented ``/api/auth/upstream/callback/{provider_id}`` (see ``api/auth/url
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from allauth.socialaccount.adapter import get_adapter
+from requests import RequestException
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.module_loading import import_string
 
-from apps.core.errors import Invalid, NotFound
+from apps.core.errors import Invalid, NotFound, ServiceError
+
+logger = logging.getLogger(__name__)
+
+
+class UpstreamUnavailable(ServiceError):
+    status = 502
+    code = "upstream_unavailable"
 
 
 @dataclass(frozen=True)
@@ -37,7 +46,7 @@ def _provider(request: HttpRequest, provider_id: str | None) -> Any:
             raise NotFound("No upstream login provider is configured.", code="provider_not_configured")
         return providers[0]
     for provider in providers:
-        if provider.id == provider_id:
+        if provider.sub_id == provider_id:
             return provider
     raise NotFound(f"Upstream login provider '{provider_id}' is not configured.", code="provider_not_configured")
 
@@ -45,10 +54,10 @@ def _provider(request: HttpRequest, provider_id: str | None) -> Any:
 def upstream_providers(*, request: HttpRequest) -> list[UpstreamProvider]:
     return [
         UpstreamProvider(
-            id=provider.id,
+            id=provider.sub_id,
             name=provider.name,
             type=type(provider).id,
-            login_url=reverse("upstream-login", kwargs={"provider_id": provider.id}),
+            login_url=reverse("upstream-login", kwargs={"provider_id": provider.sub_id}),
         )
         for provider in _configured(request)
     ]
@@ -66,7 +75,13 @@ def _safe_next(request: HttpRequest, next_url: str | None) -> str | None:
 def upstream_login_redirect(*, request: HttpRequest, provider_id: str | None, next_url: str | None) -> HttpResponse:
     """A 302 to the provider's authorize URL; allauth keeps the state (and PKCE verifier) in the session."""
     provider = _provider(request, provider_id)
-    return provider.redirect(request, process="login", next_url=_safe_next(request, next_url))
+    next_url = _safe_next(request, next_url)
+    try:
+        return provider.redirect(request, process="login", next_url=next_url)
+    except (RequestException, ValueError, KeyError) as exc:
+        # OIDC providers fetch their discovery document here; a provider that is down is not our 500.
+        logger.warning("upstream provider %s failed to start a login: %s", provider.sub_id, exc)
+        raise UpstreamUnavailable(f"Upstream login provider '{provider.sub_id}' could not be reached.") from exc
 
 
 def upstream_callback(*, request: HttpRequest, provider_id: str) -> HttpResponse:
@@ -74,5 +89,5 @@ def upstream_callback(*, request: HttpRequest, provider_id: str) -> HttpResponse
     provider = _provider(request, provider_id)
     package = provider.get_package()
     if type(provider).id == "openid_connect":
-        return import_string(f"{package}.views.callback")(request, provider_id=provider.id)
+        return import_string(f"{package}.views.callback")(request, provider_id=provider.sub_id)
     return import_string(f"{package}.views.oauth2_callback")(request)

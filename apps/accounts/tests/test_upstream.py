@@ -142,3 +142,26 @@ def test_provider_signup_keeps_the_full_name(rf):
         rf.get("/"), login, {"username": "octo", "email": "octo@example.com", "name": "Octo Cat"}
     )
     assert (user.username, user.email, user.name) == ("octo", "octo@example.com", "Octo Cat")
+
+
+@override_settings(
+    SOCIALACCOUNT_PROVIDERS={
+        "openid_connect": {
+            "APPS": [
+                {
+                    "provider_id": "corp",
+                    "name": "Corp SSO",
+                    "client_id": "c",
+                    "secret": "s",
+                    # Nothing listens on port 9 (discard): the discovery fetch fails at once.
+                    "settings": {"server_url": "http://127.0.0.1:9"},
+                }
+            ]
+        }
+    }
+)
+def test_an_unreachable_oidc_provider_is_a_502_not_a_crash(anon):
+    assert [item["id"] for item in anon.get("/api/auth/providers").json()["data"]] == ["corp"]
+    response = anon.get("/api/auth/upstream/login/corp")
+    assert response.status_code == 502
+    assert response.json()["code"] == 502
