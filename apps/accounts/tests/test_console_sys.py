@@ -381,3 +381,36 @@ def test_the_default_menu_tree_installs_once_and_grants_every_console_code(alice
 def test_users_made_by_the_factory_are_not_superusers(db):
     # The 403 tests above rely on ordinary users holding no code by default.
     assert not UserFactory().has_menu_permission(perms.USER_LIST)
+
+
+# ------------------------------------------------------------------------------
+# Bad input never gives a 500
+# ------------------------------------------------------------------------------
+HUGE = 10**30
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("post", "/users", [], 400),
+        ("post", "/users", {"username": "zed", "password": "a-long-enough-secret", "dept_id": HUGE}, 400),
+        ("post", "/users", {"username": "zed", "password": "a-long-enough-secret", "role_ids": [HUGE]}, 400),
+        ("post", "/roles", {"name": "x", "code": "x", "menu_ids": [HUGE]}, 400),
+        ("put", f"/roles/{HUGE}", {"name": "x"}, 404),
+        ("put", f"/roles/{HUGE}/menus", {"menu_ids": []}, 404),
+        ("post", "/depts", {"name": "x", "parent_id": HUGE}, 400),
+        ("post", "/depts", {"name": "x", "sort": HUGE}, 400),
+        ("put", f"/depts/{HUGE}", {"name": "x"}, 404),
+        ("post", "/menus", {"title": "x", "parent_id": HUGE}, 400),
+        ("delete", f"/menus/{HUGE}", None, 404),
+        ("get", "/users", {"dept": str(HUGE)}, 400),
+        ("get", "/users", {"page": str(HUGE)}, 400),
+    ],
+)
+def test_it_answers_bad_input_in_the_admin_shape(admin_client, method, path, body, status):
+    if method == "get":
+        response = admin_client.get(f"{SYS}{path}", body)
+    else:
+        response = getattr(admin_client, method)(f"{SYS}{path}", body, format="json")
+
+    assert_admin_error(response, status)

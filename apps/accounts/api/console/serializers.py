@@ -21,7 +21,7 @@ def page_serializer(item: type[serializers.Serializer], name: str) -> type[seria
 
 
 class PageQuerySerializer(serializers.Serializer):
-    page = serializers.IntegerField(min_value=1, default=1)
+    page = serializers.IntegerField(min_value=1, max_value=1_000_000, default=1)
     size = serializers.IntegerField(min_value=1, max_value=100, default=20, help_text="Also accepted as page_size.")
 
 
