@@ -1,5 +1,6 @@
 # CodexEngine: `make run` sets everything up and runs the platform; `make test` sets
-# everything up and runs the whole suite. Both are idempotent.
+# everything up and runs the whole suite. Both are idempotent and work on a fresh
+# Debian/Ubuntu machine (as root, or with passwordless sudo, for the apt packages).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -9,9 +10,13 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install services migrate bootstrap run test lint bench stop doctor
+.PHONY: system install services migrate bootstrap run test lint bench stop doctor
+
+system:
+	./scripts/ensure-system.sh
 
 $(STAMP): requirements.txt
+	./scripts/ensure-system.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	# The CPU build of torch lies on this disk; asking for it first keeps pip from fetching a CUDA one.
@@ -21,7 +26,7 @@ $(STAMP): requirements.txt
 
 install: $(STAMP)
 
-services:
+services: system
 	./scripts/ensure-services.sh
 
 migrate: install services
@@ -35,12 +40,14 @@ run: bootstrap
 	./scripts/run.sh $(HOST) $(PORT)
 
 test: install services
+	# The browser tests drive Debian's chromium (/usr/bin/chromium) through Playwright.
+	./scripts/ensure-system.sh --browser
 	$(VENV)/bin/pytest
 
 lint: install
 	$(VENV)/bin/ruff check .
 
-doctor: install
+doctor: install services
 	$(PY) manage.py doctor
 
 stop: install

@@ -1,24 +1,52 @@
 #!/usr/bin/env bash
 # Run the platform in the foreground: daphne, a Celery worker and Celery beat.
-# Ctrl-C stops all three; the embedded PostgreSQL stops with the last of them.
+# Ctrl-C (or SIGTERM) stops all three; the embedded PostgreSQL stops with the last of them.
 set -euo pipefail
 HOST=${1:-127.0.0.1}
 PORT=${2:-8000}
 VENV=.venv
 pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
+cleanup() {
+  trap - EXIT INT TERM
+  [ ${#pids[@]} -gt 0 ] && kill -TERM "${pids[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-if $VENV/bin/python -c "import sys, django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE','codex.settings'); django.setup(); from django.conf import settings; sys.exit(0 if settings.REDIS_AVAILABLE else 1)"; then
-  $VENV/bin/celery -A codex worker --loglevel=INFO --concurrency=2 &
+redis_available() {
+  $VENV/bin/python - <<'PY'
+import os, sys
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "codex.settings")
+django.setup()
+from django.conf import settings
+sys.exit(0 if settings.REDIS_AVAILABLE else 1)
+PY
+}
+
+if redis_available 2>/dev/null; then
+  $VENV/bin/celery -A codex worker --loglevel=INFO --concurrency="${CELERY_CONCURRENCY:-2}" &
   pids+=($!)
   $VENV/bin/celery -A codex beat --loglevel=INFO &
   pids+=($!)
 else
   echo "Redis is not available: background jobs run inside the web process."
 fi
-$VENV/bin/daphne -b "$HOST" -p "$PORT" codex.asgi:application &
+$VENV/bin/daphne -b "$HOST" -p "$PORT" --proxy-headers codex.asgi:application &
 pids+=($!)
+
+$VENV/bin/python - "$HOST" "$PORT" <<'PY'
+import sys, time, urllib.request
+url = f"http://{sys.argv[1]}:{sys.argv[2]}/api/health"
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    try:
+        urllib.request.urlopen(url, timeout=2).close()
+        break
+    except OSError:
+        time.sleep(0.5)
+PY
 
 cat <<MSG
 
