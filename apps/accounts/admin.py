@@ -4,7 +4,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import django_filters
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ORDER_VAR, ChangeList
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
@@ -12,7 +14,7 @@ from django.db.models import Case, Count, IntegerField, Model, QuerySet, Value, 
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from apps.accounts.filters import department_subtree_ids
+from apps.accounts.filters import LoginLogFilterSet, OperationLogFilterSet, UserFilterSet
 from apps.accounts.models import Department, InviteCode, LoginLog, Menu, OperationLog, Role, User, VerificationCode
 from apps.accounts.selectors.console import tree_order
 from apps.accounts.services.console import users_add_role, users_set_active
@@ -32,6 +34,60 @@ class CodexUserChangeForm(UserChangeForm):
         model = User
 
 
+class FilterSetListFilter(admin.ListFilter):
+    """Applies a console FilterSet to a changelist, so ``?username=…&start_time=…`` mean the same
+    in the admin as in the API. It shows in the sidebar only while active, with a link to clear it.
+    """
+
+    title = "console filters"
+    filterset_class: type[django_filters.FilterSet]
+    #: The FilterSet parameters taken here (those a visible filter does not already use).
+    parameters: tuple[str, ...] = ()
+
+    def __init__(self, request: HttpRequest, params: dict[str, list[str]], model: type[Model], model_admin: Any):
+        super().__init__(request, params, model, model_admin)
+        # Taken out of ``params`` so the changelist does not try them as field lookups.
+        self.used = {name: params.pop(name)[-1] for name in self.parameters if name in params}
+
+    def has_output(self) -> bool:
+        # The changelist applies only filters that have output, so "active" is "shown".
+        return bool(self.used)
+
+    def choices(self, changelist: ChangeList) -> list[dict[str, Any]]:
+        active = ", ".join(f"{name}={value}" for name, value in self.used.items())
+        return [
+            {"selected": True, "query_string": "?", "display": active},
+            {"selected": False, "query_string": changelist.get_query_string(remove=list(self.parameters)),
+             "display": "Clear"},
+        ]
+
+    def expected_parameters(self) -> list[str]:
+        return list(self.parameters)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if not self.used:
+            return queryset
+        filterset = self.filterset_class(data=self.used, queryset=queryset)
+        if not filterset.is_valid():
+            raise IncorrectLookupParameters(filterset.errors)
+        return filterset.qs
+
+
+class UserConsoleFilter(FilterSetListFilter):
+    filterset_class = UserFilterSet
+    parameters = ("username", "email", "is_active")
+
+
+class LoginLogConsoleFilter(FilterSetListFilter):
+    filterset_class = LoginLogFilterSet
+    parameters = ("username", "ip", "status", "succeeded", "start_time", "end_time")
+
+
+class OperationLogConsoleFilter(FilterSetListFilter):
+    filterset_class = OperationLogFilterSet
+    parameters = ("username", "ip", "status", "path", "start_time", "end_time")
+
+
 class DepartmentSubtreeFilter(admin.SimpleListFilter):
     """The console's ``dept`` filter: a department and everything under it."""
 
@@ -42,10 +98,12 @@ class DepartmentSubtreeFilter(admin.SimpleListFilter):
         return [(str(node.pk), "— " * depth + node.name) for node, depth in tree_order(list(Department.objects.all()))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> QuerySet[User]:
-        department = Department.objects.filter(pk=self.value()).first() if (self.value() or "").isdigit() else None
-        if department is None:
+        if not self.value():
             return queryset
-        return queryset.filter(department_id__in=department_subtree_ids(department))
+        filterset = UserFilterSet(data={"dept": self.value()}, queryset=queryset)
+        if not filterset.is_valid():
+            raise IncorrectLookupParameters(filterset.errors)
+        return filterset.qs
 
 
 def _assign_role_action(role: Role) -> Callable[[admin.ModelAdmin, HttpRequest, QuerySet[User]], None]:
@@ -64,7 +122,7 @@ class UserAdmin(DjangoUserAdmin):
         "username", "email", "name", "department", "role_names", "is_active", "is_staff", "is_superuser",
         "last_login", "date_joined",
     )
-    list_filter = ("is_active", "is_staff", "is_superuser", "roles", DepartmentSubtreeFilter)
+    list_filter = ("is_active", "is_staff", "is_superuser", "roles", DepartmentSubtreeFilter, UserConsoleFilter)
     search_fields = ("username", "email", "name", "nickname", "phone")
     ordering = ("-date_joined",)
     list_select_related = ("department",)
@@ -225,7 +283,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 @admin.register(LoginLog)
 class LoginLogAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "username", "succeeded", "ip", "api", "message")
-    list_filter = ("succeeded", "api", "created_at")
+    list_filter = ("succeeded", "api", "created_at", LoginLogConsoleFilter)
     search_fields = ("username", "ip", "user_agent")
     date_hierarchy = "created_at"
 
@@ -233,7 +291,7 @@ class LoginLogAdmin(ReadOnlyAdmin):
 @admin.register(OperationLog)
 class OperationLogAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "username", "method", "path", "status_code", "duration_ms", "ip")
-    list_filter = ("method", "status_code", "created_at")
+    list_filter = ("method", "status_code", "created_at", OperationLogConsoleFilter)
     search_fields = ("username", "path", "ip")
     date_hierarchy = "created_at"
 

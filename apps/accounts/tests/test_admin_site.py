@@ -1,10 +1,13 @@
 """The Django admin for accounts: every page renders, trees are indented, actions work, logs are read-only."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.contrib import admin
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.accounts.models import Department, InviteCode, LoginLog, Menu, OperationLog, Role, User, VerificationCode
 from apps.accounts.services.logs import login_log_record
@@ -139,3 +142,23 @@ def test_a_department_with_members_is_protected_from_deletion(site, alice):
 
     assert "alice" in page
     assert Department.objects.filter(pk=department.pk).exists()
+
+
+def test_the_admin_takes_the_console_api_filters(site, alice, bob):
+    old = login_log_record(username="oldtimer", user=None, succeeded=True, ip="10.0.0.1", user_agent="", message="", api="")
+    LoginLog.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=30))
+    login_log_record(username="recent", user=None, succeeded=False, ip="10.0.0.2", user_agent="", message="", api="")
+    since = (timezone.now() - timedelta(days=1)).date().isoformat()
+
+    logs = site.get(url(LoginLog, "changelist"), {"start_time": since, "status": "0"}).content.decode()
+    users = site.get(url(User, "changelist"), {"username": "ALI"}).content.decode()
+
+    assert "recent" in logs and "oldtimer" not in logs
+    assert "alice@example.com" in users and "bob@example.com" not in users
+
+
+def test_the_admin_refuses_a_bad_console_filter_like_any_bad_lookup(site):
+    response = site.get(url(OperationLog, "changelist"), {"start_time": "yesterday"})
+
+    assert response.status_code == 302
+    assert response["Location"].endswith("?e=1")
