@@ -165,23 +165,23 @@ class UserDetailApi(ConsoleApi):
     required_permissions = {"GET": perms.USER_LIST, "PUT": perms.USER_EDIT, "DELETE": perms.USER_DEL}
 
     @extend_schema(tags=["admin: sys"], responses={200: s.UserOutputSerializer, **_errors(401, 403, 404)})
-    def get(self, request: Request, user_id: Any) -> Response:
-        return Response(s.UserOutputSerializer(selectors.user_get(actor=request.user, user_id=user_id)).data)
+    def get(self, request: Request, id: Any) -> Response:
+        return Response(s.UserOutputSerializer(selectors.user_get(actor=request.user, user_id=id)).data)
 
     @extend_schema(
         tags=["admin: sys"],
         request=s.UserUpdateSerializer,
         responses={200: s.UserOutputSerializer, **_errors(400, 401, 403, 404, 409)},
     )
-    def put(self, request: Request, user_id: Any) -> Response:
+    def put(self, request: Request, id: Any) -> Response:
         data = s.UserUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.console_user_update(actor=request.user, user_id=user_id, **data.validated_data)
+        user = services.console_user_update(actor=request.user, user_id=id, **data.validated_data)
         return Response(s.UserOutputSerializer(user).data)
 
     @extend_schema(tags=["admin: sys"], responses={204: None, **_errors(401, 403, 404, 409)})
-    def delete(self, request: Request, user_id: Any) -> Response:
-        services.console_user_delete(actor=request.user, user_id=user_id)
+    def delete(self, request: Request, id: Any) -> Response:
+        services.console_user_delete(actor=request.user, user_id=id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -215,15 +215,15 @@ class RoleDetailApi(ConsoleApi):
         request=s.RoleUpdateSerializer,
         responses={200: s.RoleOutputSerializer, **_errors(400, 401, 403, 404, 409)},
     )
-    def put(self, request: Request, role_id: int) -> Response:
+    def put(self, request: Request, id: int) -> Response:
         data = s.RoleUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        role = services.role_update(actor=request.user, role_id=role_id, **data.validated_data)
+        role = services.role_update(actor=request.user, role_id=id, **data.validated_data)
         return Response(s.RoleOutputSerializer(role).data)
 
     @extend_schema(tags=["admin: sys"], responses={204: None, **_errors(401, 403, 404, 409)})
-    def delete(self, request: Request, role_id: int) -> Response:
-        services.role_delete(actor=request.user, role_id=role_id)
+    def delete(self, request: Request, id: int) -> Response:
+        services.role_delete(actor=request.user, role_id=id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -231,18 +231,18 @@ class RoleMenusApi(ConsoleApi):
     required_permissions = {"GET": perms.ROLE_LIST, "PUT": perms.ROLE_EDIT}
 
     @extend_schema(tags=["admin: sys"], responses={200: s.RoleMenusSerializer, **_errors(401, 403, 404)})
-    def get(self, request: Request, role_id: int) -> Response:
-        return Response({"menu_ids": selectors.role_menu_ids(actor=request.user, role_id=role_id)})
+    def get(self, request: Request, id: int) -> Response:
+        return Response({"menu_ids": selectors.role_menu_ids(actor=request.user, role_id=id)})
 
     @extend_schema(
         tags=["admin: sys"],
         request=s.RoleMenusSerializer,
         responses={200: s.RoleMenusSerializer, **_errors(400, 401, 403, 404)},
     )
-    def put(self, request: Request, role_id: int) -> Response:
+    def put(self, request: Request, id: int) -> Response:
         data = s.RoleMenusSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        role = services.role_set_menus(actor=request.user, role_id=role_id, **data.validated_data)
+        role = services.role_set_menus(actor=request.user, role_id=id, **data.validated_data)
         return Response({"menu_ids": sorted(role.menus.values_list("pk", flat=True))})
 
 
@@ -276,17 +276,17 @@ class DepartmentDetailApi(ConsoleApi):
         request=s.DepartmentUpdateSerializer,
         responses={200: s.DepartmentNodeSerializer, **_errors(400, 401, 403, 404, 409)},
     )
-    def put(self, request: Request, department_id: int) -> Response:
+    def put(self, request: Request, id: int) -> Response:
         data = s.DepartmentUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         department = services.department_update(
-            actor=request.user, department_id=department_id, **data.validated_data
+            actor=request.user, department_id=id, **data.validated_data
         )
         return Response(s.DepartmentNodeSerializer(department).data)
 
     @extend_schema(tags=["admin: sys"], responses={204: None, **_errors(401, 403, 404, 409)})
-    def delete(self, request: Request, department_id: int) -> Response:
-        services.department_delete(actor=request.user, department_id=department_id)
+    def delete(self, request: Request, id: int) -> Response:
+        services.department_delete(actor=request.user, department_id=id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -320,15 +320,15 @@ class MenuDetailApi(ConsoleApi):
         request=s.MenuUpdateSerializer,
         responses={200: s.MenuNodeSerializer, **_errors(400, 401, 403, 404)},
     )
-    def put(self, request: Request, menu_id: int) -> Response:
+    def put(self, request: Request, id: int) -> Response:
         data = s.MenuUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        menu = services.menu_update(actor=request.user, menu_id=menu_id, **data.validated_data)
+        menu = services.menu_update(actor=request.user, menu_id=id, **data.validated_data)
         return Response(s.MenuNodeSerializer(menu).data)
 
     @extend_schema(tags=["admin: sys"], responses={204: None, **_errors(401, 403, 404, 409)})
-    def delete(self, request: Request, menu_id: int) -> Response:
-        services.menu_delete(actor=request.user, menu_id=menu_id)
+    def delete(self, request: Request, id: int) -> Response:
+        services.menu_delete(actor=request.user, menu_id=id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -352,8 +352,8 @@ class LoginLogDetailApi(ConsoleApi):
     required_permissions = {"DELETE": perms.LOGIN_LOG_DEL}
 
     @extend_schema(tags=["admin: log"], responses={204: None, **_errors(401, 403, 404)})
-    def delete(self, request: Request, log_id: int) -> Response:
-        services.login_log_delete(actor=request.user, log_id=log_id)
+    def delete(self, request: Request, id: int) -> Response:
+        services.login_log_delete(actor=request.user, log_id=id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -374,8 +374,8 @@ class OperationLogDetailApi(ConsoleApi):
     required_permissions = {"DELETE": perms.OPERATION_LOG_DEL}
 
     @extend_schema(tags=["admin: log"], responses={204: None, **_errors(401, 403, 404)})
-    def delete(self, request: Request, log_id: int) -> Response:
-        services.operation_log_delete(actor=request.user, log_id=log_id)
+    def delete(self, request: Request, id: int) -> Response:
+        services.operation_log_delete(actor=request.user, log_id=id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
