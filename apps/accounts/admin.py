@@ -225,7 +225,7 @@ class TreeAdmin(admin.ModelAdmin):
         return queryset.annotate(
             tree_position=Case(*position, default=Value(0), output_field=IntegerField()),
             tree_depth=Case(*depth, default=Value(0), output_field=IntegerField()),
-        )
+        ).order_by("tree_position", "pk")
 
     @admin.display(description="name", ordering="tree_position")
     def tree_label(self, node: Model) -> str:

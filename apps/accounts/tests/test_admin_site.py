@@ -162,3 +162,19 @@ def test_the_admin_refuses_a_bad_console_filter_like_any_bad_lookup(site):
 
     assert response.status_code == 302
     assert response["Location"].endswith("?e=1")
+
+
+@pytest.mark.parametrize(
+    ("model_name", "field_name"), [("user", "department"), ("department", "parent"), ("menu", "parent")]
+)
+def test_the_tree_autocompletes_answer(site, model_name, field_name):
+    DepartmentFactory(name="Findable")
+    MenuFactory(title="Findable")
+
+    response = site.get(
+        "/admin/autocomplete/",
+        {"app_label": "accounts", "model_name": model_name, "field_name": field_name, "term": "Find"},
+    )
+
+    assert response.status_code == 200
+    assert [item["text"] for item in response.json()["results"]] == ["Findable"]
