@@ -25,7 +25,8 @@ class Page(Generic[T]):
 class PageParams(serializers.Serializer):
     """``page`` from 1 and ``page_size`` up to ``max_page_size``; the names vary per API."""
 
-    page = serializers.IntegerField(min_value=1, default=1)
+    # Bounded: a huge page number would overflow the database OFFSET.
+    page = serializers.IntegerField(min_value=1, max_value=1_000_000, default=1)
     page_size = serializers.IntegerField(min_value=1, max_value=100, default=20)
 
 
