@@ -142,3 +142,21 @@ def celery_worker_process(django_db_setup, django_db_blocker):
         worker.wait(timeout=15)
     except subprocess.TimeoutExpired:
         worker.kill()
+
+
+# ------------------------------------------------------------------------------
+# A fake OpenAI-compatible LLM server on 127.0.0.1 (the only fake the suite allows)
+# ------------------------------------------------------------------------------
+@pytest.fixture
+def fake_llm(settings):
+    """A running :class:`apps.providers.testing.FakeLLMServer`; script it with ``fake_llm.script(...)``.
+
+    ``fake_llm.make_provider(owner=alice)`` points a default provider at it. Tools may
+    reach it too (FETCH_ALLOW_LOOPBACK), since it is the only server the tests have.
+    """
+    from apps.providers.testing import FakeLLMServer
+
+    settings.FETCH_ALLOW_LOOPBACK = True
+    settings.LLM_MAX_RETRIES = 2
+    with FakeLLMServer() as server:
+        yield server

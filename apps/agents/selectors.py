@@ -1,0 +1,54 @@
+"""Reads of agents, scoped to who asks: their own agents and those granted to them."""
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.db.models import Q, QuerySet
+
+from apps.agents.models import Agent, AgentGrant
+from apps.core.errors import NotFound
+
+
+def _uuid(value: Any) -> UUID | None:
+    try:
+        return UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def agent_list(*, user: Any) -> QuerySet[Agent]:
+    return (
+        Agent.objects.filter(Q(owner=user) | Q(grants__user=user))
+        .distinct()
+        .select_related("llm_provider", "owner")
+    )
+
+
+def agent_get(*, user: Any, agent_id: Any) -> Agent:
+    """An agent the user may see and run; anyone else's is 404."""
+    pk = _uuid(agent_id)
+    agent = agent_list(user=user).filter(pk=pk).first() if pk else None
+    if agent is None:
+        raise NotFound("Agent not found.")
+    return agent
+
+
+def agent_get_owned(*, user: Any, agent_id: Any) -> Agent:
+    """An agent the user may change: only its owner may (a grantee gets 404, not a hint)."""
+    pk = _uuid(agent_id)
+    agent = Agent.objects.filter(owner=user, pk=pk).select_related("llm_provider").first() if pk else None
+    if agent is None:
+        raise NotFound("Agent not found.")
+    return agent
+
+
+def agent_grant_list(*, agent: Agent) -> QuerySet[AgentGrant]:
+    return agent.grants.select_related("user")
+
+
+def agents_by_ids(*, user: Any, agent_ids: list[str]) -> list[Agent]:
+    """The visible agents among ``agent_ids``, in the given order; unknown ids are skipped."""
+    pks = [pk for pk in (_uuid(value) for value in agent_ids) if pk]
+    found = {agent.pk: agent for agent in agent_list(user=user).filter(pk__in=pks)}
+    return [found[pk] for pk in pks if pk in found]

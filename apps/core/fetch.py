@@ -1,0 +1,136 @@
+"""An SSRF-safe HTTP fetcher for tools that read URLs a user or a model chose.
+
+Every address a host name resolves to must be public; the connection is pinned
+to the address that was checked (so a second DNS answer cannot swap in a private
+one), and each redirect is checked again. Size and time are bounded.
+"""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import httpx
+from django.conf import settings
+
+from apps.core.errors import Invalid
+
+MAX_REDIRECTS = 5
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class FetchRefused(Invalid):
+    code = "fetch_refused"
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    url: str
+    status: int
+    content_type: str
+    text: str
+    truncated: bool
+
+
+def address_allowed(address: IPAddress) -> bool:
+    """Public unicast only: no private, loopback, link-local (cloud metadata), multicast or reserved."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    if address.is_loopback:
+        return bool(settings.FETCH_ALLOW_LOOPBACK)
+    return address.is_global and not (
+        address.is_private
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+    )
+
+
+async def resolve(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to (tests patch this; no real internet here)."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [info[4][0] for info in infos]
+
+
+async def checked_address(url: str) -> tuple[str, str, int]:
+    """The URL's host, a checked address to connect to, and the port; refuses anything not public."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FetchRefused("Only http and https URLs with a host can be fetched.")
+    host = parts.hostname
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise FetchRefused("The URL has an invalid port.") from exc
+    try:
+        candidates = [str(ipaddress.ip_address(host))]
+    except ValueError:
+        try:
+            candidates = await resolve(host, port)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise FetchRefused(f"The host {host} could not be resolved.") from exc
+    if not candidates:
+        raise FetchRefused(f"The host {host} could not be resolved.")
+    for candidate in candidates:
+        # Strip an IPv6 zone id ("fe80::1%eth0") before parsing.
+        if not address_allowed(ipaddress.ip_address(candidate.split("%")[0])):
+            raise FetchRefused(f"Refusing to fetch {host}: it resolves to a non-public address.")
+    return host, candidates[0], port
+
+
+def _pinned_url(url: str, address: str, port: int) -> str:
+    parts = urlsplit(url)
+    netloc = f"[{address}]" if ":" in address else address
+    return urlunsplit((parts.scheme, f"{netloc}:{port}", parts.path or "/", parts.query, ""))
+
+
+async def fetch(url: str, *, max_bytes: int | None = None, timeout: float | None = None) -> FetchResult:
+    """GET ``url`` safely and return its text, truncated at ``max_bytes``."""
+    limit = max_bytes or settings.FETCH_MAX_BYTES
+    try:
+        async with asyncio.timeout(timeout or settings.FETCH_TIMEOUT):
+            return await _fetch(url, limit)
+    except TimeoutError as exc:
+        raise FetchRefused("The page took too long to answer.") from exc
+
+
+async def _fetch(url: str, limit: int) -> FetchResult:
+    # trust_env=False: a proxy from the environment would bypass the address checks.
+    async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as client:
+        for _ in range(MAX_REDIRECTS + 1):
+            host, address, port = await checked_address(url)
+            headers = {"Host": host if port in (80, 443) else f"{host}:{port}", "User-Agent": "CodexEngine-fetch/1.0"}
+            extensions = {"sni_hostname": host} if url.startswith("https") else {}
+            try:
+                async with client.stream(
+                    "GET", _pinned_url(url, address, port), headers=headers, extensions=extensions
+                ) as response:
+                    if response.is_redirect and (location := response.headers.get("location")):
+                        url = urljoin(url, location)
+                        continue
+                    body = bytearray()
+                    truncated = False
+                    async for piece in response.aiter_bytes():
+                        body.extend(piece)
+                        if len(body) > limit:
+                            del body[limit:]
+                            truncated = True
+                            break
+                    encoding = response.charset_encoding or "utf-8"
+                    try:
+                        text = bytes(body).decode(encoding, "replace")
+                    except LookupError:
+                        text = bytes(body).decode("utf-8", "replace")
+                    return FetchResult(
+                        url=url,
+                        status=response.status_code,
+                        content_type=response.headers.get("content-type", ""),
+                        text=text,
+                        truncated=truncated,
+                    )
+            except httpx.HTTPError as exc:
+                raise FetchRefused(f"Could not fetch {host}: {type(exc).__name__}.") from exc
+    raise FetchRefused(f"Too many redirects (more than {MAX_REDIRECTS}).")

@@ -1,0 +1,248 @@
+"""One client for every OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp server, OpenRouter).
+
+Streams ``/chat/completions`` over SSE with httpx. One ``AsyncClient`` per event
+loop keeps connections pooled across calls, which the stream relay depends on
+for a low time to first token.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import weakref
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+from uuid import UUID
+
+import httpx
+from django.conf import settings
+
+from apps.providers.llm import (
+    ModelChunk,
+    ModelConfig,
+    ProviderError,
+    Source,
+    ToolCall,
+    ToolSpec,
+    Usage,
+    estimate_tokens,
+    message_text,
+)
+
+logger = logging.getLogger(__name__)
+
+_RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = weakref.WeakKeyDictionary()
+
+
+def http_client() -> httpx.AsyncClient:
+    """The pooled client of the running event loop (httpx clients cannot cross loops)."""
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
+    if client is None or client.is_closed:
+        client = httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200, keepalive_expiry=60),
+            follow_redirects=False,
+        )
+        _clients[loop] = client
+    return client
+
+
+def _timeout() -> httpx.Timeout:
+    return httpx.Timeout(
+        connect=settings.LLM_CONNECT_TIMEOUT, read=settings.LLM_READ_TIMEOUT, write=30.0, pool=30.0
+    )
+
+
+def _upstream_message(status: int, body: bytes) -> str:
+    detail = ""
+    try:
+        payload = json.loads(body)
+        error = payload.get("error") if isinstance(payload, dict) else None
+        detail = error.get("message", "") if isinstance(error, dict) else str(error or payload.get("detail", ""))
+    except (ValueError, AttributeError):
+        detail = body.decode("utf-8", "replace")
+    detail = " ".join(detail.split())[:200]
+    if status == 401:
+        return "The provider rejected the API key (HTTP 401)."
+    if status == 403:
+        return "The provider refused access (HTTP 403)."
+    if status == 404:
+        return "The provider does not know this model or endpoint (HTTP 404)."
+    suffix = f": {detail}" if detail else ""
+    return f"The provider answered HTTP {status}{suffix}"
+
+
+class OpenAICompatibleModel:
+    """A :class:`~apps.providers.llm.ChatModel` for one configured endpoint and model."""
+
+    def __init__(self, config: ModelConfig):
+        self.config = config
+        self.model_name = config.model
+        self.provider_id: UUID | None = config.provider_id
+
+    @property
+    def _url(self) -> str:
+        return self.config.base_url.rstrip("/") + "/chat/completions"
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
+        if self.config.api_key:
+            headers["Authorization"] = f"Bearer {self.config.api_key}"
+        return headers
+
+    def _body(self, messages: list[dict[str, Any]], *, stream: bool, max_tokens: int | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": self.config.model, "messages": messages, "stream": stream}
+        if stream:
+            body["stream_options"] = {"include_usage": True}
+        for name in ("temperature", "top_p", "presence_penalty"):
+            value = getattr(self.config, name)
+            if value is not None:
+                body[name] = value
+        limit = max_tokens or self.config.max_tokens
+        if limit:
+            body["max_tokens"] = limit
+        return body
+
+    async def _backoff(self, attempt: int) -> None:
+        await asyncio.sleep(min(0.2 * (2**attempt), 2.0))
+
+    async def stream(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        tools: Sequence[ToolSpec] = (),
+        sources: Sequence[Source] = (),
+        deep_thinking: bool = False,
+    ) -> AsyncIterator[ModelChunk]:
+        # ``sources`` are already in the messages as text; real models read them there.
+        body = self._body(messages, stream=True)
+        if tools:
+            body["tools"] = [tool.as_openai() for tool in tools]
+        retries = settings.LLM_MAX_RETRIES
+        attempt = 0
+        while True:
+            started = False
+            try:
+                async with http_client().stream(
+                    "POST", self._url, json=body, headers=self._headers(), timeout=_timeout()
+                ) as response:
+                    if response.status_code >= 400:
+                        payload = await response.aread()
+                        if response.status_code in _RETRY_STATUSES and attempt < retries:
+                            attempt += 1
+                            await self._backoff(attempt)
+                            continue
+                        raise ProviderError(_upstream_message(response.status_code, payload), status=response.status_code)
+                    async for chunk in self._parse(response, messages):
+                        started = True
+                        yield chunk
+                    return
+            except ProviderError:
+                raise
+            except httpx.TimeoutException as exc:
+                if isinstance(exc, httpx.ConnectTimeout) and attempt < retries:
+                    attempt += 1
+                    continue
+                raise ProviderError("The provider did not answer in time.") from exc
+            except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
+                # Safe to retry only before the first byte reached the caller.
+                if not started and attempt < retries:
+                    attempt += 1
+                    await self._backoff(attempt)
+                    continue
+                if isinstance(exc, httpx.ConnectError):
+                    raise ProviderError("Could not connect to the provider.") from exc
+                raise ProviderError("The provider closed the connection mid-answer.") from exc
+            except httpx.HTTPError as exc:
+                raise ProviderError(f"The provider request failed ({type(exc).__name__}).") from exc
+
+    async def _parse(self, response: httpx.Response, messages: list[dict[str, Any]]) -> AsyncIterator[ModelChunk]:
+        calls: dict[int, dict[str, str]] = {}
+        usage: Usage | None = None
+        output_chars = 0
+        finished = False
+        async for line in response.aiter_lines():
+            if not line.startswith("data:"):
+                continue
+            data = line[5:].strip()
+            if data == "[DONE]":
+                finished = True
+                break
+            try:
+                payload = json.loads(data)
+            except ValueError:
+                continue
+            if not isinstance(payload, dict):
+                continue
+            if payload.get("error"):
+                error = payload["error"]
+                message = error.get("message") if isinstance(error, dict) else str(error)
+                raise ProviderError(f"The provider reported an error: {str(message)[:200]}")
+            if payload.get("usage"):
+                usage = _usage(payload["usage"])
+            for choice in payload.get("choices") or ():
+                delta = choice.get("delta") or {}
+                text = delta.get("content")
+                if text:
+                    output_chars += len(text)
+                    yield ModelChunk("content", text=text)
+                reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+                if reasoning:
+                    output_chars += len(reasoning)
+                    yield ModelChunk("reasoning", text=reasoning)
+                for part in delta.get("tool_calls") or ():
+                    slot = calls.setdefault(int(part.get("index", len(calls))), {"id": "", "name": "", "arguments": ""})
+                    if part.get("id"):
+                        slot["id"] = part["id"]
+                    function = part.get("function") or {}
+                    if function.get("name"):
+                        slot["name"] += function["name"]
+                    if function.get("arguments"):
+                        slot["arguments"] += function["arguments"]
+                if choice.get("finish_reason"):
+                    finished = True
+        if not finished:
+            raise ProviderError("The provider closed the connection mid-answer.")
+        if calls:
+            yield ModelChunk(
+                "tool_calls",
+                tool_calls=tuple(
+                    ToolCall(id=slot["id"] or f"call_{index}", name=slot["name"], arguments=slot["arguments"] or "{}")
+                    for index, slot in sorted(calls.items())
+                ),
+            )
+        if usage is None:
+            prompt = "".join(message_text(message) for message in messages)
+            usage = Usage(input_tokens=estimate_tokens(prompt), output_tokens=max(1, output_chars // 4))
+        yield ModelChunk("usage", usage=usage)
+
+    async def complete(self, messages: list[dict[str, Any]], *, max_tokens: int | None = None) -> str:
+        """One non-streaming completion: the answer text."""
+        body = self._body(messages, stream=False, max_tokens=max_tokens)
+        try:
+            response = await http_client().post(self._url, json=body, headers=self._headers(), timeout=_timeout())
+        except httpx.TimeoutException as exc:
+            raise ProviderError("The provider did not answer in time.") from exc
+        except httpx.ConnectError as exc:
+            raise ProviderError("Could not connect to the provider.") from exc
+        except httpx.HTTPError as exc:
+            raise ProviderError(f"The provider request failed ({type(exc).__name__}).") from exc
+        if response.status_code >= 400:
+            raise ProviderError(_upstream_message(response.status_code, response.content), status=response.status_code)
+        try:
+            message = response.json()["choices"][0]["message"]
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise ProviderError("The provider answered something that is not a chat completion.") from exc
+        return message.get("content") or ""
+
+
+def _usage(raw: dict[str, Any]) -> Usage:
+    prompt_details = raw.get("prompt_tokens_details") or {}
+    completion_details = raw.get("completion_tokens_details") or {}
+    return Usage(
+        input_tokens=int(raw.get("prompt_tokens") or 0),
+        output_tokens=int(raw.get("completion_tokens") or 0),
+        cached_tokens=int(prompt_details.get("cached_tokens") or 0),
+        reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0),
+    )

@@ -1,0 +1,150 @@
+"""The built-in offline model: the answer when no LLM provider is configured.
+
+It is a real default, not a test double. It streams word by word, answers
+extractively from retrieved sources with ``[n]`` citations, and speaks the same
+tool-calling contract as a real model: when a tool is offered and the question
+plainly asks for it (arithmetic, the time, a URL) it calls the tool and then
+answers from the result.
+"""
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from apps.providers.llm import ModelChunk, Source, ToolCall, ToolSpec, Usage, estimate_tokens, message_text
+
+OFFLINE_MODEL_NAME = "codex-offline"
+
+NOT_CONFIGURED = (
+    "I am CodexEngine's built-in offline model: no language model provider is configured, "
+    "so I can only answer from your knowledge base and run simple tools. "
+    "To get full answers, add an OpenAI-compatible provider (in Settings, or POST /api/llm-provider/create), "
+    "or set LLM_BASE_URL, LLM_API_KEY and LLM_MODEL on the server."
+)
+
+_WORDS = re.compile(r"\s*\S+\s*")
+_URL = re.compile(r"https?://[^\s<>\"')\]]+")
+_ARITHMETIC = re.compile(r"[-+(]*\d[\d.,\s]*(?:(?:\*\*|[-+*/%^×÷])\s*[-+(]*\s*\d[\d.,\s]*\)*\s*)+")
+_TIME_WORDS = re.compile(r"\b(what time|current time|time is it|what(?:'s| is) the date|today'?s date|what day)\b", re.I)
+_STOPWORDS = frozenset(
+    "a an and are as at be by can do does for from how i in is it of on or the this to was what when where "
+    "which who why with you your about tell me please".split()
+)
+
+
+def _words(text: str) -> list[str]:
+    return _WORDS.findall(text)
+
+
+def _terms(text: str) -> set[str]:
+    return {word for word in re.findall(r"[a-z0-9]+", text.lower()) if word not in _STOPWORDS and len(word) > 1}
+
+
+def _tool_call_for(question: str, offered: set[str]) -> tuple[str, dict[str, Any]] | None:
+    """The tool the question plainly asks for, among those offered."""
+    if "http_fetch" in offered and (url := _URL.search(question)):
+        return "http_fetch", {"url": url.group(0).rstrip(".,;")}
+    if "current_time" in offered and _TIME_WORDS.search(question):
+        return "current_time", {}
+    if "calculator" in offered and (match := _ARITHMETIC.search(question)):
+        expression = match.group(0).strip().replace("×", "*").replace("÷", "/").replace("^", "**")
+        expression = re.sub(r"(?<=\d),(?=\d{3}\b)", "", expression)
+        if re.search(r"\d\s*(\*\*|[-+*/%])\s*[-+(]*\d", expression):
+            return "calculator", {"expression": expression}
+    return None
+
+
+def _extractive_answer(question: str, sources: Sequence[Source]) -> str:
+    """The sentences of the sources that share the most terms with the question, each cited."""
+    wanted = _terms(question)
+    scored: list[tuple[float, int, int, str]] = []
+    for source in sources:
+        for position, sentence in enumerate(re.split(r"(?<=[.!?])\s+|\n+", source.content)):
+            sentence = sentence.strip()
+            if len(sentence) < 3:
+                continue
+            overlap = len(wanted & _terms(sentence))
+            # Earlier sources rank higher when overlap ties: retrieval already ordered them.
+            scored.append((overlap, -source.number, -position, f"{sentence} [{source.number}]"))
+    scored.sort(reverse=True)
+    best = [item for item in scored if item[0] > 0][:3] or scored[:2]
+    if not best:
+        return NOT_CONFIGURED
+    lines = " ".join(text for *_, text in best)
+    cited = ", ".join(f"[{source.number}] {source.title}" for source in sources)
+    return (
+        f"From your documents: {lines}\n\nSources: {cited}\n\n"
+        "(Answered by the built-in offline model, which quotes your documents; "
+        "configure an LLM provider for written answers.)"
+    )
+
+
+def _answer_from_tool(messages: list[dict[str, Any]]) -> str:
+    """An answer built from the tool results that end the conversation."""
+    trailing: list[dict[str, Any]] = []
+    for message in reversed(messages):
+        if message.get("role") != "tool":
+            break
+        trailing.append(message)
+    trailing.reverse()
+    name_by_id = {
+        call.get("id"): (call.get("function") or {}).get("name", "the tool")
+        for message in messages
+        for call in message.get("tool_calls") or ()
+    }
+    parts = []
+    for message in trailing:
+        result = message_text(message).strip()
+        name = name_by_id.get(message.get("tool_call_id"), "the tool")
+        if name == "calculator":
+            parts.append(f"The result is {result}.")
+        elif name == "current_time":
+            parts.append(f"The current time is {result}.")
+        else:
+            parts.append(f"Here is what {name} returned:\n\n{result[:2000]}")
+    return "\n\n".join(parts) or "The tool returned nothing."
+
+
+class OfflineModel:
+    """A :class:`~apps.providers.llm.ChatModel` that needs no network and no weights."""
+
+    model_name = OFFLINE_MODEL_NAME
+    provider_id = None
+
+    def _reply(
+        self, messages: list[dict[str, Any]], tools: Sequence[ToolSpec], sources: Sequence[Source]
+    ) -> tuple[str, ToolCall | None]:
+        if messages and messages[-1].get("role") == "tool":
+            return _answer_from_tool(messages), None
+        question = next((message_text(m) for m in reversed(messages) if m.get("role") == "user"), "")
+        wanted = _tool_call_for(question, {tool.name for tool in tools})
+        if wanted:
+            name, arguments = wanted
+            return "", ToolCall(id=f"call_{uuid.uuid4().hex[:12]}", name=name, arguments=json.dumps(arguments))
+        if sources:
+            return _extractive_answer(question, sources), None
+        return NOT_CONFIGURED, None
+
+    async def stream(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        tools: Sequence[ToolSpec] = (),
+        sources: Sequence[Source] = (),
+        deep_thinking: bool = False,
+    ) -> AsyncIterator[ModelChunk]:
+        text, call = self._reply(messages, tools, sources)
+        for word in _words(text):
+            yield ModelChunk("content", text=word)
+        if call is not None:
+            yield ModelChunk("tool_calls", tool_calls=(call,))
+        prompt = "".join(message_text(message) for message in messages)
+        output = text or (call.arguments if call else "")
+        yield ModelChunk("usage", usage=Usage(input_tokens=estimate_tokens(prompt), output_tokens=estimate_tokens(output)))
+
+    async def complete(self, messages: list[dict[str, Any]], *, max_tokens: int | None = None) -> str:
+        text, _ = self._reply(messages, (), ())
+        return text

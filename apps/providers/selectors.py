@@ -1,0 +1,125 @@
+"""Reads of providers, scoped to who asks, and the choice of model for a call."""
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+
+from apps.core.errors import NotFound
+from apps.providers.client import OpenAICompatibleModel
+from apps.providers.llm import ChatModel, ModelConfig
+from apps.providers.models import LLMProvider
+from apps.providers.offline import OFFLINE_MODEL_NAME, OfflineModel
+
+
+def _uuid(value: Any) -> UUID | None:
+    try:
+        return UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def provider_list(*, user: Any) -> QuerySet[LLMProvider]:
+    """The user's own providers and the system-wide ones."""
+    return LLMProvider.objects.filter(Q(owner=user) | Q(owner__isnull=True))
+
+
+def provider_get(*, user: Any, provider_id: Any) -> LLMProvider:
+    """A provider the user may use; anyone else's is 404."""
+    pk = _uuid(provider_id)
+    provider = provider_list(user=user).filter(pk=pk).first() if pk else None
+    if provider is None:
+        raise NotFound("Provider not found.")
+    return provider
+
+
+def provider_get_owned(*, user: Any, provider_id: Any) -> LLMProvider:
+    """A provider the user may change: only their own (system-wide ones live in the admin)."""
+    pk = _uuid(provider_id)
+    provider = LLMProvider.objects.filter(owner=user, pk=pk).first() if pk else None
+    if provider is None:
+        raise NotFound("Provider not found.")
+    return provider
+
+
+def model_config_from_provider(provider: LLMProvider, *, model: str | None = None) -> ModelConfig:
+    return ModelConfig(
+        base_url=provider.base_url,
+        api_key=provider.api_key,
+        model=model or provider.model,
+        provider_id=provider.pk,
+        max_tokens=provider.max_tokens,
+        temperature=provider.temperature,
+        top_p=provider.top_p,
+        presence_penalty=provider.presence_penalty,
+        supports_multimodal=provider.supports_multimodal,
+    )
+
+
+def environment_model_config() -> ModelConfig | None:
+    if not (settings.LLM_BASE_URL and settings.LLM_MODEL):
+        return None
+    return ModelConfig(base_url=settings.LLM_BASE_URL, api_key=settings.LLM_API_KEY, model=settings.LLM_MODEL)
+
+
+def default_provider(*, user: Any) -> LLMProvider | None:
+    """The user's default, else the system-wide default, else the user's only provider."""
+    own_default = LLMProvider.objects.filter(owner=user, is_default=True).first()
+    if own_default:
+        return own_default
+    system_default = LLMProvider.objects.filter(owner__isnull=True, is_default=True).first()
+    if system_default:
+        return system_default
+    own = list(LLMProvider.objects.filter(owner=user)[:2])
+    return own[0] if len(own) == 1 else None
+
+
+def model_config_for(
+    *, user: Any, provider_id: Any = None, agent_provider: LLMProvider | None = None, model: str | None = None
+) -> ModelConfig | None:
+    """The model a call should use: the one asked for, the agent's, the user's default, the
+    environment's; ``None`` means the built-in offline model."""
+    if provider_id:
+        return model_config_from_provider(provider_get(user=user, provider_id=provider_id), model=model)
+    if agent_provider is not None:
+        return model_config_from_provider(agent_provider, model=model)
+    provider = default_provider(user=user)
+    if provider is not None:
+        return model_config_from_provider(provider, model=model)
+    config = environment_model_config()
+    if config is not None and model:
+        return ModelConfig(base_url=config.base_url, api_key=config.api_key, model=model)
+    return config
+
+
+def chat_model(config: ModelConfig | None) -> ChatModel:
+    return OpenAICompatibleModel(config) if config is not None else OfflineModel()
+
+
+def available_models(*, user: Any) -> list[dict[str, Any]]:
+    """Every model the user can pick: their providers', the environment's, and the offline model."""
+    models = [
+        {
+            "id": str(provider.pk),
+            "model": provider.model,
+            "name": provider.name,
+            "provider_id": str(provider.pk),
+            "supports_multimodal": provider.supports_multimodal,
+            "is_default": provider.is_default,
+            "max_model_len": provider.max_model_len,
+        }
+        for provider in provider_list(user=user)
+    ]
+    env_config = environment_model_config()
+    if env_config is not None:
+        models.append(
+            {"id": "environment", "model": env_config.model, "name": env_config.model, "provider_id": None,
+             "supports_multimodal": False, "is_default": not models, "max_model_len": None}
+        )
+    models.append(
+        {"id": OFFLINE_MODEL_NAME, "model": OFFLINE_MODEL_NAME, "name": "Built-in offline model", "provider_id": None,
+         "supports_multimodal": False, "is_default": not models, "max_model_len": None}
+    )
+    return models

@@ -1,0 +1,125 @@
+"""Writes to providers, provider verification, and the usage record of every model call."""
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.db import transaction
+
+from apps.core.errors import Conflict, Invalid
+from apps.providers.client import OpenAICompatibleModel
+from apps.providers.llm import ModelConfig, ProviderError, Usage
+from apps.providers.models import LLMProvider, UsageRecord
+
+# A 1x1 PNG: enough for a multimodal model to prove it accepts images.
+PIXEL_PNG = (
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+PROVIDER_FIELDS = (
+    "name", "base_url", "model", "max_tokens", "temperature", "top_p", "presence_penalty",
+    "max_model_len", "supports_multimodal",
+)
+
+
+def single_api_key(api_keys: Any) -> str:
+    """Exactly one non-empty single-line key, or a 400."""
+    if not isinstance(api_keys, list) or len(api_keys) != 1 or not isinstance(api_keys[0], str):
+        raise Invalid("api_keys must contain exactly one key.", field_errors={"api_keys": ["Exactly one key."]})
+    key = api_keys[0].strip()
+    if not key or "\n" in key or "\r" in key:
+        raise Invalid(
+            "The API key must be a non-empty single line.", field_errors={"api_keys": ["Non-empty, single line."]}
+        )
+    return key
+
+
+def _clear_other_defaults(provider: LLMProvider) -> None:
+    LLMProvider.objects.filter(owner=provider.owner, is_default=True).exclude(pk=provider.pk).update(is_default=False)
+
+
+@transaction.atomic
+def llm_provider_create(*, owner: Any, api_keys: Any, is_default: bool = False, **fields: Any) -> LLMProvider:
+    provider = LLMProvider(owner=owner, api_key=single_api_key(api_keys), is_default=is_default)
+    for name in PROVIDER_FIELDS:
+        if name in fields:
+            setattr(provider, name, fields[name])
+    if is_default:
+        # Locks the owner's rows so two concurrent "make default" calls cannot both win.
+        list(LLMProvider.objects.select_for_update().filter(owner=owner))
+        _clear_other_defaults(provider)
+    provider.full_clean()
+    provider.save()
+    return provider
+
+
+@transaction.atomic
+def llm_provider_update(*, provider: LLMProvider, api_keys: Any = None, is_default: bool | None = None, **fields: Any) -> LLMProvider:
+    provider = LLMProvider.objects.select_for_update().get(pk=provider.pk)
+    if api_keys is not None:
+        provider.api_key = single_api_key(api_keys)
+    for name in PROVIDER_FIELDS:
+        if name in fields:
+            setattr(provider, name, fields[name])
+    if is_default is not None:
+        if is_default:
+            list(LLMProvider.objects.select_for_update().filter(owner=provider.owner))
+            _clear_other_defaults(provider)
+        provider.is_default = is_default
+    provider.full_clean()
+    provider.save()
+    return provider
+
+
+@transaction.atomic
+def llm_provider_delete(*, provider: LLMProvider) -> None:
+    if provider.is_default:
+        raise Conflict("Cannot delete the default provider; make another provider the default first.")
+    provider.delete()
+
+
+async def llm_provider_verify(*, config: ModelConfig, multimodal: bool = False) -> dict[str, Any]:
+    """Really call the endpoint: a tiny completion, with an image when ``multimodal``."""
+    if multimodal:
+        content: Any = [
+            {"type": "text", "text": "What colour is this pixel? Answer in one word."},
+            {"type": "image_url", "image_url": {"url": PIXEL_PNG}},
+        ]
+    else:
+        content = "Reply with the word: ok"
+    try:
+        reply = await OpenAICompatibleModel(config).complete([{"role": "user", "content": content}], max_tokens=8)
+    except ProviderError as exc:
+        raise Invalid(f"Verification failed: {exc.message}", code="provider_unreachable") from exc
+    return {"success": True, "model": config.model, "multimodal": multimodal, "reply": reply[:200]}
+
+
+def _run_uuid(run_id: str | None) -> UUID | None:
+    try:
+        return UUID(str(run_id)) if run_id else None
+    except ValueError:
+        return None
+
+
+async def usage_record_add(
+    *,
+    user: Any,
+    provider_id: UUID | None,
+    model: str,
+    usage: Usage,
+    run_id: str | None = None,
+    session_id: str | None = None,
+    endpoint: str = "",
+) -> UsageRecord:
+    """One row per model call, written once the call ends (never per token)."""
+    return await UsageRecord.objects.acreate(
+        user=user,
+        provider_id=provider_id,
+        model=model[:200],
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cached_tokens=usage.cached_tokens,
+        reasoning_tokens=usage.reasoning_tokens,
+        run_id=_run_uuid(run_id),
+        session_id=(session_id or "")[:200],
+        endpoint=endpoint[:200],
+    )

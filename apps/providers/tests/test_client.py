@@ -1,0 +1,117 @@
+"""The OpenAI-compatible client against the fake upstream: real HTTP, real SSE."""
+from __future__ import annotations
+
+import pytest
+
+from apps.providers.client import OpenAICompatibleModel
+from apps.providers.llm import ModelConfig, ProviderError, ToolSpec
+from apps.providers.testing import FakeLLMServer, Reply
+
+CALCULATOR = ToolSpec("calculator", "Arithmetic", {"type": "object", "properties": {"expression": {"type": "string"}}})
+
+
+def model_for(server: FakeLLMServer, **config) -> OpenAICompatibleModel:
+    return OpenAICompatibleModel(ModelConfig(base_url=server.base_url, api_key="sk-fake", model="fake-model", **config))
+
+
+async def collect(model: OpenAICompatibleModel, **kwargs) -> list:
+    return [chunk async for chunk in model.stream([{"role": "user", "content": "hi"}], **kwargs)]
+
+
+async def test_it_streams_content_token_by_token(fake_llm):
+    fake_llm.script(Reply(text="Hello there, world."))
+    chunks = await collect(model_for(fake_llm))
+    contents = [chunk.text for chunk in chunks if chunk.kind == "content"]
+    assert contents == ["Hello", " there,", " world."]
+
+
+async def test_it_sends_the_key_model_and_usage_option(fake_llm):
+    await collect(model_for(fake_llm, temperature=0.3, max_tokens=50))
+    body = fake_llm.chat_requests[-1]
+    assert body["model"] == "fake-model"
+    assert body["stream"] is True
+    assert body["stream_options"] == {"include_usage": True}
+    assert body["temperature"] == 0.3 and body["max_tokens"] == 50
+    assert fake_llm.headers[-1]["Authorization"] == "Bearer sk-fake"
+
+
+async def test_it_reports_usage_from_the_last_chunk(fake_llm):
+    fake_llm.script(Reply(text="ok", usage={"prompt_tokens": 11, "completion_tokens": 3, "cached_tokens": 2,
+                                            "reasoning_tokens": 1}))
+    usage = [chunk.usage for chunk in await collect(model_for(fake_llm)) if chunk.kind == "usage"]
+    assert len(usage) == 1
+    assert (usage[0].input_tokens, usage[0].output_tokens, usage[0].cached_tokens, usage[0].reasoning_tokens) == (
+        11, 3, 2, 1)
+
+
+async def test_it_accumulates_tool_call_deltas(fake_llm):
+    fake_llm.script(Reply(tool_calls=[
+        {"name": "calculator", "arguments": {"expression": "6*7"}, "id": "call_a"},
+        {"name": "calculator", "arguments": {"expression": "1+1"}, "id": "call_b"},
+    ]))
+    chunks = await collect(model_for(fake_llm), tools=[CALCULATOR])
+    calls = [chunk for chunk in chunks if chunk.kind == "tool_calls"]
+    assert len(calls) == 1
+    assert [(c.id, c.name, c.parsed_arguments()) for c in calls[0].tool_calls] == [
+        ("call_a", "calculator", {"expression": "6*7"}),
+        ("call_b", "calculator", {"expression": "1+1"}),
+    ]
+    assert fake_llm.chat_requests[-1]["tools"][0]["function"]["name"] == "calculator"
+
+
+async def test_it_streams_reasoning_separately(fake_llm):
+    fake_llm.script(Reply(reasoning="thinking hard", text="done"))
+    chunks = await collect(model_for(fake_llm))
+    assert "".join(c.text for c in chunks if c.kind == "reasoning") == "thinking hard"
+    assert "".join(c.text for c in chunks if c.kind == "content") == "done"
+
+
+async def test_it_retries_a_500_before_the_first_byte(fake_llm):
+    fake_llm.script(Reply(status=500), Reply(text="second try"))
+    chunks = await collect(model_for(fake_llm))
+    assert "".join(c.text for c in chunks if c.kind == "content") == "second try"
+    assert len(fake_llm.chat_requests) == 2
+
+
+async def test_it_gives_up_after_the_retries(fake_llm, settings):
+    settings.LLM_MAX_RETRIES = 1
+    fake_llm.script(Reply(status=503), Reply(status=503), Reply(text="never"))
+    with pytest.raises(ProviderError, match="HTTP 503"):
+        await collect(model_for(fake_llm))
+    assert len(fake_llm.chat_requests) == 2
+
+
+async def test_it_does_not_retry_a_401(fake_llm):
+    fake_llm.script(Reply(status=401), Reply(text="never"))
+    with pytest.raises(ProviderError, match="rejected the API key"):
+        await collect(model_for(fake_llm))
+    assert len(fake_llm.chat_requests) == 1
+
+
+async def test_it_times_out_on_a_silent_upstream(fake_llm, settings):
+    settings.LLM_READ_TIMEOUT = 0.2
+    fake_llm.script(Reply(text="too slow", delay=1.0))
+    with pytest.raises(ProviderError, match="did not answer in time"):
+        await collect(model_for(fake_llm))
+
+
+async def test_it_reports_a_dropped_connection(fake_llm, settings):
+    settings.LLM_MAX_RETRIES = 0
+    fake_llm.script(Reply(text="one two three four", drop_after=3))
+    with pytest.raises(ProviderError, match="closed the connection"):
+        await collect(model_for(fake_llm))
+
+
+async def test_it_reports_an_unreachable_provider():
+    server = FakeLLMServer()  # bound but never served: nothing answers once closed
+    base_url = server.base_url
+    server.stop()
+    model = OpenAICompatibleModel(ModelConfig(base_url=base_url, api_key="k", model="m"))
+    with pytest.raises(ProviderError, match="Could not connect"):
+        await collect(model)
+
+
+async def test_it_completes_without_streaming(fake_llm):
+    fake_llm.script(Reply(text="plain answer"))
+    assert await model_for(fake_llm).complete([{"role": "user", "content": "hi"}]) == "plain answer"
+    assert fake_llm.chat_requests[-1]["stream"] is False
