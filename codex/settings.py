@@ -88,6 +88,7 @@ LOCAL_APPS = [
     "apps.agents",
     "apps.conversations",
     "apps.knowledge",
+    "apps.tasks",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 SITE_ID = 1

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("apps.agents.urls")),
     path("", include("apps.conversations.urls")),
     path("", include("apps.knowledge.urls")),
+    path("", include("apps.tasks.urls")),
 ]
 
 handler400 = "apps.core.api.exceptions.bad_request_view"

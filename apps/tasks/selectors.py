@@ -1,0 +1,67 @@
+"""Reads of tasks, always scoped to the user asking: another user's task is 404."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import QuerySet
+
+from apps.core.errors import NotFound
+from apps.knowledge import selectors as knowledge_selectors
+from apps.knowledge.models import Document
+from apps.tasks.models import Task, TaskStep
+
+
+def _as_uuid(value: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def task_list(*, user: Any) -> QuerySet[Task]:
+    return Task.objects.filter(owner=user)
+
+
+def task_get(*, user: Any, task_id: object) -> Task:
+    pk = _as_uuid(task_id)
+    task = task_list(user=user).filter(pk=pk).first() if pk else None
+    if task is None:
+        raise NotFound("Task not found.")
+    return task
+
+
+def task_steps(*, task: Task) -> QuerySet[TaskStep]:
+    return task.steps.order_by("index")
+
+
+def task_documents(*, task: Task) -> QuerySet[Document]:
+    """The task's workspace: the knowledge documents scoped to it (the knowledge app keeps them by task id)."""
+    return knowledge_selectors.task_api_documents(user=task.owner).filter(task_id=str(task.pk)).order_by("created_at")
+
+
+def task_document_get(*, task: Task, document_id: object) -> Document:
+    if _as_uuid(document_id) is None:
+        raise NotFound("Document not found.")
+    document = task_documents(task=task).filter(pk=_as_uuid(document_id)).first()
+    if document is None:
+        raise NotFound("Document not found.")
+    return document
+
+
+def task_document_entry(document: Document) -> dict[str, Any]:
+    """A workspace document as 001 shows it: ``{taskId, filename, metadata}``."""
+    return {
+        "taskId": document.task_id,
+        "filename": document.filename,
+        "metadata": {
+            "id": str(document.pk),
+            "title": document.title,
+            "description": document.description,
+            "contentType": document.content_type,
+            "size": document.size,
+            "status": document.status,
+            "progress": document.progress,
+            "chunks": document.chunk_count,
+        },
+    }
