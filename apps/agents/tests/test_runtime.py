@@ -1,0 +1,205 @@
+"""The agent loop against the fake upstream and the offline model."""
+from __future__ import annotations
+
+import asyncio
+
+from asgiref.sync import async_to_sync
+
+from apps.agents.runtime import RunOverrides, agent_run_stream
+from apps.agents.tests.factories import AgentFactory
+from apps.providers.models import UsageRecord
+from apps.providers.testing import Reply
+
+QUESTION = [{"role": "user", "content": "What is 6 * 7?"}]
+
+
+def run(**kwargs) -> list:
+    async def collect() -> list:
+        return [event async for event in agent_run_stream(**kwargs)]
+
+    return async_to_sync(collect)()
+
+
+def of_type(events, kind) -> list[dict]:
+    return [event.data for event in events if event.type == kind]
+
+
+def test_it_calls_a_tool_and_then_answers(alice, fake_llm):
+    fake_llm.make_provider(owner=alice)
+    agent = AgentFactory(owner=alice, available_tools=["calculator"])
+    fake_llm.script(
+        Reply(tool_calls=[{"name": "calculator", "arguments": {"expression": "6 * 7"}, "id": "call_1"}]),
+        Reply(text="The answer is 42."),
+    )
+    events = run(user=alice, agent=agent, messages=QUESTION, overrides=RunOverrides(), run_id=None,
+                 thread_id="t-1", endpoint="/api/stream")
+
+    assert of_type(events, "tool_call") == [{"id": "call_1", "tool": "calculator", "arguments": {"expression": "6 * 7"}}]
+    assert of_type(events, "tool_result") == [{"id": "call_1", "tool": "calculator", "result": "42", "error": False}]
+    assert "".join(e["content"] for e in of_type(events, "content")) == "The answer is 42."
+    second = fake_llm.chat_requests[1]["messages"]
+    assert second[-1] == {"role": "tool", "tool_call_id": "call_1", "content": "42"}
+    assert second[-2]["tool_calls"][0]["function"]["name"] == "calculator"
+
+
+def test_it_emits_the_pipeline_steps_in_order(alice, fake_llm):
+    fake_llm.make_provider(owner=alice)
+    events = run(user=alice, agent=AgentFactory(owner=alice, name="Helper"), messages=QUESTION)
+    steps = [e["step"] for e in of_type(events, "status")]
+    assert steps[0] == "routing" and steps[-1] == "answering"
+    assert of_type(events, "status")[0]["content"] == "Agent routing to Helper..."
+
+
+def test_it_records_usage_for_every_model_call(alice, fake_llm):
+    provider = fake_llm.make_provider(owner=alice)
+    fake_llm.script(
+        Reply(tool_calls=[{"name": "calculator", "arguments": {"expression": "1+1"}}],
+              usage={"prompt_tokens": 20, "completion_tokens": 4}),
+        Reply(text="2", usage={"prompt_tokens": 30, "completion_tokens": 1, "cached_tokens": 8}),
+    )
+    run_id = "6f1c1a52-7d8e-4a47-9c1e-2d3f4a5b6c7d"
+    events = run(user=alice, agent=AgentFactory(owner=alice), messages=QUESTION, run_id=run_id, thread_id="s-9",
+                 endpoint="/api/chat")
+    assert [e["input_tokens"] for e in of_type(events, "usage")] == [20, 30]
+    records = list(UsageRecord.objects.filter(user=alice).order_by("created_at", "id"))
+    assert [(r.input_tokens, r.output_tokens, r.cached_tokens) for r in records] == [(20, 4, 0), (30, 1, 8)]
+    assert {str(r.run_id) for r in records} == {run_id}
+    assert {(r.provider_id, r.session_id, r.endpoint, r.model) for r in records} == {
+        (provider.pk, "s-9", "/api/chat", "fake-model")}
+
+
+def test_it_stops_at_max_loop_count(alice, fake_llm):
+    fake_llm.make_provider(owner=alice)
+    fake_llm.default = Reply(tool_calls=[{"name": "calculator", "arguments": {"expression": "1+1"}}])
+    events = run(user=alice, agent=AgentFactory(owner=alice), messages=QUESTION,
+                 overrides=RunOverrides(max_loop_count=3))
+    assert len(fake_llm.chat_requests) == 3
+    assert "tools" not in fake_llm.chat_requests[-1]
+    assert len(of_type(events, "tool_result")) == 2
+    assert of_type(events, "status")[-1]["step"] == "max_loop"
+
+
+def test_it_runs_a_sub_agent_as_a_tool(alice, fake_llm):
+    fake_llm.make_provider(owner=alice)
+    helper = AgentFactory(owner=alice, name="Researcher", available_tools=[])
+    lead = AgentFactory(owner=alice, available_sub_agent_ids=[str(helper.pk)], available_tools=[])
+    tool_name = f"agent_{helper.pk}"
+    fake_llm.script(
+        Reply(tool_calls=[{"name": tool_name, "arguments": {"task": "Find the capital of France"}, "id": "c1"}]),
+        Reply(text="Paris is the capital."),
+        Reply(text="The researcher says: Paris."),
+    )
+    events = run(user=alice, agent=lead, messages=[{"role": "user", "content": "Capital of France?"}])
+    assert of_type(events, "tool_result") == [{"id": "c1", "tool": tool_name, "result": "Paris is the capital.",
+                                               "error": False}]
+    assert "".join(e["content"] for e in of_type(events, "content")) == "The researcher says: Paris."
+    sub_request = fake_llm.chat_requests[1]["messages"]
+    assert sub_request[-1] == {"role": "user", "content": "Find the capital of France"}
+    assert [t["function"]["name"] for t in fake_llm.chat_requests[0]["tools"]] == [tool_name]
+
+
+def test_it_does_not_offer_another_users_agent_as_sub_agent(alice, bob, fake_llm):
+    fake_llm.make_provider(owner=alice)
+    foreign = AgentFactory(owner=bob)
+    run(user=alice, agent=AgentFactory(owner=alice, available_tools=[], available_sub_agent_ids=[str(foreign.pk)]),
+        messages=QUESTION)
+    assert "tools" not in fake_llm.chat_requests[0]
+
+
+def test_it_refuses_a_tool_the_agent_was_not_given(alice, fake_llm):
+    fake_llm.make_provider(owner=alice)
+    fake_llm.script(Reply(tool_calls=[{"name": "http_fetch", "arguments": {"url": "http://10.0.0.1/"}, "id": "x"}]),
+                    Reply(text="ok"))
+    events = run(user=alice, agent=AgentFactory(owner=alice, available_tools=["calculator"]), messages=QUESTION)
+    assert of_type(events, "tool_result")[0]["error"] is True
+
+
+def test_it_yields_an_error_event_when_the_provider_fails(alice, fake_llm, settings):
+    settings.LLM_MAX_RETRIES = 0
+    fake_llm.make_provider(owner=alice)
+    fake_llm.script(Reply(status=500, error_message="boom"))
+    events = run(user=alice, agent=None, messages=QUESTION)
+    assert events[-1].type == "error"
+    assert "HTTP 500" in events[-1].data["content"]
+
+
+def test_it_yields_an_error_event_when_the_provider_times_out(alice, fake_llm, settings):
+    settings.LLM_READ_TIMEOUT = 0.2
+    fake_llm.make_provider(owner=alice)
+    fake_llm.script(Reply(text="slow", first_byte_delay=1.0))
+    events = run(user=alice, agent=None, messages=QUESTION)
+    assert events[-1].type == "error"
+    assert "in time" in events[-1].data["content"]
+
+
+def test_it_stops_promptly_when_asked(alice, fake_llm):
+    fake_llm.make_provider(owner=alice)
+    fake_llm.script(Reply(text=" ".join(["word"] * 200), delay=0.02))
+    seen: list = []
+
+    async def should_stop() -> bool:
+        return len(seen) >= 3
+
+    async def collect() -> None:
+        async for event in agent_run_stream(user=alice, agent=None, messages=QUESTION, should_stop=should_stop):
+            if event.type == "content":
+                seen.append(event)
+
+    async_to_sync(collect)()
+    assert 3 <= len(seen) < 50
+
+
+def test_it_stops_while_the_upstream_is_silent(alice, fake_llm):
+    fake_llm.make_provider(owner=alice)
+    fake_llm.script(Reply(text="late", first_byte_delay=3.0))
+
+    async def should_stop() -> bool:
+        return True
+
+    async def collect() -> list:
+        # The stop check must not wait for the upstream's first byte.
+        async with asyncio.timeout(2):
+            return [e async for e in agent_run_stream(user=alice, agent=None, messages=QUESTION,
+                                                     should_stop=should_stop)]
+
+    events = async_to_sync(collect)()
+    assert of_type(events, "content") == []
+
+
+def test_it_applies_request_overrides(alice, fake_llm):
+    fake_llm.make_provider(owner=alice)
+    agent = AgentFactory(owner=alice, system_prefix="Saved prompt", available_tools=["calculator"])
+    overrides = RunOverrides.from_request({"system_prefix": "Be terse.", "available_tools": ["current_time"],
+                                           "llm_model_config": {"model": "other-model", "temperature": 0.1},
+                                           "unknown_field": 1})
+    run(user=alice, agent=agent, messages=QUESTION, overrides=overrides)
+    body = fake_llm.chat_requests[0]
+    assert body["messages"][0]["content"].startswith("Be terse.")
+    assert [t["function"]["name"] for t in body["tools"]] == ["current_time"]
+    assert body["model"] == "other-model" and body["temperature"] == 0.1
+
+
+def test_from_request_ignores_bad_types():
+    overrides = RunOverrides.from_request({"max_loop_count": "ten", "available_tools": "calculator",
+                                           "deep_thinking": "yes", "llm_model_config": [1]})
+    assert overrides == RunOverrides()
+    assert RunOverrides.from_request({"max_loop_count": 999}).max_loop_count == 50
+    admin = RunOverrides.from_request({"agent_name": "X", "enable_deep_thinking": True, "locale": "fr-FR",
+                                       "resources": [{"id": "kb1"}]})
+    assert (admin.agent_name, admin.deep_thinking, admin.locale, admin.available_knowledge_bases) == (
+        "X", True, "fr-FR", ["kb1"])
+
+
+def test_the_offline_model_answers_when_no_provider_is_configured(alice):
+    events = run(user=alice, agent=None, messages=[{"role": "user", "content": "Hello"}])
+    content = of_type(events, "content")
+    assert len(content) > 5  # streamed word by word
+    assert "built-in offline model" in "".join(e["content"] for e in content)
+    assert UsageRecord.objects.get(user=alice).model == "codex-offline"
+
+
+def test_the_offline_model_calls_the_calculator(alice):
+    events = run(user=alice, agent=None, messages=[{"role": "user", "content": "What is 12 * (3 + 4)?"}])
+    assert of_type(events, "tool_call")[0]["tool"] == "calculator"
+    assert of_type(events, "tool_result")[0]["result"] == "84"
+    assert "84" in "".join(e["content"] for e in of_type(events, "content"))
