@@ -77,8 +77,18 @@ def llm_provider_delete(*, provider: LLMProvider) -> None:
     provider.delete()
 
 
-async def llm_provider_verify(*, config: ModelConfig, multimodal: bool = False) -> dict[str, Any]:
+async def llm_provider_verify(
+    *, base_url: str, api_keys: Any, model: str, multimodal: bool = False, **fields: Any
+) -> dict[str, Any]:
     """Really call the endpoint: a tiny completion, with an image when ``multimodal``."""
+    config = ModelConfig(
+        base_url=base_url,
+        api_key=single_api_key(api_keys),
+        model=model,
+        temperature=fields.get("temperature"),
+        top_p=fields.get("top_p"),
+        presence_penalty=fields.get("presence_penalty"),
+    )
     if multimodal:
         content: Any = [
             {"type": "text", "text": "What colour is this pixel? Answer in one word."},
