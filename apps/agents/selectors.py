@@ -52,3 +52,27 @@ def agents_by_ids(*, user: Any, agent_ids: list[str]) -> list[Agent]:
     pks = [pk for pk in (_uuid(value) for value in agent_ids) if pk]
     found = {agent.pk: agent for agent in agent_list(user=user).filter(pk__in=pks)}
     return [found[pk] for pk in pks if pk in found]
+
+
+def agent_configuration(*, user: Any) -> dict[str, Any]:
+    """003's agent configuration: the models and tools the user can use, and the default agent."""
+    from apps.agents.runtime import DEFAULT_AGENT_NAME, DEFAULT_MAX_LOOP_COUNT, default_system_prompt
+    from apps.providers.selectors import available_models, model_config_for
+    from apps.providers.offline import OFFLINE_MODEL_NAME
+    from apps.tools.registry import all_tools
+
+    tools = all_tools()
+    config = model_config_for(user=user)
+    return {
+        "models": available_models(user=user),
+        "tools": [{"name": tool.name, "description": tool.description, "type": tool.type} for tool in tools],
+        "default_agent": {
+            "name": DEFAULT_AGENT_NAME,
+            "system_prompt": default_system_prompt("en"),
+            "max_loop_count": DEFAULT_MAX_LOOP_COUNT,
+            "deep_thinking": False,
+            "tools": [tool.name for tool in tools if tool.type == "builtin"],
+            "model": config.model if config else OFFLINE_MODEL_NAME,
+        },
+        "offline": config is None,
+    }
