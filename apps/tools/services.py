@@ -5,7 +5,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from apps.core.errors import NotFound
+from apps.core.errors import Invalid, NotFound
 from apps.tools.registry import ToolContext, ToolFailed, get_tool
 
 logger = logging.getLogger(__name__)
@@ -33,3 +33,11 @@ async def tool_execute(*, user: Any, tool_name: str, tool_params: Any, context: 
         logger.exception("tool %s failed", tool_name)
         return ToolOutcome(tool_name=tool_name, result=f"The tool {tool_name} failed unexpectedly.", error=True)
     return ToolOutcome(tool_name=tool_name, result=result, error=False)
+
+
+async def tool_execute_direct(*, user: Any, tool_name: str, tool_params: Any) -> ToolOutcome:
+    """``POST /api/tools/exec``: like :func:`tool_execute`, but a failing tool is a 400 for the caller."""
+    outcome = await tool_execute(user=user, tool_name=tool_name, tool_params=tool_params)
+    if outcome.error:
+        raise Invalid(outcome.result, code="tool_failed")
+    return outcome
