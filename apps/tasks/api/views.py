@@ -22,6 +22,8 @@ def _valid(serializer_class: type, data: Any) -> dict[str, Any]:
 
 
 class TaskListApi(TaskApiView):
+    """The user's tasks; a new task from its first message."""
+
     @extend_schema(tags=TAGS, responses={200: s.TaskSerializer(many=True)})
     def get(self, request: Request) -> Response:
         return Response(s.TaskSerializer(selectors.task_list(user=request.user), many=True).data)
@@ -39,12 +41,15 @@ class TaskListApi(TaskApiView):
 
 
 class TaskDetailApi(TaskApiView):
+    """One task; each POST progresses it by one agent step."""
+
     @extend_schema(tags=TAGS, responses={200: s.TaskSerializer})
     def get(self, request: Request, task_id: str) -> Response:
         return Response(s.TaskSerializer(selectors.task_get(user=request.user, task_id=task_id)).data)
 
     @extend_schema(
         tags=TAGS,
+        operation_id="api_tasks_step_run",
         request=s.TaskStepRunSerializer,
         responses={200: s.TaskStepSerializer},
         description=(
@@ -60,6 +65,8 @@ class TaskDetailApi(TaskApiView):
 
 
 class TaskStepListApi(TaskApiView):
+    """The steps the agent has taken on a task, in order."""
+
     @extend_schema(tags=TAGS, responses={200: s.TaskStepSerializer(many=True)})
     def get(self, request: Request, task_id: str) -> Response:
         task = selectors.task_get(user=request.user, task_id=task_id)
@@ -67,6 +74,8 @@ class TaskStepListApi(TaskApiView):
 
 
 class TaskDocumentUploadApi(TaskApiView):
+    """Add a file to the task's workspace; it is ingested in the background."""
+
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     @extend_schema(tags=TAGS, request={"multipart/form-data": s.TaskDocumentUploadSerializer},
@@ -79,6 +88,8 @@ class TaskDocumentUploadApi(TaskApiView):
 
 
 class TaskDocumentDetailApi(TaskApiView):
+    """One document of the task's workspace."""
+
     @extend_schema(tags=TAGS, responses={200: s.TaskDocumentSerializer})
     def get(self, request: Request, task_id: str, document_id: str) -> Response:
         task = selectors.task_get(user=request.user, task_id=task_id)

@@ -1,8 +1,11 @@
 """One agent step per POST /api/tasks/{task_id}: tools, ask_user, final answers, the offline model."""
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, transaction
 
 from apps.knowledge import services as knowledge_services
 from apps.providers.models import UsageRecord
@@ -191,3 +194,52 @@ def test_it_shows_the_workspace_to_the_model(alice, alice_client, task, fake_llm
     assert [d["filename"] for d in body["documents"]] == ["itinerary.txt"]
     assert body["documents"][0]["metadata"]["cited"] is False
     assert "itinerary.txt" in fake_llm.chat_requests[0]["messages"][0]["content"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_answers_409_while_another_step_of_the_task_runs(alice, alice_client):
+    task = TaskFactory(owner=alice, request="What is 6 * 7?")
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_task() -> None:
+        # Stands in for a step in progress on another server: it holds the task's row lock.
+        try:
+            with transaction.atomic():
+                Task.objects.select_for_update().get(pk=task.pk)
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_task)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        response = step(alice_client, task)
+    finally:
+        release.set()
+        holder.join()
+    assert response.status_code == 409
+    assert response.json()["message"] == "A step of this task is already running."
+    assert not task.steps.exists()
+    assert step(alice_client, task).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_it_runs_a_step_under_asgi(alice, fake_llm):
+    # Under daphne the view runs in a worker thread and the model call goes back to the server's loop.
+    from asgiref.sync import sync_to_async
+    from django.test import AsyncClient
+
+    from conftest import bearer_for
+
+    await sync_to_async(fake_llm.make_provider)(owner=alice)
+    task = await sync_to_async(TaskFactory)(owner=alice, request="What is 6 * 7?")
+    fake_llm.script(Reply(tool_calls=[{"name": "calculator", "arguments": {"expression": "6*7"}}]))
+    headers = {"Authorization": f"Bearer {await sync_to_async(bearer_for)(alice)}"}
+    response = await AsyncClient().post(
+        f"/api/tasks/{task.pk}", {"message": "go"}, content_type="application/json", headers=headers
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["result"]["details"]["output"] == "42"
+    assert await UsageRecord.objects.filter(session_id=str(task.pk)).acount() == 1
