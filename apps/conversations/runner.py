@@ -56,6 +56,11 @@ def _insert_events(run_id: str, events: list[dict[str, Any]]) -> None:
     )
 
 
+def _close_connection() -> None:
+    # Resolved in the writer thread: each thread has its own connection.
+    connection.close()
+
+
 class RunRecorder:
     """Numbers a run's events 1, 2, 3, ...; keeps them live at once and in PostgreSQL in batches."""
 
@@ -69,7 +74,7 @@ class RunRecorder:
 
     def emit(self, type: str, data: dict[str, Any]) -> dict[str, Any]:
         self.sequence += 1
-        event = {"seq": self.sequence, "type": type, "data": data, "ts": time.time()}
+        event = {"seq": self.sequence, "type": type, "data": data, "ts": round(time.time(), 6)}
         livelog.append_event(self.run_id, event)
         self.pending.append(event)
         if len(self.pending) >= FLUSH_EVERY_EVENTS or time.monotonic() - self.last_flush >= FLUSH_EVERY_SECONDS:
@@ -91,7 +96,7 @@ class RunRecorder:
         self.flushes.clear()
 
     def close(self) -> None:
-        self.db.submit(connection.close).result()
+        self.db.submit(_close_connection).result()
         self.db.shutdown(wait=True)
 
 

@@ -139,6 +139,6 @@ def run_events_after(*, run_id: str, after: int) -> list[dict[str, Any]]:
     """Kept events from PostgreSQL, in the same shape as the live ones."""
     rows = RunEvent.objects.filter(run_id=run_id, sequence__gt=after).order_by("sequence")
     return [
-        {"seq": row.sequence, "type": row.type, "data": row.payload, "ts": row.created_at.timestamp()}
+        {"seq": row.sequence, "type": row.type, "data": row.payload, "ts": round(row.created_at.timestamp(), 6)}
         for row in rows.iterator()
     ]
