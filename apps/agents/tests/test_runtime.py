@@ -203,3 +203,45 @@ def test_the_offline_model_calls_the_calculator(alice):
     assert of_type(events, "tool_call")[0]["tool"] == "calculator"
     assert of_type(events, "tool_result")[0]["result"] == "84"
     assert "84" in "".join(e["content"] for e in of_type(events, "content"))
+
+
+def test_the_offline_model_fetches_a_url_through_the_safe_fetcher(alice, fake_llm):
+    # The fake server is the only HTTP server here; fake_llm allows loopback for the fetcher.
+    url = f"{fake_llm.base_url}/models"
+    events = run(user=alice, agent=None, messages=[{"role": "user", "content": f"Read {url} please"}])
+    assert of_type(events, "tool_call")[0]["arguments"] == {"url": url}
+    result = of_type(events, "tool_result")[0]
+    assert result["error"] is False and "fake-model" in result["result"]
+
+
+def _ingest(user, settings, tmp_path, name: str, content: bytes) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from apps.knowledge import services as knowledge_services
+
+    settings.MEDIA_ROOT = tmp_path
+    upload = SimpleUploadedFile(name, content, content_type="text/plain")
+    document = knowledge_services.document_create(owner=user, upload=upload, queue=False)
+    knowledge_services.document_ingest(document_id=document.pk)
+
+
+def test_the_offline_model_answers_from_knowledge_with_citations(alice, settings, tmp_path):
+    _ingest(alice, settings, tmp_path, "leave.txt",
+            b"Employees get 25 days of paid leave per year. Requests go to the HR portal.")
+    events = run(user=alice, agent=None, messages=[{"role": "user", "content": "How many days of paid leave?"}])
+    assert [e["step"] for e in of_type(events, "status")] == ["routing", "retrieval", "answering"]
+    citations = of_type(events, "citations")[0]["citations"]
+    assert citations[0]["filename"] == "leave.txt"
+    assert set(citations[0]) == {"document_id", "filename", "page", "row", "chunk_id", "score"}
+    types = [event.type for event in events]
+    assert types.index("citations") < types.index("content")
+    answer = "".join(e["content"] for e in of_type(events, "content"))
+    assert "25 days of paid leave" in answer and "[1]" in answer
+
+
+def test_a_real_model_gets_the_numbered_sources(alice, fake_llm, settings, tmp_path):
+    fake_llm.make_provider(owner=alice)
+    _ingest(alice, settings, tmp_path, "leave.txt", b"Employees get 25 days of paid leave per year.")
+    run(user=alice, agent=None, messages=[{"role": "user", "content": "How many days of paid leave?"}])
+    system = [m["content"] for m in fake_llm.chat_requests[0]["messages"] if m["role"] == "system"]
+    assert any("[1] leave.txt" in text and "25 days" in text for text in system)
