@@ -1,8 +1,11 @@
-"""Tasks with their steps, read-only where the agent wrote them."""
+"""Tasks with their steps, read-only where the agent wrote them; deleting a task deletes its documents."""
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
+from apps.tasks import services
 from apps.tasks.models import Task, TaskStep
 
 
@@ -26,3 +29,10 @@ class TaskAdmin(admin.ModelAdmin):
     raw_id_fields = ["owner"]
     readonly_fields = ["id", "created", "completed"]
     inlines = [TaskStepInline]
+
+    def delete_model(self, request: HttpRequest, obj: Task) -> None:
+        services.task_delete(task=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:
+        for task in queryset:
+            services.task_delete(task=task)

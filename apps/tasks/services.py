@@ -164,3 +164,11 @@ def task_document_add(*, task: Task, upload: UploadedFile) -> Document:
     if task.is_completed:
         raise Conflict("The task is completed.")
     return knowledge_services.document_create(owner=task.owner, upload=upload, task_id=str(task.pk))
+
+
+@transaction.atomic
+def task_delete(*, task: Task) -> None:
+    """Delete the task, its steps and its workspace documents (the knowledge app keeps those by task id only)."""
+    for document in task_documents(task=task):
+        knowledge_services.document_delete(document=document)
+    task.delete()
