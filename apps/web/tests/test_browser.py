@@ -137,6 +137,7 @@ def _register(page, name: str) -> str:
 def _ask(page, text: str):
     from playwright.sync_api import expect
 
+    expect(page.locator("#whoami")).not_to_be_empty()  # the page has signed in and bound its keys
     answers = page.locator(".message.assistant")
     before = answers.count()
     page.get_by_label("Message").fill(text)

@@ -312,7 +312,7 @@ async function loadDocuments() {
     const item = el("li", "document");
     const name = el("span", "document-name", doc.filename);
     name.title = doc.filename;
-    const meta = el("span", "document-meta", `${formatSize(doc.size_bytes || 0)} · ${doc.chunks_count || 0} chunks`);
+    const meta = el("span", "document-meta", `${formatSize(doc.size_bytes || 0)} · ${doc.chunks_count || 0} chunk${doc.chunks_count === 1 ? "" : "s"}`);
     const badge = el("span", `badge ${statusClass(doc.status || "")}`, doc.status);
     const remove = el("button", "icon-button delete", "×");
     remove.type = "button";
