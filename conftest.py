@@ -119,6 +119,8 @@ def celery_worker_process(django_db_setup, django_db_blocker):
         pytest.skip("a Celery worker needs Redis")
     queue = f"codex-test-{uuid.uuid4().hex[:12]}"
     app.conf.task_default_queue = queue
+    # The Django namespace key shadows the lowercase one once settings are loaded; set it too.
+    app.conf.CELERY_TASK_DEFAULT_QUEUE = queue
     with django_db_blocker.unblock():
         database_url = _test_database_url()
     env = {**os.environ, "DATABASE_URL": database_url, "CELERY_QUEUE": queue, "CODEX_TESTING": "1"}
