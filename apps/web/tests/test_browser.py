@@ -231,3 +231,31 @@ def test_it_pins_and_deletes_a_thread(page):
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Delete “first question”").click()
     expect(page.locator(".thread-open")).to_have_text(["second question"])
+
+
+def test_it_shows_the_api_error_when_sign_in_or_registration_fails(page):
+    from playwright.sync_api import expect
+
+    page.goto("/app/login")
+    form = page.locator("#login-form")
+    form.get_by_label("Email or username").fill("nobody@example.com")
+    form.get_by_label("Password").fill("wrong-password")
+    form.get_by_label("Password").press("Enter")
+    expect(page.get_by_role("alert")).to_be_visible()
+    expect(page.get_by_role("alert")).not_to_have_text("")
+    expect(page).to_have_url("/app/login")
+
+    page.get_by_role("tab", name="Create account").click()
+    form = page.locator("#register-form")
+    form.get_by_label("Username").fill(f"hank{uuid.uuid4().hex[:8]}")
+    form.get_by_label("Email").fill("not-an-email")
+    form.get_by_label("Password").fill("short")
+    form.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("alert")).to_contain_text("email")
+    assert page.evaluate("sessionStorage.getItem('codex.token')") is None
+
+
+def test_it_sends_a_signed_out_visitor_to_the_sign_in_page(page):
+    page.goto("/app/")
+
+    page.wait_for_url("**/app/login")

@@ -259,6 +259,7 @@ async function send(text) {
   addMessage("user", text);
   const answer = addMessage("assistant");
   answer.classList.add("pending");
+  answer.setAttribute("aria-busy", "true");  // screen readers read the answer once, not token by token
   const content = answer.querySelector(".content");
   const controller = new AbortController();
   state.controller = controller;
@@ -283,6 +284,7 @@ async function send(text) {
   } finally {
     content.normalize();
     answer.classList.remove("pending");
+    answer.removeAttribute("aria-busy");
     if (state.controller === controller) { state.controller = null; setStreaming(false); }
     if (fresh) loadThreads().catch(() => {});
   }
