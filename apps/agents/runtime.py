@@ -459,7 +459,10 @@ async def _loop(
         for call in calls:
             arguments = call.parsed_arguments()
             yield AgentEvent("tool_call", {"id": call.id, "tool": call.name, "arguments": arguments})
-            result, failed = await _call_tool(plan, call.name, arguments, ids, depth=depth)
+            result, failed, usage_events = await _call_tool(plan, call.name, arguments, ids, depth=depth)
+            # A sub-agent's model calls are the run's cost too: pass their usage on.
+            for usage_event in usage_events:
+                yield usage_event
             yield AgentEvent("tool_result", {"id": call.id, "tool": call.name, "result": result, "error": failed})
             conversation.append({"role": "tool", "tool_call_id": call.id, "content": result})
         if should_stop is not None and await should_stop():
@@ -468,10 +471,11 @@ async def _loop(
 
 async def _call_tool(
     plan: RunPlan, name: str, arguments: dict[str, Any], ids: _RunIds, *, depth: int
-) -> tuple[str, bool]:
+) -> tuple[str, bool, list[AgentEvent]]:
+    """The tool's result, whether it failed, and the usage events of any sub-agent it ran."""
     offered = {spec.name for spec in plan.tools}
     if name not in offered:
-        return f"The tool {name} is not available to this agent.", True
+        return f"The tool {name} is not available to this agent.", True, []
     sub = plan.sub_agents.get(name)
     if sub is not None:
         return await _run_sub_agent(sub, str(arguments.get("task") or ""), ids, depth=depth + 1)
@@ -479,24 +483,29 @@ async def _call_tool(
     try:
         outcome = await tool_execute(user=ids.user, tool_name=name, tool_params=arguments, context=context)
     except ServiceError as exc:
-        return exc.message, True
-    return outcome.result, outcome.error
+        return exc.message, True, []
+    return outcome.result, outcome.error, []
 
 
-async def _run_sub_agent(sub: SubAgent, task: str, ids: _RunIds, *, depth: int) -> tuple[str, bool]:
+async def _run_sub_agent(
+    sub: SubAgent, task: str, ids: _RunIds, *, depth: int
+) -> tuple[str, bool, list[AgentEvent]]:
     """Run a sub-agent's loop to its answer (not streamed) and hand that answer back as a tool result."""
     if not task.strip():
-        return "The sub-agent needs a task.", True
+        return "The sub-agent needs a task.", True, []
     overrides = _custom_overrides(sub.config) if sub.config is not None else RunOverrides()
     plan = await sync_to_async(_plan)(ids.user, sub.agent, overrides, depth=depth)
     conversation = [{"role": "system", "content": plan.system_prompt}, {"role": "user", "content": task}]
     answer: list[str] = []
+    usage: list[AgentEvent] = []
     async for event in _loop(plan, conversation, ids, depth=depth):
         if event.type == "content":
             answer.append(event.data["content"])
+        elif event.type == "usage":
+            usage.append(event)
         elif event.type == "error":
-            return f"The agent {sub.name} failed: {event.data['content']}", True
-    return "".join(answer).strip() or f"The agent {sub.name} gave no answer.", False
+            return f"The agent {sub.name} failed: {event.data['content']}", True, usage
+    return "".join(answer).strip() or f"The agent {sub.name} gave no answer.", False, usage
 
 
 async def agent_run_stream(

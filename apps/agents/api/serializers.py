@@ -4,6 +4,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from apps.agents.models import MAX_LOOP_LIMIT, Agent
+from apps.providers.api.serializers import AvailableModelSerializer
 
 
 class AgentConfigDTOSerializer(serializers.Serializer):
@@ -144,16 +145,6 @@ class ToolSummarySerializer(serializers.Serializer):
     name = serializers.CharField()
     description = serializers.CharField()
     type = serializers.CharField()
-
-
-class AvailableModelSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    model = serializers.CharField()
-    name = serializers.CharField()
-    provider_id = serializers.CharField(allow_null=True)
-    supports_multimodal = serializers.BooleanField()
-    is_default = serializers.BooleanField()
-    max_model_len = serializers.IntegerField(allow_null=True)
 
 
 class DefaultAgentSerializer(serializers.Serializer):

@@ -96,6 +96,7 @@ def test_it_runs_a_sub_agent_as_a_tool(alice, fake_llm):
     sub_request = fake_llm.chat_requests[1]["messages"]
     assert sub_request[-1] == {"role": "user", "content": "Find the capital of France"}
     assert [t["function"]["name"] for t in fake_llm.chat_requests[0]["tools"]] == [tool_name]
+    assert len(of_type(events, "usage")) == 3  # the lead's two calls and the sub-agent's one
 
 
 def test_it_does_not_offer_another_users_agent_as_sub_agent(alice, bob, fake_llm):
