@@ -17,6 +17,7 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 DATABASE_NAME = "codex"
+MAX_CONNECTIONS = 400
 #: ``manage.py embedded_postgres ...`` manages the server itself, so loading the
 #: settings for it must not start one as a side effect.
 _MANAGING_COMMAND = "embedded_postgres"
@@ -95,6 +96,11 @@ def database_url(pgdata: Path, *, database: str = DATABASE_NAME) -> str:
         if not exists:
             logger.info("creating database %s in the embedded PostgreSQL", database)
             conn.execute(f'CREATE DATABASE "{database}"')
+        # Every manage.py, daphne, worker and test process of the machine shares this one
+        # server; the default of 100 connections runs out. Applies from the next start.
+        (current,) = conn.execute("SELECT setting::int FROM pg_settings WHERE name = 'max_connections'").fetchone()
+        if current < MAX_CONNECTIONS:
+            conn.execute(f"ALTER SYSTEM SET max_connections = {MAX_CONNECTIONS}")
     return server.get_uri(database)
 
 

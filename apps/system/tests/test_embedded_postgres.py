@@ -57,5 +57,5 @@ def test_a_cold_start_initialises_migrates_and_stops_with_the_last_process(var_d
     assert embedded_db.server_state(pgdata).running, "start leaves it running after the command exits"
 
     stopped = _manage(var_dir, "embedded_postgres", "stop")
-    assert stopped.returncode == 0 and "stopped" in stopped.stdout
+    assert stopped.returncode == 0 and "stopped" in stopped.stdout, stopped.stdout + stopped.stderr
     assert not embedded_db.server_state(pgdata).running
