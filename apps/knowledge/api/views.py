@@ -35,6 +35,8 @@ def _query(serializer_class: type, request: Request) -> dict:
 # 000 — CodexEngine
 # ------------------------------------------------------------------------------
 class UploadApi(CodexApiView):
+    """Store a file in the caller's library and queue its ingestion (202)."""
+
     parser_classes = MULTIPART
 
     @extend_schema(tags=["000 documents"], request=s.FileUploadSerializer, responses={202: s.UploadedSerializer})
@@ -48,6 +50,8 @@ class UploadApi(CodexApiView):
 
 
 class TemporalUploadApi(CodexApiView):
+    """Store a file for one thread and ingest it before answering."""
+
     parser_classes = MULTIPART
 
     @extend_schema(
@@ -64,6 +68,8 @@ class TemporalUploadApi(CodexApiView):
 
 
 class DocumentListApi(CodexApiView):
+    """The caller's library with sizes, chunk counts and status strings."""
+
     @extend_schema(tags=["000 documents"], responses={200: s.CodexDocumentListSerializer})
     def get(self, request: Request) -> Response:
         documents = selectors.library_documents(user=request.user).order_by("filename")
@@ -71,6 +77,8 @@ class DocumentListApi(CodexApiView):
 
 
 class DocumentDeleteApi(CodexApiView):
+    """Delete a library (or, with thread_id, a thread's) file and its chunks."""
+
     @extend_schema(tags=["000 documents"], parameters=[s.ThreadQuerySerializer], responses={200: s.DocumentDeletedSerializer})
     def delete(self, request: Request, filename: str) -> Response:
         thread_id = _query(s.ThreadQuerySerializer, request)["thread_id"]
@@ -80,7 +88,11 @@ class DocumentDeleteApi(CodexApiView):
 
 
 class DocumentReingestApi(CodexApiView):
-    @extend_schema(tags=["000 documents"], parameters=[s.ThreadQuerySerializer], responses={200: s.ReingestedSerializer})
+    """Re-ingest a file now and answer its new chunk count."""
+
+    @extend_schema(
+        tags=["000 documents"], parameters=[s.ThreadQuerySerializer], request=None, responses={200: s.ReingestedSerializer}
+    )
     def post(self, request: Request, filename: str) -> Response:
         thread_id = _query(s.ThreadQuerySerializer, request)["thread_id"]
         document = selectors.document_by_filename(user=request.user, filename=filename, thread_id=thread_id)
@@ -91,6 +103,8 @@ class DocumentReingestApi(CodexApiView):
 
 
 class ThreadTemporalClearApi(CodexApiView):
+    """Delete every temporal file of a thread."""
+
     @extend_schema(tags=["000 documents"], responses={200: s.TemporalClearedSerializer})
     def delete(self, request: Request, thread_id: str) -> Response:
         files, chunks = services.thread_temporal_clear(owner=request.user, thread_id=thread_id)
@@ -107,6 +121,8 @@ class ThreadTemporalClearApi(CodexApiView):
 # 001 — task agent
 # ------------------------------------------------------------------------------
 class RagDocumentListApi(TaskApiView):
+    """List RAG documents, or upload one with a title and description."""
+
     parser_classes = MULTIPART
 
     @extend_schema(tags=["001 documents"], responses={200: s.RagDocumentSerializer(many=True)})
@@ -130,6 +146,8 @@ class RagDocumentListApi(TaskApiView):
 
 
 class RagDocumentDetailApi(TaskApiView):
+    """Read or delete one RAG document."""
+
     @extend_schema(tags=["001 documents"], responses={200: s.RagDocumentSerializer})
     def get(self, request: Request, document_id: str) -> Response:
         document = selectors.task_api_document_get(user=request.user, document_id=document_id)
@@ -143,6 +161,8 @@ class RagDocumentDetailApi(TaskApiView):
 
 
 class RagDocumentChunksApi(TaskApiView):
+    """The chunks of one RAG document, in order."""
+
     @extend_schema(tags=["001 documents"], responses={200: s.RagChunkSerializer(many=True)})
     def get(self, request: Request, document_id: str) -> Response:
         document = selectors.task_api_document_get(user=request.user, document_id=document_id)
@@ -151,6 +171,8 @@ class RagDocumentChunksApi(TaskApiView):
 
 
 class RagChunkDetailApi(TaskApiView):
+    """One chunk with its document's title and description."""
+
     @extend_schema(tags=["001 documents"], responses={200: s.RagChunkSerializer})
     def get(self, request: Request, chunk_id: str) -> Response:
         chunk = selectors.chunk_get(user=request.user, chunk_id=chunk_id)
@@ -161,6 +183,8 @@ class RagChunkDetailApi(TaskApiView):
 # 002 — Sage (the BaseResponse envelope is added by SageApiView)
 # ------------------------------------------------------------------------------
 class SageKnowledgeApi(SageApiView):
+    """Base of the Sage knowledge routes: session cookie or Bearer, BaseResponse envelope."""
+
     authentication_classes = [BearerAuthentication, CsrfSessionAuthentication]
     parser_classes = [JSONParser, *MULTIPART]
 
@@ -169,6 +193,8 @@ class SageKnowledgeApi(SageApiView):
 
 
 class KdbAddApi(SageKnowledgeApi):
+    """Create a knowledge base."""
+
     @extend_schema(tags=["002 knowledge-base"], request=s.KdbAddSerializer, responses={200: s.KdbCreatedSerializer})
     def post(self, request: Request) -> Response:
         data = _valid(s.KdbAddSerializer, request.data)
@@ -177,6 +203,8 @@ class KdbAddApi(SageKnowledgeApi):
 
 
 class KdbUpdateApi(SageKnowledgeApi):
+    """Change a knowledge base's name, type, intro, language or chunking."""
+
     @extend_schema(tags=["002 knowledge-base"], request=s.KdbUpdateSerializer, responses={200: s.SuccessSerializer})
     def post(self, request: Request) -> Response:
         data = _valid(s.KdbUpdateSerializer, request.data)
@@ -186,6 +214,8 @@ class KdbUpdateApi(SageKnowledgeApi):
 
 
 class KdbInfoApi(SageKnowledgeApi):
+    """Read a knowledge base."""
+
     @extend_schema(tags=["002 knowledge-base"], parameters=[s.KdbIdSerializer], responses={200: s.KdbInfoSerializer})
     def get(self, request: Request) -> Response:
         kdb_id = _query(s.KdbIdSerializer, request)["kdb_id"]
@@ -194,6 +224,8 @@ class KdbInfoApi(SageKnowledgeApi):
 
 
 class KdbRetrieveApi(SageKnowledgeApi):
+    """Hybrid (vector + full-text) retrieval from a knowledge base."""
+
     @extend_schema(tags=["002 knowledge-base"], request=s.KdbRetrieveSerializer, responses={200: s.KdbRetrievedSerializer})
     def post(self, request: Request) -> Response:
         data = _valid(s.KdbRetrieveSerializer, request.data)
@@ -207,6 +239,8 @@ class KdbRetrieveApi(SageKnowledgeApi):
 
 
 class KdbListApi(SageKnowledgeApi):
+    """List the caller's knowledge bases, filtered and paged."""
+
     @extend_schema(tags=["002 knowledge-base"], parameters=[s.KdbListQuerySerializer], responses={200: s.KdbListSerializer})
     def get(self, request: Request) -> Response:
         query = _query(s.KdbListQuerySerializer, request)
@@ -223,6 +257,8 @@ class KdbListApi(SageKnowledgeApi):
 
 
 class KdbDeleteApi(SageKnowledgeApi):
+    """Delete a knowledge base with its documents."""
+
     @extend_schema(tags=["002 knowledge-base"], responses={200: s.SuccessSerializer})
     def delete(self, request: Request, kdb_id: str) -> Response:
         knowledge_base = selectors.knowledge_base_get(user=request.user, knowledge_base_id=kdb_id)
@@ -231,6 +267,8 @@ class KdbDeleteApi(SageKnowledgeApi):
 
 
 class KdbClearApi(SageKnowledgeApi):
+    """Delete every document of a knowledge base."""
+
     @extend_schema(tags=["002 knowledge-base"], request=s.KdbIdSerializer, responses={200: s.SuccessSerializer})
     def post(self, request: Request) -> Response:
         kdb_id = _valid(s.KdbIdSerializer, request.data)["kdb_id"]
@@ -240,6 +278,8 @@ class KdbClearApi(SageKnowledgeApi):
 
 
 class KdbRedoAllApi(SageKnowledgeApi):
+    """Re-ingest every document of a knowledge base."""
+
     @extend_schema(tags=["002 knowledge-base"], request=s.KdbIdSerializer, responses={200: s.SuccessSerializer})
     def post(self, request: Request) -> Response:
         kdb_id = _valid(s.KdbIdSerializer, request.data)["kdb_id"]
@@ -249,6 +289,8 @@ class KdbRedoAllApi(SageKnowledgeApi):
 
 
 class KdbDocListApi(SageKnowledgeApi):
+    """List a knowledge base's documents by name, status and task."""
+
     @extend_schema(
         tags=["002 knowledge-base"],
         parameters=[
@@ -282,6 +324,8 @@ class KdbDocListApi(SageKnowledgeApi):
 
 
 class KdbDocInfoApi(SageKnowledgeApi):
+    """Read one knowledge-base document."""
+
     @extend_schema(tags=["002 knowledge-base"], responses={200: s.KdbDocSerializer})
     def get(self, request: Request, doc_id: str) -> Response:
         document = selectors.knowledge_base_document_get(user=request.user, document_id=doc_id)
@@ -289,6 +333,8 @@ class KdbDocInfoApi(SageKnowledgeApi):
 
 
 class KdbDocAddByFilesApi(SageKnowledgeApi):
+    """Upload several files into a knowledge base as one task."""
+
     @extend_schema(tags=["002 knowledge-base"], request=s.KdbAddByFilesSerializer, responses={200: s.KdbTaskCreatedSerializer})
     def post(self, request: Request) -> Response:
         data = _valid(
@@ -307,6 +353,8 @@ class KdbDocAddByFilesApi(SageKnowledgeApi):
 
 
 class KdbDocDeleteApi(SageKnowledgeApi):
+    """Delete one knowledge-base document."""
+
     @extend_schema(tags=["002 knowledge-base"], responses={200: s.SuccessSerializer})
     def delete(self, request: Request, doc_id: str) -> Response:
         document = selectors.knowledge_base_document_get(user=request.user, document_id=doc_id)
@@ -315,6 +363,8 @@ class KdbDocDeleteApi(SageKnowledgeApi):
 
 
 class KdbDocRedoApi(SageKnowledgeApi):
+    """Re-ingest one knowledge-base document."""
+
     @extend_schema(tags=["002 knowledge-base"], request=None, responses={200: s.SuccessSerializer})
     def put(self, request: Request, doc_id: str) -> Response:
         document = selectors.knowledge_base_document_get(user=request.user, document_id=doc_id)
@@ -323,6 +373,8 @@ class KdbDocRedoApi(SageKnowledgeApi):
 
 
 class KdbDocTaskProcessApi(SageKnowledgeApi):
+    """Progress counts of an upload task."""
+
     @extend_schema(tags=["002 knowledge-base"], parameters=[s.KdbTaskQuerySerializer], responses={200: s.KdbTaskProcessSerializer})
     def get(self, request: Request) -> Response:
         query = _query(s.KdbTaskQuerySerializer, request)
@@ -332,6 +384,8 @@ class KdbDocTaskProcessApi(SageKnowledgeApi):
 
 
 class KdbDocTaskRedoApi(SageKnowledgeApi):
+    """Re-ingest the unfinished documents of an upload task."""
+
     @extend_schema(tags=["002 knowledge-base"], request=s.KdbTaskQuerySerializer, responses={200: s.SuccessSerializer})
     def post(self, request: Request) -> Response:
         data = _valid(s.KdbTaskQuerySerializer, request.data)
@@ -342,6 +396,8 @@ class KdbDocTaskRedoApi(SageKnowledgeApi):
 
 
 class OssUploadApi(SageKnowledgeApi):
+    """Store a file under the caller's prefix and answer its URL."""
+
     parser_classes = MULTIPART
 
     @extend_schema(tags=["002 storage"], request=s.OssUploadSerializer, responses={200: s.OssUploadedSerializer})
@@ -359,6 +415,8 @@ def _resource(knowledge_base: Any) -> dict:
 
 
 class RagResourceListApi(AdminApiView):
+    """The caller's knowledge bases as RAG resources; add one."""
+
     @extend_schema(tags=["003 rag"], responses={200: s.RagResourceListSerializer})
     def get(self, request: Request) -> Response:
         bases = selectors.knowledge_base_list(user=request.user)
@@ -374,6 +432,8 @@ class RagResourceListApi(AdminApiView):
 
 
 class RagResourceDetailApi(AdminApiView):
+    """Delete a RAG resource (a knowledge base) by id or rag:// URI."""
+
     @extend_schema(tags=["003 rag"], responses={204: None})
     def delete(self, request: Request, resource_id: str) -> Response:
         knowledge_base = selectors.knowledge_base_get(
