@@ -325,12 +325,17 @@ class _Stopped(Exception):
 
 
 _DONE = object()
+_STOP = object()
 
 
 async def _watched(
     stream: AsyncIterator[ModelChunk], should_stop: Callable[[], Awaitable[bool]] | None
 ) -> AsyncIterator[ModelChunk]:
-    """``stream``, asking ``should_stop`` every STOP_CHECK_INTERVAL even while the upstream is silent."""
+    """``stream``, asking ``should_stop`` every STOP_CHECK_INTERVAL even while the upstream is silent.
+
+    A watcher task on its own timer rather than a timeout per chunk: per-chunk timers
+    pile up in the event loop's heap and cost more CPU than the tokens themselves.
+    """
     if should_stop is None:
         async for chunk in stream:
             yield chunk
@@ -341,39 +346,44 @@ async def _watched(
         try:
             async for chunk in stream:
                 queue.put_nowait(chunk)
+                # Let the consumer relay this chunk now: a burst already buffered in the
+                # socket would otherwise be parsed whole before the first token moves on.
+                await asyncio.sleep(0)
             queue.put_nowait(_DONE)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # handed to the consumer, which re-raises it
             queue.put_nowait(exc)
 
-    task = asyncio.create_task(pump())
-    loop = asyncio.get_running_loop()
-    next_check = loop.time() + STOP_CHECK_INTERVAL
+    async def watch() -> None:
+        try:
+            while True:
+                await asyncio.sleep(STOP_CHECK_INTERVAL)
+                if await should_stop():
+                    queue.put_nowait(_STOP)
+                    return
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            queue.put_nowait(exc)
+
+    tasks = [asyncio.create_task(pump()), asyncio.create_task(watch())]
     try:
         while True:
-            remaining = next_check - loop.time()
-            item: Any = None
-            if remaining > 0:
-                try:
-                    async with asyncio.timeout(remaining):
-                        item = await queue.get()
-                except TimeoutError:
-                    item = None
-            if item is None:
-                if await should_stop():
-                    raise _Stopped
-                next_check = loop.time() + STOP_CHECK_INTERVAL
-                continue
+            item = await queue.get()
             if item is _DONE:
                 return
+            if item is _STOP:
+                raise _Stopped
             if isinstance(item, BaseException):
                 raise item
             yield item
     finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError, Exception):
-            await task
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with suppress(asyncio.CancelledError, Exception):
+                await task
 
 
 def _clean(message: dict[str, Any]) -> dict[str, Any]:
