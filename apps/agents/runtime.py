@@ -162,8 +162,7 @@ class RunPlan:
     sub_agents: dict[str, SubAgent]
     knowledge_base_ids: list[str]
     max_loop_count: int
-    deep_thinking: bool
-    force_summary: bool
+    multimodal: bool = True
     agent_id: str | None = None
 
 
@@ -235,6 +234,11 @@ def _plan(user: Any, agent: Agent | None, overrides: RunOverrides, *, depth: int
         knowledge = agent.available_knowledge_bases if agent else []
     loops = overrides.max_loop_count or (agent.max_loop_count if agent else DEFAULT_MAX_LOOP_COUNT)
     deep = overrides.deep_thinking if overrides.deep_thinking is not None else bool(agent and agent.deep_thinking)
+    if overrides.force_summary:
+        prompt += "\n\nEnd your final answer with a short summary headed 'Summary:'."
+    if deep:
+        # Works with any model: not every OpenAI-compatible server takes a reasoning-effort knob.
+        prompt += "\n\nThink the problem through step by step before you give your final answer."
     return RunPlan(
         name=name,
         system_prompt=prompt,
@@ -243,8 +247,8 @@ def _plan(user: Any, agent: Agent | None, overrides: RunOverrides, *, depth: int
         sub_agents=sub_agents,
         knowledge_base_ids=list(knowledge or []),
         max_loop_count=max(1, min(loops, MAX_LOOP_LIMIT)),
-        deep_thinking=deep,
-        force_summary=overrides.force_summary,
+        # A provider row says whether it takes images; the environment's model is the operator's choice.
+        multimodal=config is None or config.supports_multimodal or config.provider_id is None,
         agent_id=str(agent.pk) if agent else None,
     )
 
@@ -386,8 +390,15 @@ async def _watched(
                 await task
 
 
-def _clean(message: dict[str, Any]) -> dict[str, Any]:
-    return {key: message[key] for key in MESSAGE_KEYS if message.get(key) is not None}
+def _clean(message: dict[str, Any], *, multimodal: bool) -> dict[str, Any]:
+    """The OpenAI fields of a history message; image parts become a note for a text-only model."""
+    cleaned = {key: message[key] for key in MESSAGE_KEYS if message.get(key) is not None}
+    content = cleaned.get("content")
+    if not multimodal and isinstance(content, list):
+        images = sum(1 for part in content if isinstance(part, dict) and part.get("type") != "text")
+        note = f" [{images} attachment(s) omitted: this model reads text only]" if images else ""
+        cleaned["content"] = message_text(cleaned) + note
+    return cleaned
 
 
 def _assistant_with_calls(text: str, calls: Sequence[ToolCall]) -> dict[str, Any]:
@@ -429,7 +440,7 @@ async def _loop(
         calls: tuple[ToolCall, ...] = ()
         try:
             stream = plan.model.stream(
-                conversation, tools=() if last else plan.tools, sources=sources, deep_thinking=plan.deep_thinking
+                conversation, tools=() if last else plan.tools, sources=sources
             )
             async for chunk in _watched(stream, should_stop):
                 if chunk.kind == "content":
@@ -553,7 +564,7 @@ async def agent_run_stream(
     conversation = [{"role": "system", "content": plan.system_prompt}]
     if sources:
         conversation.append(_sources_message(sources))
-    conversation.extend(_clean(message) for message in messages if isinstance(message, dict))
+    conversation.extend(_clean(m, multimodal=plan.multimodal) for m in messages if isinstance(m, dict))
     try:
         async for event in _loop(plan, conversation, ids, sources=sources, should_stop=should_stop):
             yield event

@@ -113,7 +113,6 @@ class OpenAICompatibleModel:
         *,
         tools: Sequence[ToolSpec] = (),
         sources: Sequence[Source] = (),
-        deep_thinking: bool = False,
     ) -> AsyncIterator[ModelChunk]:
         # ``sources`` are already in the messages as text; real models read them there.
         body = self._body(messages, stream=True)

@@ -101,7 +101,6 @@ class ChatModel(Protocol):
         *,
         tools: Sequence[ToolSpec] = (),
         sources: Sequence[Source] = (),
-        deep_thinking: bool = False,
     ) -> AsyncIterator[ModelChunk]: ...
 
     async def complete(self, messages: list[dict[str, Any]], *, max_tokens: int | None = None) -> str: ...

@@ -134,7 +134,6 @@ class OfflineModel:
         *,
         tools: Sequence[ToolSpec] = (),
         sources: Sequence[Source] = (),
-        deep_thinking: bool = False,
     ) -> AsyncIterator[ModelChunk]:
         text, call = self._reply(messages, tools, sources)
         for word in _words(text):

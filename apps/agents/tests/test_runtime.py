@@ -246,3 +246,28 @@ def test_a_real_model_gets_the_numbered_sources(alice, fake_llm, settings, tmp_p
     run(user=alice, agent=None, messages=[{"role": "user", "content": "How many days of paid leave?"}])
     system = [m["content"] for m in fake_llm.chat_requests[0]["messages"] if m["role"] == "system"]
     assert any("[1] leave.txt" in text and "25 days" in text for text in system)
+
+
+def test_deep_thinking_and_force_summary_shape_the_system_prompt(alice, fake_llm):
+    fake_llm.make_provider(owner=alice)
+    run(user=alice, agent=None, messages=QUESTION,
+        overrides=RunOverrides.from_request({"deep_thinking": True, "force_summary": True}))
+    system = fake_llm.chat_requests[0]["messages"][0]["content"]
+    assert "step by step" in system and "Summary:" in system
+
+
+def test_a_text_only_provider_gets_no_image_parts(alice, fake_llm):
+    fake_llm.make_provider(owner=alice, supports_multimodal=False)
+    image = [{"type": "text", "text": "Describe this"},
+             {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]
+    run(user=alice, agent=None, messages=[{"role": "user", "content": image}])
+    assert fake_llm.chat_requests[0]["messages"][-1]["content"] == (
+        "Describe this [1 attachment(s) omitted: this model reads text only]")
+
+
+def test_a_multimodal_provider_gets_the_image(alice, fake_llm):
+    fake_llm.make_provider(owner=alice, supports_multimodal=True)
+    image = [{"type": "text", "text": "Describe this"},
+             {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]
+    run(user=alice, agent=None, messages=[{"role": "user", "content": image}])
+    assert fake_llm.chat_requests[0]["messages"][-1]["content"] == image
