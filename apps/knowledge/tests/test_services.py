@@ -86,12 +86,15 @@ def test_a_second_ingestion_of_one_document_waits_for_the_lock(alice):
     from django.db import connections
 
     document = DocumentFactory(owner=alice)
+    key = services._lock_key(document.pk)
     other = connections.create_connection("default")
     try:
         with other.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(%s)", [services._lock_key(document.pk)])
+            cursor.execute("SELECT pg_advisory_lock(%s)", [key])
         with pytest.raises(services.IngestBusy):
             services.document_ingest(document_id=document.pk)
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
     finally:
         other.close()
     assert services.document_ingest(document_id=document.pk).status == Document.Status.INGESTED
