@@ -258,3 +258,10 @@ def _usage(raw: dict[str, Any]) -> Usage:
         cached_tokens=int(prompt_details.get("cached_tokens") or 0),
         reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0),
     )
+
+
+async def aclose_http_client() -> None:
+    """Close the running loop's pooled client; for callers that end their loop (``asyncio.run`` in a worker)."""
+    client = _clients.pop(asyncio.get_running_loop(), None)
+    if client is not None:
+        await client.aclose()

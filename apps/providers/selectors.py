@@ -5,12 +5,12 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 
 from apps.core.errors import NotFound
 from apps.providers.client import OpenAICompatibleModel
 from apps.providers.llm import ChatModel, ModelConfig
-from apps.providers.models import LLMProvider
+from apps.providers.models import LLMProvider, UsageRecord
 from apps.providers.offline import OFFLINE_MODEL_NAME, OfflineModel
 
 
@@ -123,3 +123,23 @@ def available_models(*, user: Any) -> list[dict[str, Any]]:
          "supports_multimodal": False, "is_default": not models, "max_model_len": None}
     )
     return models
+
+
+def usage_summary(*, user: Any, session_id: str) -> dict[str, Any]:
+    """A session's token usage (002): totals, model calls, models, endpoints, first and last call."""
+    records = UsageRecord.objects.filter(user=user, session_id=session_id)
+    totals = records.aggregate(
+        input_tokens=Sum("input_tokens", default=0),
+        output_tokens=Sum("output_tokens", default=0),
+        cached_tokens=Sum("cached_tokens", default=0),
+        reasoning_tokens=Sum("reasoning_tokens", default=0),
+        step_count=Count("id"),
+        started_at=Min("created_at"),
+        ended_at=Max("created_at"),
+    )
+    return {
+        **totals,
+        "total_tokens": totals["input_tokens"] + totals["output_tokens"],
+        "models": sorted(set(records.values_list("model", flat=True))),
+        "endpoints": sorted(set(records.exclude(endpoint="").values_list("endpoint", flat=True))),
+    }

@@ -115,3 +115,13 @@ async def test_it_completes_without_streaming(fake_llm):
     fake_llm.script(Reply(text="plain answer"))
     assert await model_for(fake_llm).complete([{"role": "user", "content": "hi"}]) == "plain answer"
     assert fake_llm.chat_requests[-1]["stream"] is False
+
+
+async def test_it_reuses_one_pooled_client_per_event_loop(fake_llm):
+    from apps.providers.client import aclose_http_client, http_client
+
+    first = http_client()
+    await collect(model_for(fake_llm))
+    assert http_client() is first
+    await aclose_http_client()
+    assert first.is_closed and http_client() is not first

@@ -42,3 +42,19 @@ def test_another_users_provider_cannot_be_asked_for(alice, bob):
     foreign = LLMProviderFactory(owner=bob)
     with pytest.raises(NotFound):
         model_config_for(user=alice, provider_id=str(foreign.pk))
+
+
+def test_usage_summary_adds_up_a_session_for_its_user_only(alice, bob):
+    from apps.providers.selectors import usage_summary
+    from apps.providers.tests.factories import UsageRecordFactory
+
+    UsageRecordFactory(user=alice, session_id="s1", model="a", input_tokens=10, output_tokens=5, endpoint="/api/chat")
+    UsageRecordFactory(user=alice, session_id="s1", model="b", input_tokens=7, output_tokens=1, cached_tokens=3)
+    UsageRecordFactory(user=alice, session_id="s2", input_tokens=100)
+    UsageRecordFactory(user=bob, session_id="s1", input_tokens=1000)
+    summary = usage_summary(user=alice, session_id="s1")
+    assert {key: summary[key] for key in ("input_tokens", "output_tokens", "total_tokens", "cached_tokens",
+                                          "step_count", "models", "endpoints")} == {
+        "input_tokens": 17, "output_tokens": 6, "total_tokens": 23, "cached_tokens": 3, "step_count": 2,
+        "models": ["a", "b"], "endpoints": ["/api/chat"]}
+    assert summary["started_at"] <= summary["ended_at"]
