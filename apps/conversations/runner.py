@@ -11,18 +11,20 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, InterfaceError, OperationalError, connection
 
 from apps.agents.runtime import RunOverrides, agent_run_stream
 from apps.conversations import livelog
 from apps.conversations.models import AgentRun, RunEvent
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FLUSH_EVERY_SECONDS = 0.25
 FLUSH_EVERY_EVENTS = 50
@@ -56,9 +58,23 @@ def _insert_events(run_id: str, events: list[dict[str, Any]]) -> None:
     )
 
 
-def _close_connection() -> None:
-    # Resolved in the writer thread: each thread has its own connection.
-    connection.close()
+#: Every database touch of every run in this worker process goes through these few threads,
+#: so a burst of runs holds a handful of connections instead of one or two per run.
+DB_THREADS = 4
+_db_pool = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="run-db")
+
+
+def _on_db_thread(fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
+    try:
+        return fn(**kwargs)
+    except (OperationalError, InterfaceError):
+        connection.close()  # a broken connection is replaced on the next call
+        raise
+
+
+def in_db(fn: Callable[..., T], **kwargs: Any) -> T:
+    """Run ``fn`` on a database thread and wait for it (from synchronous code)."""
+    return _db_pool.submit(_on_db_thread, fn, kwargs).result()
 
 
 class RunRecorder:
@@ -70,7 +86,6 @@ class RunRecorder:
         self.pending: list[dict[str, Any]] = []
         self.last_flush = time.monotonic()
         self.flushes: list[Future] = []
-        self.db = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"run-{run_id[:8]}-db")
 
     def emit(self, type: str, data: dict[str, Any]) -> dict[str, Any]:
         self.sequence += 1
@@ -82,22 +97,19 @@ class RunRecorder:
         return event
 
     def flush_in_background(self) -> None:
+        # Rows carry their sequence, so batches may land in any order; the run is only
+        # marked finished once every one of them has (see flush_now).
         if self.pending:
             batch, self.pending = self.pending, []
-            # One writer thread keeps the batches in order.
-            self.flushes.append(self.db.submit(write_events, self.run_id, batch))
+            self.flushes.append(_db_pool.submit(_on_db_thread, write_events, {"run_id": self.run_id, "events": batch}))
         self.last_flush = time.monotonic()
 
     def flush_now(self) -> None:
-        """Write everything kept so far; called from synchronous code once the loop has ended."""
+        """Write everything kept so far and wait for it; called once the loop has ended."""
         self.flush_in_background()
         for flush in self.flushes:
             flush.result()
         self.flushes.clear()
-
-    def close(self) -> None:
-        self.db.submit(_close_connection).result()
-        self.db.shutdown(wait=True)
 
 
 @dataclass

@@ -265,8 +265,12 @@ def _run_claim(*, run_id: str) -> AgentRun | None:
 
 
 def run_execute(*, run_id: str) -> None:
-    """Execute a queued run to its end; idempotent, so a redelivered task does nothing."""
-    run = _run_claim(run_id=run_id)
+    """Execute a queued run to its end; idempotent, so a redelivered task does nothing.
+
+    The database is touched only on the runner's few database threads, never while
+    holding a connection for the length of the run.
+    """
+    run = runner.in_db(_run_claim, run_id=run_id)
     if run is None:
         logger.info("run %s is not queued; nothing to do", run_id)
         return
@@ -277,16 +281,14 @@ def run_execute(*, run_id: str) -> None:
         if livelog.stop_requested(str(run.pk)) or run.stop_requested:
             outcome.status = AgentRun.Status.STOPPED
         else:
-            runner.drive_sync(run=run, messages=_history(run.thread), recorder=recorder, outcome=outcome)
+            messages = runner.in_db(_history, thread=run.thread)
+            runner.drive_sync(run=run, messages=messages, recorder=recorder, outcome=outcome)
     except Exception:
         logger.exception("run %s failed", run.pk)
         outcome.status = AgentRun.Status.FAILED
         outcome.error = "The agent run failed unexpectedly."
         recorder.emit("error", {"content": outcome.error})
-    try:
-        _run_finish(run=run, recorder=recorder, outcome=outcome)
-    finally:
-        recorder.close()
+    _run_finish(run=run, recorder=recorder, outcome=outcome)
 
 
 def _run_finish(*, run: AgentRun, recorder: runner.RunRecorder, outcome: runner.Outcome) -> None:
@@ -294,6 +296,19 @@ def _run_finish(*, run: AgentRun, recorder: runner.RunRecorder, outcome: runner.
     # client that saw ``end`` finds it in the history), and every event row is written
     # before the status says finished (so a replay from PostgreSQL is complete).
     recorder.flush_now()
+    runner.in_db(_answer_save, run=run, outcome=outcome)
+    end = {"status": outcome.status, "message_id": str(run.response_message_id)}
+    if outcome.error:
+        end["error"] = outcome.error
+    recorder.emit("end", end)
+    recorder.flush_now()
+    runner.in_db(_run_close, run=run, outcome=outcome, event_count=recorder.sequence)
+    livelog.finish_events(str(run.pk))
+    run.status = outcome.status
+    _announce(run)
+
+
+def _answer_save(*, run: AgentRun, outcome: runner.Outcome) -> None:
     thread_exists = Thread.objects.filter(pk=run.thread_id).exists()
     if thread_exists and (outcome.content or outcome.tool_calls or outcome.reasoning):
         Message.objects.create(
@@ -307,19 +322,14 @@ def _run_finish(*, run: AgentRun, recorder: runner.RunRecorder, outcome: runner.
             citations=outcome.citations,
             metadata={"tool_results": outcome.tool_results} if outcome.tool_results else {},
         )
-    end = {"status": outcome.status, "message_id": str(run.response_message_id)}
-    if outcome.error:
-        end["error"] = outcome.error
-    recorder.emit("end", end)
-    recorder.flush_now()
+
+
+def _run_close(*, run: AgentRun, outcome: runner.Outcome, event_count: int) -> None:
     AgentRun.objects.filter(pk=run.pk).update(
         status=outcome.status,
         finished_at=timezone.now(),
         error=outcome.error,
         usage=outcome.usage,
-        event_count=recorder.sequence,
+        event_count=event_count,
     )
     Thread.objects.filter(pk=run.thread_id).update(updated_at=timezone.now())
-    livelog.finish_events(str(run.pk))
-    run.status = outcome.status
-    _announce(run)

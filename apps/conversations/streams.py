@@ -8,10 +8,11 @@ run (or one whose live list has expired) is replayed from PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.db import connection
 
 from apps.conversations import livelog, selectors
 from apps.conversations.models import AgentRun
@@ -22,12 +23,25 @@ END = "end"
 CATCH_UP_SECONDS = 5.0
 
 
+def _call_and_close(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    try:
+        return fn(**kwargs)
+    finally:
+        # An open stream must not pin a database connection for its whole life: with
+        # hundreds of streams per process that would exhaust the server's connections.
+        connection.close()
+
+
+async def _db(fn: Callable[..., Any], **kwargs: Any) -> Any:
+    return await sync_to_async(_call_and_close)(fn, kwargs)
+
+
 async def run_events(*, run_id: str, after: int = 0) -> AsyncIterator[dict[str, Any]]:
     """Events of run ``run_id`` numbered above ``after``, ending with its ``end`` event."""
     run_id = str(run_id)
-    status = await sync_to_async(selectors.run_status)(run_id=run_id)
+    status = await _db(selectors.run_status, run_id=run_id)
     if status in AgentRun.FINISHED:
-        for event in await sync_to_async(selectors.run_events_after)(run_id=run_id, after=after):
+        for event in await _db(selectors.run_events_after, run_id=run_id, after=after):
             yield event
         return
     async with livelog.subscribed(livelog.run_channel(run_id)) as subscription:
@@ -59,16 +73,16 @@ async def _catch_up(*, run_id: str, last: int) -> list[dict[str, Any]]:
     kept = await livelog.read_events(run_id, last)
     if kept:
         return kept
-    status = await sync_to_async(selectors.run_status)(run_id=run_id)
+    status = await _db(selectors.run_status, run_id=run_id)
     if status in AgentRun.FINISHED:
-        return await sync_to_async(selectors.run_events_after)(run_id=run_id, after=last)
+        return await _db(selectors.run_events_after, run_id=run_id, after=last)
     return []
 
 
 async def active_sessions(*, user: Any) -> AsyncIterator[dict[str, Any]]:
     """A snapshot of the user's running sessions, then one message per change."""
     async with livelog.subscribed(livelog.user_runs_channel(str(user.pk))) as subscription:
-        runs = await sync_to_async(lambda: list(selectors.runs_active(user=user)))()
+        runs = await _db(lambda user: list(selectors.runs_active(user=user)), user=user)
         yield {
             "type": "snapshot",
             "sessions": [
