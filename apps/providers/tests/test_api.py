@@ -176,3 +176,22 @@ def test_available_models_requires_sign_in(anon):
     response = anon.get("/api/models/available")
     assert response.status_code == 401
     assert "detail" in response.json()
+
+
+def test_a_partial_update_keeps_the_other_fields(alice, alice_client):
+    provider = LLMProviderFactory(owner=alice, is_default=True, supports_multimodal=True, temperature=0.2)
+    response = alice_client.put(f"/api/llm-provider/update/{provider.pk}", {"name": "New name"}, format="json")
+    assert response.status_code == 200
+    provider.refresh_from_db()
+    assert (provider.name, provider.is_default, provider.supports_multimodal, provider.temperature) == (
+        "New name", True, True, 0.2)
+
+
+def test_an_update_can_move_the_default(alice, alice_client):
+    first = LLMProviderFactory(owner=alice, is_default=True)
+    second = LLMProviderFactory(owner=alice)
+    alice_client.put(f"/api/llm-provider/update/{second.pk}", {"is_default": True}, format="json")
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.is_default, second.is_default) == (False, True)
+    assert alice_client.delete(f"/api/llm-provider/delete/{first.pk}").status_code == 200
