@@ -271,3 +271,27 @@ def test_a_multimodal_provider_gets_the_image(alice, fake_llm):
              {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]
     run(user=alice, agent=None, messages=[{"role": "user", "content": image}])
     assert fake_llm.chat_requests[0]["messages"][-1]["content"] == image
+
+
+def test_an_inline_sub_agent_runs_as_a_tool(alice, fake_llm):
+    fake_llm.make_provider(owner=alice)
+    overrides = RunOverrides.from_request({"available_tools": [], "custom_sub_agents": [
+        {"name": "Poet", "systemPrefix": "You write haiku.", "description": "Writes poems"}]})
+    fake_llm.script(
+        Reply(tool_calls=[{"name": "agent_custom_1", "arguments": {"task": "A haiku on rain"}, "id": "p1"}]),
+        Reply(text="Rain on the rooftop"),
+        Reply(text="Here it is: Rain on the rooftop"),
+    )
+    events = run(user=alice, agent=None, messages=QUESTION, overrides=overrides)
+    assert of_type(events, "tool_result")[0]["result"] == "Rain on the rooftop"
+    assert fake_llm.chat_requests[1]["messages"][0]["content"].startswith("You write haiku.")
+
+
+def test_broken_tool_arguments_come_back_as_a_tool_error(alice, fake_llm):
+    fake_llm.make_provider(owner=alice)
+    fake_llm.script(Reply(tool_calls=[{"name": "calculator", "arguments": "{not json", "id": "b1"}]),
+                    Reply(text="Sorry."))
+    events = run(user=alice, agent=AgentFactory(owner=alice, available_tools=["calculator"]), messages=QUESTION)
+    result = of_type(events, "tool_result")[0]
+    assert result["error"] is True and "expression" in result["result"]
+    assert "".join(e["content"] for e in of_type(events, "content")) == "Sorry."
