@@ -119,6 +119,8 @@ def page(chromium, web_server):
 
 
 def _register(page, name: str) -> str:
+    from playwright.sync_api import expect
+
     # Unique, so that rows a crashed earlier run left behind cannot get in the way.
     username = f"{name}{uuid.uuid4().hex[:8]}"
     page.goto("/")
@@ -130,7 +132,7 @@ def _register(page, name: str) -> str:
     form.get_by_label("Password").fill(PASSWORD)
     form.get_by_role("button", name="Create account").click()
     page.wait_for_url("**/app/")
-    page.locator("#whoami").get_by_text(username).wait_for()
+    expect(page.locator("#whoami")).to_have_text(username)
     return username
 
 
@@ -259,3 +261,33 @@ def test_it_sends_a_signed_out_visitor_to_the_sign_in_page(page):
     page.goto("/app/")
 
     page.wait_for_url("**/app/login")
+
+
+def test_it_keeps_the_conversations_in_a_drawer_on_a_narrow_screen(page):
+    from playwright.sync_api import expect
+
+    page.set_viewport_size({"width": 390, "height": 800})
+    _register(page, "ivy")
+    toggle = page.get_by_role("button", name="Show conversations")
+    expect(page.get_by_role("button", name="+ New chat")).not_to_be_visible()
+
+    toggle.click()
+    expect(page.get_by_role("button", name="+ New chat")).to_be_visible()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("button", name="+ New chat")).not_to_be_visible()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+
+
+def test_it_moves_between_the_sign_in_tabs_with_the_arrow_keys(page):
+    from playwright.sync_api import expect
+
+    page.goto("/app/login")
+    page.get_by_role("tab", name="Sign in").focus()
+    page.keyboard.press("ArrowRight")
+
+    expect(page.get_by_role("tab", name="Create account")).to_be_focused()
+    expect(page.get_by_role("tab", name="Create account")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#register-form")).to_be_visible()
+    expect(page.locator("#login-form")).to_be_hidden()

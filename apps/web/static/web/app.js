@@ -82,13 +82,15 @@ function initLogin() {
       forms[other.id].hidden = !on;
     }
     showError($("auth-error"), "");
-    tab.focus();
-    forms[tab.id].querySelector("input").focus();
   };
   for (const tab of tabs) {
-    tab.addEventListener("click", () => select(tab));
+    tab.addEventListener("click", () => { select(tab); forms[tab.id].querySelector("input").focus(); });
+    // The ARIA tabs pattern: arrows move between tabs and keep the focus on them.
     tab.addEventListener("keydown", (event) => {
-      if (event.key === "ArrowRight" || event.key === "ArrowLeft") select(tabs[(tabs.indexOf(tab) + 1) % 2]);
+      if (event.key !== "ArrowRight" && event.key !== "ArrowLeft") return;
+      const next = tabs[(tabs.indexOf(tab) + 1) % 2];
+      select(next);
+      next.focus();
     });
   }
 
