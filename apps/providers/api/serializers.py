@@ -1,6 +1,7 @@
 """Request and response shapes of the provider routes (002 LLMProviderCreate/Update, 004 models)."""
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import urlsplit
 
 from rest_framework import serializers
@@ -8,10 +9,26 @@ from rest_framework import serializers
 from apps.providers.models import LLMProvider
 
 
+METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "instance-data"})
+
+
 def _http_url(value: str) -> str:
+    """An http(s) URL. Local model servers (Ollama on localhost, vLLM on the LAN) are fine;
+    cloud metadata and other link-local addresses never are."""
     parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise serializers.ValidationError("Must be an http:// or https:// URL.")
+    host = parts.hostname.rstrip(".").lower()
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    if host in METADATA_HOSTS or (
+        address is not None and (address.is_link_local or address.is_multicast or address.is_unspecified)
+    ):
+        raise serializers.ValidationError("This address cannot be an LLM provider.")
     return value.strip()
 
 

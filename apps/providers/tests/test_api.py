@@ -195,3 +195,13 @@ def test_an_update_can_move_the_default(alice, alice_client):
     second.refresh_from_db()
     assert (first.is_default, second.is_default) == (False, True)
     assert alice_client.delete(f"/api/llm-provider/delete/{first.pk}").status_code == 200
+
+
+@pytest.mark.parametrize("base_url", ["http://169.254.169.254/latest", "http://[fe80::1]/v1",
+                                      "http://metadata.google.internal/v1", "http://0.0.0.0:80/v1",
+                                      "http://[::ffff:169.254.169.254]/"])
+def test_it_refuses_metadata_addresses_as_providers(alice_client, base_url):
+    for path in ("/api/llm-provider/create", "/api/llm-provider/verify"):
+        response = alice_client.post(path, create_body(base_url=base_url), format="json")
+        assert response.status_code == 400
+        assert "base_url" in response.json()["data"]["errors"]
