@@ -66,7 +66,8 @@ def web_server(django_db_setup, django_db_blocker) -> Iterator[str]:
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    # Generous: on a loaded CI machine importing Django and the app takes a while.
+    deadline = time.monotonic() + 120
     while True:
         try:
             urllib.request.urlopen(f"{url}/api/health", timeout=2).close()
