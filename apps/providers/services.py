@@ -121,15 +121,17 @@ async def usage_record_add(
     endpoint: str = "",
 ) -> UsageRecord:
     """One row per model call, written once the call ends (never per token)."""
-    return await UsageRecord.objects.acreate(
-        user=user,
-        provider_id=provider_id,
-        model=model[:200],
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        cached_tokens=usage.cached_tokens,
-        reasoning_tokens=usage.reasoning_tokens,
-        run_id=_run_uuid(run_id),
-        session_id=(session_id or "")[:200],
-        endpoint=endpoint[:200],
-    )
+    fields = {
+        "user": user,
+        "model": model[:200],
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cached_tokens": usage.cached_tokens,
+        "reasoning_tokens": usage.reasoning_tokens,
+        "run_id": _run_uuid(run_id),
+        "session_id": (session_id or "")[:200],
+        "endpoint": endpoint[:200],
+    }
+    if provider_id is not None and not await LLMProvider.objects.filter(pk=provider_id).aexists():
+        provider_id = None  # deleted mid-run: the tokens were still spent
+    return await UsageRecord.objects.acreate(provider_id=provider_id, **fields)

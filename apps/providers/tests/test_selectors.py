@@ -58,3 +58,16 @@ def test_usage_summary_adds_up_a_session_for_its_user_only(alice, bob):
         "input_tokens": 17, "output_tokens": 6, "total_tokens": 23, "cached_tokens": 3, "step_count": 2,
         "models": ["a", "b"], "endpoints": ["/api/chat"]}
     assert summary["started_at"] <= summary["ended_at"]
+
+
+def test_usage_is_kept_when_the_provider_was_deleted(alice):
+    from asgiref.sync import async_to_sync
+
+    from apps.providers.llm import Usage
+    from apps.providers.services import usage_record_add
+
+    provider = LLMProviderFactory(owner=alice)
+    provider_id = provider.pk
+    provider.delete()
+    record = async_to_sync(usage_record_add)(user=alice, provider_id=provider_id, model="m", usage=Usage(3, 4))
+    assert (record.provider_id, record.input_tokens, record.output_tokens) == (None, 3, 4)
