@@ -4,10 +4,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from apps.knowledge import services
-from apps.knowledge.models import Document
-from apps.knowledge.tests.conftest import corpus_file
-from apps.knowledge.tests.factories import IngestTaskFactory, KnowledgeBaseFactory
+from apps.knowledge.models import Chunk, Document
+from apps.knowledge.tests.factories import DocumentFactory, IngestTaskFactory, KnowledgeBaseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -22,9 +20,8 @@ def staff(admin_user) -> Client:
 def test_every_knowledge_page_renders(staff, alice):
     kb = KnowledgeBaseFactory(owner=alice, embedding_api_key="sk-secret")
     task = IngestTaskFactory(knowledge_base=kb)
-    document = services.document_create(owner=alice, upload=corpus_file("teas.csv"), knowledge_base=kb, ingest_task=task, queue=False)
-    services.document_ingest(document_id=document.pk)
-    chunk = document.chunks.first()
+    document = DocumentFactory(owner=alice, knowledge_base=kb, ingest_task=task)
+    chunk = Chunk.objects.create(document=document, ordinal=0, content="Some text.", embedding=[0.05] * 384)
     for path in [
         "/admin/knowledge/knowledgebase/",
         f"/admin/knowledge/knowledgebase/{kb.pk}/change/",
@@ -44,14 +41,14 @@ def test_chunks_cannot_be_added_in_the_admin(staff):
 
 
 def test_the_reingest_action_queues_the_documents(staff, alice):
-    document = services.document_create(owner=alice, upload=corpus_file("teas.csv"), queue=False)
-    services.document_ingest(document_id=document.pk)
+    document = DocumentFactory(owner=alice, status=Document.Status.INGESTED, chunk_count=1)
+    Chunk.objects.create(document=document, ordinal=0, content="Some text.", embedding=[0.05] * 384)
     response = staff.post(
         "/admin/knowledge/document/", {"action": "reingest", "_selected_action": [str(document.pk)]}, follow=True
     )
     assert response.status_code == 200
     document.refresh_from_db()
-    assert document.status == Document.Status.QUEUED and document.chunks.count() == 8
+    assert document.status == Document.Status.QUEUED and document.chunks.count() == 1
 
 
 def test_the_admin_needs_staff(client, alice):

@@ -65,8 +65,10 @@ def test_a_document_deleted_before_ingestion_is_skipped(alice):
 
 
 def test_a_document_deleted_mid_way_is_cancelled_between_batches(alice, monkeypatch):
-    text = "\n\n".join(f"Paragraph {i} about subject {i}. " * 8 for i in range(300)).encode()
-    document = DocumentFactory(owner=alice, content=text, filename="long.txt")
+    # Small chunks keep the one batch that is embedded cheap; there are several batches to cancel.
+    kb = KnowledgeBaseFactory(owner=alice, chunk_size=100, chunk_overlap=0)
+    text = "\n\n".join(f"Paragraph {i} about subject {i}." for i in range(300)).encode()
+    document = DocumentFactory(owner=alice, content=text, filename="long.txt", knowledge_base=kb)
     real_embed = services.embedding.embed_texts
     calls = []
 

@@ -77,7 +77,7 @@ def _worker(queue: str, broker: str) -> subprocess.Popen:
 def test_a_task_whose_worker_is_killed_is_delivered_again_and_ends_with_exactly_its_chunks(alice):
     if not settings.REDIS_AVAILABLE:
         pytest.skip("a Celery worker needs Redis")
-    rows = 320
+    rows = 200
     csv = "id,text\n" + "".join(f"{i},Row {i} describes item number {i} of the long catalogue.\n" for i in range(rows))
     document = services.document_create(
         owner=alice, upload=SimpleUploadedFile("long.csv", csv.encode()), queue=False
