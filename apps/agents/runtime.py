@@ -39,6 +39,7 @@ STOP_CHECK_INTERVAL = 0.1
 MAX_SUB_AGENT_DEPTH = 2
 SUB_AGENT_PREFIX = "agent_"
 MESSAGE_KEYS = ("role", "content", "tool_calls", "tool_call_id", "name")
+LAST_STEP_NOTE = "\n\nThe tool budget is used up: answer now from what you have, summarising it."
 
 DEFAULT_SYSTEM_PROMPTS = {
     "en": (
@@ -302,12 +303,9 @@ def _sources(chunks: Sequence[Any]) -> list[Source]:
     return sources
 
 
-def _sources_message(sources: Sequence[Source]) -> dict[str, Any]:
+def _sources_text(sources: Sequence[Source]) -> str:
     body = "\n\n".join(f"[{source.number}] {source.title}\n{source.content}" for source in sources)
-    return {
-        "role": "system",
-        "content": "Sources from the user's documents. Ground your answer in them and cite them as [n].\n\n" + body,
-    }
+    return "\n\nSources from the user's documents. Ground your answer in them and cite them as [n].\n\n" + body
 
 
 def _citation(chunk: Any) -> dict[str, Any]:
@@ -431,17 +429,16 @@ async def _loop(
 ) -> AsyncIterator[AgentEvent]:
     for step in range(plan.max_loop_count):
         last = step == plan.max_loop_count - 1
+        messages = conversation
         if last and step > 0:
-            # The last allowed step offers no tools, so the model has to answer.
-            conversation.append(
-                {"role": "system", "content": "Tool budget used up: answer now from what you have, summarising it."}
-            )
+            # The last allowed step offers no tools, so the model has to answer. The note joins the
+            # system message (many chat templates take only one) and the tool results stay last.
+            system = {**conversation[0], "content": conversation[0]["content"] + LAST_STEP_NOTE}
+            messages = [system, *conversation[1:]]
         text_parts: list[str] = []
         calls: tuple[ToolCall, ...] = ()
         try:
-            stream = plan.model.stream(
-                conversation, tools=() if last else plan.tools, sources=sources
-            )
+            stream = plan.model.stream(messages, tools=() if last else plan.tools, sources=sources)
             async for chunk in _watched(stream, should_stop):
                 if chunk.kind == "content":
                     text_parts.append(chunk.text)
@@ -561,9 +558,9 @@ async def agent_run_stream(
         yield AgentEvent("citations", {"citations": [_citation(chunk) for chunk in chunks]})
 
     yield AgentEvent("status", {"step": "answering", "content": "Agent routing to answer generation..."})
-    conversation = [{"role": "system", "content": plan.system_prompt}]
-    if sources:
-        conversation.append(_sources_message(sources))
+    # One system message: many chat templates accept a system message only first.
+    system = plan.system_prompt + (_sources_text(sources) if sources else "")
+    conversation = [{"role": "system", "content": system}]
     conversation.extend(_clean(m, multimodal=plan.multimodal) for m in messages if isinstance(m, dict))
     try:
         async for event in _loop(plan, conversation, ids, sources=sources, should_stop=should_stop):

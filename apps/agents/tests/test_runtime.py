@@ -295,3 +295,9 @@ def test_broken_tool_arguments_come_back_as_a_tool_error(alice, fake_llm):
     result = of_type(events, "tool_result")[0]
     assert result["error"] is True and "expression" in result["result"]
     assert "".join(e["content"] for e in of_type(events, "content")) == "Sorry."
+
+
+def test_the_offline_model_answers_from_the_tool_at_the_loop_limit(alice):
+    events = run(user=alice, agent=None, messages=[{"role": "user", "content": "What is 6 * 7?"}],
+                 overrides=RunOverrides(max_loop_count=2))
+    assert "The result is 42." in "".join(e["content"] for e in of_type(events, "content"))
