@@ -16,7 +16,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 
-from apps.core.errors import Conflict, Invalid, PayloadTooLarge, UnsupportedMediaType
+from apps.core.errors import Conflict, Forbidden, Invalid, PayloadTooLarge, UnsupportedMediaType
 from apps.core.jobs import enqueue
 from apps.knowledge import embedding
 from apps.knowledge.chunking import chunk_sections
@@ -72,6 +72,9 @@ def knowledge_base_create(
     embedding_api_key: str = "",
     embedding_model: str = "",
 ) -> KnowledgeBase:
+    if embedding_base_url and not (owner.is_staff or owner.is_superuser):
+        # The server calls this URL; letting any user choose it would let them probe the internal network.
+        raise Forbidden("Only staff can point a knowledge base at an embeddings endpoint.")
     knowledge_base = KnowledgeBase(
         owner=owner,
         name=name.strip(),

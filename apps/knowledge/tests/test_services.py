@@ -11,7 +11,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from apps.core.errors import Conflict, Invalid, PayloadTooLarge, UnsupportedMediaType
+from apps.core.errors import Conflict, Forbidden, Invalid, PayloadTooLarge, UnsupportedMediaType
 from apps.knowledge import services
 from apps.knowledge.models import Chunk, Document
 from apps.knowledge.tests.conftest import corpus_file
@@ -195,11 +195,16 @@ def embeddings_server():
     server.shutdown()
 
 
-def test_an_embeddings_endpoint_of_the_wrong_dimension_is_refused(alice, embeddings_server):
+def test_only_staff_may_choose_an_embeddings_endpoint(alice):
+    with pytest.raises(Forbidden):
+        services.knowledge_base_create(owner=alice, name="remote", embedding_base_url="http://10.0.0.1/v1")
+
+
+def test_an_embeddings_endpoint_of_the_wrong_dimension_is_refused(admin_user, embeddings_server):
     kb = services.knowledge_base_create(
-        owner=alice, name="remote", embedding_base_url=embeddings_server, embedding_api_key="sk-test", embedding_model="tiny"
+        owner=admin_user, name="remote", embedding_base_url=embeddings_server, embedding_api_key="sk-test", embedding_model="tiny"
     )
-    document = services.document_create(owner=alice, upload=corpus_file("nightjar.md"), knowledge_base=kb, queue=False)
+    document = services.document_create(owner=admin_user, upload=corpus_file("nightjar.md"), knowledge_base=kb, queue=False)
     document = services.document_ingest(document_id=document.pk)
     assert document.status == Document.Status.FAILED
     assert "3 dimensions" in document.error and "384" in document.error
@@ -207,10 +212,10 @@ def test_an_embeddings_endpoint_of_the_wrong_dimension_is_refused(alice, embeddi
     assert kb.embedding_api_key == "sk-test"
 
 
-def test_an_embeddings_endpoint_of_the_right_dimension_is_used(alice, embeddings_server, monkeypatch):
+def test_an_embeddings_endpoint_of_the_right_dimension_is_used(admin_user, embeddings_server, monkeypatch):
     monkeypatch.setattr(_EmbeddingsHandler, "dimensions", 384)
-    kb = services.knowledge_base_create(owner=alice, name="remote", embedding_base_url=embeddings_server)
-    document = services.document_create(owner=alice, upload=corpus_file("teas.csv"), knowledge_base=kb, queue=False)
+    kb = services.knowledge_base_create(owner=admin_user, name="remote", embedding_base_url=embeddings_server)
+    document = services.document_create(owner=admin_user, upload=corpus_file("teas.csv"), knowledge_base=kb, queue=False)
     document = services.document_ingest(document_id=document.pk)
     assert document.status == Document.Status.INGESTED
     assert document.chunks.first().embedding[0] == pytest.approx(1.0)
