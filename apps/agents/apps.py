@@ -5,3 +5,7 @@ class AgentsConfig(AppConfig):
     name = "apps.agents"
     label = "agents"
     verbose_name = "Agents"
+
+    def ready(self) -> None:
+        # Registers the workspace tool.
+        from apps.agents import tools  # noqa: F401

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from apps.agents.models import Agent
@@ -29,7 +30,11 @@ class WorkspaceFile:
 
 
 def workspace_root(*, agent: Agent, session_id: str | None) -> str:
-    base = f"{ROOT}/{agent.pk}"
+    return _root(agent.pk, session_id)
+
+
+def _root(agent_pk: object, session_id: str | None) -> str:
+    base = f"{ROOT}/{agent_pk}"
     if not session_id:
         return base
     if not _SESSION.match(session_id) or session_id in (".", ".."):
@@ -104,4 +109,15 @@ def workspace_file(*, agent: Agent, session_id: str | None, file_path: str) -> s
 def workspace_delete(*, agent: Agent, session_id: str | None, file_path: str) -> str:
     name = workspace_file(agent=agent, session_id=session_id, file_path=file_path)
     default_storage.delete(name)
+    return file_path
+
+
+def workspace_write(*, agent_id: str, session_id: str, file_path: str, content: str) -> str:
+    """Write a text file into a session's workspace (replacing it); the relative path written."""
+    if not session_id:
+        raise Invalid("A workspace file needs a session.")
+    name = _inside(_root(agent_id, session_id), file_path)
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    default_storage.save(name, ContentFile(content.encode()))
     return file_path

@@ -301,3 +301,30 @@ def test_the_offline_model_answers_from_the_tool_at_the_loop_limit(alice):
     events = run(user=alice, agent=None, messages=[{"role": "user", "content": "What is 6 * 7?"}],
                  overrides=RunOverrides(max_loop_count=2))
     assert "The result is 42." in "".join(e["content"] for e in of_type(events, "content"))
+
+
+def test_an_agent_writes_a_file_into_its_session_workspace(alice, fake_llm, settings, tmp_path, alice_client):
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                                                          "OPTIONS": {"location": str(tmp_path)}}}
+    fake_llm.make_provider(owner=alice)
+    agent = AgentFactory(owner=alice, available_tools=["write_file"])
+    fake_llm.script(
+        Reply(tool_calls=[{"name": "write_file", "arguments": {"path": "out/summary.md", "content": "# Done"}}]),
+        Reply(text="Saved."),
+    )
+    events = run(user=alice, agent=agent, messages=QUESTION, thread_id="sess-1")
+    assert of_type(events, "tool_result")[0]["error"] is False
+    listed = alice_client.post(f"/api/agent/{agent.pk}/file_workspace?session_id=sess-1").json()["data"]["files"]
+    assert [f["path"] for f in listed] == ["out/summary.md"]
+
+
+def test_the_workspace_tool_refuses_to_escape(alice, fake_llm, settings, tmp_path):
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                                                          "OPTIONS": {"location": str(tmp_path)}}}
+    fake_llm.make_provider(owner=alice)
+    fake_llm.script(Reply(tool_calls=[{"name": "write_file", "arguments": {"path": "../../x.txt", "content": "x"}}]),
+                    Reply(text="ok"))
+    events = run(user=alice, agent=AgentFactory(owner=alice, available_tools=["write_file"]), messages=QUESTION,
+                 thread_id="sess-1")
+    assert of_type(events, "tool_result")[0]["error"] is True
+    assert not list(tmp_path.rglob("x.txt"))
