@@ -544,7 +544,10 @@ async def agent_run_stream(
     except ServiceError as exc:
         yield AgentEvent("error", {"content": exc.message})
         return
-    ids = _RunIds(user=user, run_id=run_id, thread_id=thread_id, endpoint=endpoint)
+    # Callers may hand over model ids (UUIDs); everything downstream takes strings.
+    run_id = str(run_id) if run_id else None
+    thread_id = str(thread_id) if thread_id else None
+    ids = _RunIds(user=user, run_id=run_id, thread_id=thread_id, endpoint=endpoint or "")
     yield AgentEvent("status", {"step": "routing", "content": f"Agent routing to {plan.name}..."})
 
     question = next((message_text(m) for m in reversed(messages) if m.get("role") == "user"), "").strip()

@@ -328,3 +328,13 @@ def test_the_workspace_tool_refuses_to_escape(alice, fake_llm, settings, tmp_pat
                  thread_id="sess-1")
     assert of_type(events, "tool_result")[0]["error"] is True
     assert not list(tmp_path.rglob("x.txt"))
+
+
+def test_it_takes_model_ids_for_run_and_thread(alice, fake_llm):
+    import uuid
+
+    fake_llm.make_provider(owner=alice)
+    run_id, thread_id = uuid.uuid4(), uuid.uuid4()
+    run(user=alice, agent=None, messages=QUESTION, run_id=run_id, thread_id=thread_id, endpoint="/chat/stream")
+    record = UsageRecord.objects.get(user=alice)
+    assert (record.run_id, record.session_id) == (run_id, str(thread_id))
