@@ -59,14 +59,16 @@ class Reply:
 class FakeLLMServer:
     """A threaded HTTP/1.1 server speaking enough of the OpenAI API for the runtime."""
 
-    def __init__(self, *, api_key: str | None = None, default: Reply | None = None):
+    def __init__(self, *, api_key: str | None = None, default: Reply | None = None, port: int = 0,
+                 record: bool = True):
         self.api_key = api_key
         self.default = default or Reply(text="Hello from the fake model.")
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.recording = record
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self), bind_and_activate=False)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self), bind_and_activate=False)
         self._server.daemon_threads = True
         self._server.request_queue_size = 1024
         self._server.server_bind()
@@ -80,6 +82,10 @@ class FakeLLMServer:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread (the command line); tests use :meth:`start`."""
+        self._server.serve_forever()
 
     def start(self) -> FakeLLMServer:
         self._thread.start()
@@ -106,6 +112,8 @@ class FakeLLMServer:
             return self._replies.popleft() if self._replies else self.default
 
     def record(self, body: dict[str, Any], headers: dict[str, str]) -> None:
+        if not self.recording:
+            return
         with self._lock:
             self.requests.append(body)
             self.headers.append(headers)
@@ -253,3 +261,23 @@ def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
 
     return Handler
+
+
+def main() -> None:
+    """Serve the fake upstream on its own (benchmarks run it in a separate process, away from the GIL
+    of the load client): ``python -m apps.providers.testing --port 8999 --tokens 100 --delay 0.01``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=8999)
+    parser.add_argument("--tokens", type=int, default=50, help="words in every answer")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before each chunk")
+    args = parser.parse_args()
+    reply = Reply(text=" ".join(f"token{i}" for i in range(args.tokens)), delay=args.delay)
+    server = FakeLLMServer(default=reply, port=args.port, record=False)
+    print(f"fake OpenAI-compatible upstream on {server.base_url}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
