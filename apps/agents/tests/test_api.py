@@ -324,3 +324,8 @@ def test_agent_config_describes_models_tools_and_the_default_agent(alice, alice_
 def test_agent_config_requires_sign_in(anon):
     response = anon.get("/api/v1/agent/config")
     assert response.status_code == 401 and set(response.json()) == {"detail", "code"}
+
+
+def test_the_default_prompt_rejects_an_oversized_language(alice_client):
+    response = alice_client.get("/api/agent/template/default_system_prompt", {"language": "x" * 50})
+    assert response.status_code == 400 and response.json()["code"] == 400

@@ -205,3 +205,9 @@ def test_it_refuses_metadata_addresses_as_providers(alice_client, base_url):
         response = alice_client.post(path, create_body(base_url=base_url), format="json")
         assert response.status_code == 400
         assert "base_url" in response.json()["data"]["errors"]
+
+
+def test_available_models_include_the_environment_default(alice_client, settings):
+    settings.LLM_BASE_URL, settings.LLM_MODEL = "http://llm.internal/v1", "env-model"
+    models = alice_client.get("/api/models/available").json()["models"]
+    assert [(m["model"], m["is_default"]) for m in models] == [("env-model", True), ("codex-offline", False)]
