@@ -33,6 +33,7 @@ OPERATION_LOG_LIST = "log:opera:list"
 OPERATION_LOG_DEL = "log:opera:del"
 MONITOR_SERVER = "monitor:server"
 MONITOR_REDIS = "monitor:redis"
+SETTINGS_EDIT = "sys:settings:edit"
 
 
 class MenuNode(TypedDict, total=False):
@@ -99,6 +100,16 @@ def default_menu_tree() -> list[MenuNode]:
                     title="Menus", name="SysMenu", path="/sys/menu", icon="menu", sort=4,
                     codes=(MENU_LIST, MENU_ADD, MENU_EDIT, MENU_DEL),
                 ),
+                {
+                    "title": "Settings",
+                    "name": "SysSettings",
+                    "type": Menu.Type.MENU,
+                    "path": "/sys/settings",
+                    "component": "sys/settings/index",
+                    "perms": SETTINGS_EDIT,
+                    "icon": "control",
+                    "sort": 5,
+                },
             ],
         },
         {

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from apps.accounts import permissions_catalog as perms
 from apps.accounts.models import User
 from apps.core.api.pagination import Page, paginate
 
@@ -21,7 +22,7 @@ class SessionInfo:
 def users_visible_to(*, actor: User) -> QuerySet[User]:
     """The accounts ``actor`` may manage: everyone for holders of ``sys:user:list``, only themselves otherwise."""
     users = User.objects.all()
-    if actor.has_menu_permission("sys:user:list"):
+    if actor.has_menu_permission(perms.USER_LIST):
         return users
     return users.filter(pk=actor.pk)
 

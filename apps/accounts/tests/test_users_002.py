@@ -151,7 +151,7 @@ def test_nobody_deletes_themselves(admin_client, admin_user):
 
 
 def test_only_a_superuser_deletes_a_superuser(client_for, charlie, admin_user):
-    _grant(charlie, "sys:user:delete")
+    _grant(charlie, "sys:user:del")
     response = client_for(charlie).post("/api/user/delete", {"user_id": str(admin_user.pk)}, format="json")
     _assert_envelope_error(response, 403)
     assert User.objects.filter(pk=admin_user.pk).exists()

@@ -8,6 +8,7 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from apps.accounts import permissions_catalog as perms
 from apps.accounts.authentication import BearerAuthentication, CsrfSessionAuthentication
 from apps.core.api.views import AdminApiView, CodexApiView, PlatformApiView, SageApiView
 from apps.core.permissions import HasMenuPermission
@@ -100,7 +101,7 @@ class SystemSettingsUpdateApi(SageApiView):
     """002 ``POST /api/system/update_settings``: admins switch registration on and off."""
 
     permission_classes = [HasMenuPermission]
-    required_permission = "sys:settings:edit"
+    required_permission = perms.SETTINGS_EDIT
     authentication_classes = [BearerAuthentication, CsrfSessionAuthentication]
 
     @extend_schema(

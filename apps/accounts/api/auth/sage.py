@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.api.auth import serializers as s
+from apps.accounts import permissions_catalog as perms
 from apps.accounts.authentication import BearerAuthentication, CsrfSessionAuthentication
 from apps.accounts.middleware import client_ip
 from apps.accounts.selectors.users import session_info, user_config, user_list, user_options
@@ -164,7 +165,7 @@ class ChangePasswordApi(SageAccountApi):
 
 class UserListApi(SageAccountApi):
     permission_classes = [HasMenuPermission]
-    required_permissions = {"GET": "sys:user:list"}
+    required_permissions = {"GET": perms.USER_LIST}
 
     @extend_schema(
         tags=TAGS, parameters=[s.SageListParams], responses={200: s.sage_envelope("UserListResponse", s.SageUserListOutput())}
@@ -178,7 +179,7 @@ class UserListApi(SageAccountApi):
 
 class UserAddApi(SageAccountApi):
     permission_classes = [HasMenuPermission]
-    required_permissions = {"POST": "sys:user:add"}
+    required_permissions = {"POST": perms.USER_ADD}
 
     @extend_schema(
         tags=TAGS, request=s.SageUserAddInput, responses={200: s.sage_envelope("UserAddResponse", s.UserIdOutput())}
@@ -198,7 +199,7 @@ class UserAddApi(SageAccountApi):
 
 class UserDeleteApi(SageAccountApi):
     permission_classes = [HasMenuPermission]
-    required_permissions = {"POST": "sys:user:delete"}
+    required_permissions = {"POST": perms.USER_DEL}
 
     @extend_schema(
         tags=TAGS, request=s.SageUserIdInput, responses={200: s.sage_envelope("UserDeleteResponse", s.EmptyObject)}
