@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,22 +52,6 @@ class BootstrapResult:
     generated_password: str | None
 
 
-def _menu_install(nodes: Iterable[Mapping[str, Any]], *, parent: Any = None) -> tuple[list[Any], int]:
-    """Create the menu nodes that are missing; a node is known by its parent and title."""
-    from apps.accounts.models import Menu
-
-    fields = {f.name for f in Menu._meta.concrete_fields} - {"id", "parent", "created_at", "updated_at"}
-    menus, created_count = [], 0
-    for node in nodes:
-        values = {key: value for key, value in node.items() if key in fields and key != "title"}
-        menu, created = Menu.objects.get_or_create(parent=parent, title=node["title"], defaults=values)
-        created_count += int(created)
-        children, children_created = _menu_install(node.get("children", ()), parent=menu)
-        menus.extend([menu, *children])
-        created_count += children_created
-    return menus, created_count
-
-
 @transaction.atomic
 def platform_bootstrap(*, admin_username: str, admin_email: str, admin_password: str | None) -> BootstrapResult:
     """Make a new installation usable; running it again changes nothing.
@@ -78,9 +62,11 @@ def platform_bootstrap(*, admin_username: str, admin_email: str, admin_password:
     """
     from apps.accounts.models import Role, User
     from apps.accounts.permissions_catalog import DEFAULT_ROLE_CODES, default_menu_tree
+    from apps.accounts.services.console import menu_tree_install
     from apps.accounts.services.users import user_create
 
-    menus, menus_created = _menu_install(default_menu_tree())
+    installed = menu_tree_install(nodes=default_menu_tree())
+    menus, menus_created = installed.menus, installed.created
     roles_created = []
     admin_role, created = Role.objects.get_or_create(
         code="admin", defaults={"name": "admin", "description": "Everything in the console."}

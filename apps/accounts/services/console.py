@@ -7,6 +7,8 @@ without it gets a 404 here even if a view forgot to check.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from collections.abc import Iterable
 from typing import Any
 
@@ -317,25 +319,34 @@ def menu_delete(*, actor: User, menu_id: int) -> None:
 
 
 @transaction.atomic
-def menu_tree_install(*, nodes: list[perms.MenuNode], roles: Iterable[Role] = ()) -> list[Menu]:
+@dataclass(frozen=True)
+class MenuInstall:
+    menus: list[Menu]
+    created: int
+
+
+def menu_tree_install(*, nodes: list[perms.MenuNode], roles: Iterable[Role] = ()) -> MenuInstall:
     """Create the entries of ``nodes`` that are missing (matched by parent and name) and grant them to ``roles``.
 
     Idempotent, for ``bootstrap``: running it again changes nothing, and entries an
     operator added or edited by hand are left as they are.
     """
     installed: list[Menu] = []
+    created_count = 0
 
     def install(level: list[perms.MenuNode], parent: Menu | None) -> None:
+        nonlocal created_count
         for node in level:
             fields = perms.menu_fields(node)
-            menu, _ = Menu.objects.get_or_create(parent=parent, name=fields.pop("name"), defaults=fields)
+            menu, created = Menu.objects.get_or_create(parent=parent, name=fields.pop("name"), defaults=fields)
+            created_count += int(created)
             installed.append(menu)
             install(node.get("children", []), menu)
 
     install(nodes, None)
     for role in roles:
         role.menus.add(*installed)
-    return installed
+    return MenuInstall(menus=installed, created=created_count)
 
 
 # ------------------------------------------------------------------------------

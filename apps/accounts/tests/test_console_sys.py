@@ -371,8 +371,9 @@ def test_the_default_menu_tree_installs_once_and_grants_every_console_code(alice
     second = menu_tree_install(nodes=perms.default_menu_tree(), roles=[role])
     alice.roles.add(role)
 
-    assert [m.pk for m in first] == [m.pk for m in second]
-    assert {m.perms for m in first if m.perms} == perms.ALL_CODES
+    assert [m.pk for m in first.menus] == [m.pk for m in second.menus]
+    assert first.created == len(first.menus) and second.created == 0
+    assert {m.perms for m in first.menus if m.perms} == perms.ALL_CODES
     assert User.objects.get(pk=alice.pk).menu_permission_codes() == perms.ALL_CODES
     assert perms.DEFAULT_ROLE_CODES["user"] == frozenset()
     assert alice_client.get(f"{SYS}/users").status_code == 200
