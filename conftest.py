@@ -129,7 +129,7 @@ def celery_worker_process(django_db_setup, django_db_blocker):
          "--loglevel=WARNING", "-n", f"{queue}@%h", "--without-gossip", "--without-mingle"],
         env=env,
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if app.control.ping(destination=[f"{queue}@{os.uname().nodename}"], timeout=0.5):
             break
@@ -137,7 +137,7 @@ def celery_worker_process(django_db_setup, django_db_blocker):
             raise RuntimeError("the Celery worker exited at start")
     else:
         worker.kill()
-        raise RuntimeError("the Celery worker did not answer within 60 s")
+        raise RuntimeError("the Celery worker did not answer within 120 s")
     yield worker
     worker.terminate()
     try:

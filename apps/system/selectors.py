@@ -121,18 +121,22 @@ def _check_redis(*, timeout: float) -> str:
 
 
 def _check_celery(*, timeout: float) -> str:
+    from celery import Celery
     from kombu.exceptions import OperationalError
 
-    from codex.celery import app
-
     # The broker is read at call time (not from the app's start-up config) so an
-    # operator's override, or a test's, is what gets checked.
+    # operator's override, or a test's, is what gets checked. A throwaway app does
+    # the ping: the shared app caches its producer pool per broker on first use, and
+    # pinging another broker through it would leave that pool pointing there.
+    probe = Celery("codex-health", broker=settings.CELERY_BROKER_URL, set_as_current=False)
     try:
-        with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
+        with probe.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=timeout)
-            replies = app.control.ping(timeout=timeout, connection=conn)
+            replies = probe.control.ping(timeout=timeout, connection=conn)
     except (OperationalError, OSError) as exc:
         raise CheckFailed(f"the broker does not answer ({type(exc).__name__})") from exc
+    finally:
+        probe.close()
     workers = sum(len(reply) for reply in replies)
     if not workers:
         raise CheckFailed("no workers answered")
