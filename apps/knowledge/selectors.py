@@ -232,6 +232,9 @@ def search_chunks(*, user, query: str, documents: QuerySet[Document], top_k: int
     candidates = max(top_k * 4, 20)
     document_ids = documents.values("pk")
     chunks = Chunk.objects.filter(document_id__in=document_ids)
+    # Most chats have nothing to search: one cheap query spares loading and running the encoder.
+    if not chunks.exists():
+        return []
     rankings: list[list[int]] = []
     # Each embedding space is searched with the query embedded in that space.
     remote_bases = list(KnowledgeBase.objects.filter(pk__in=documents.values("knowledge_base")).exclude(embedding_base_url=""))
