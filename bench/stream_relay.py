@@ -260,6 +260,7 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=40, help="tokens per upstream answer")
     parser.add_argument("--delay", type=float, default=0.02, help="seconds between upstream tokens")
     parser.add_argument("--worker-threads", type=int, default=256)
+    parser.add_argument("--logs", default="", help="directory for daphne's and the worker's logs (default: discarded)")
     args = parser.parse_args()
 
     database_url = bench_database_url()
@@ -275,16 +276,22 @@ def main() -> None:
         upstream = f"http://127.0.0.1:{upstream_proc.stdout.readline().strip()}/v1"
         env.update({"LLM_BASE_URL": upstream, "LLM_API_KEY": "sk-bench", "LLM_MODEL": "fake-model"})
 
+        logs = Path(args.logs) if args.logs else None
+        if logs:
+            logs.mkdir(parents=True, exist_ok=True)
+
+        def log(name: str) -> Any:
+            return open(logs / f"{name}.log", "w") if logs else subprocess.DEVNULL  # noqa: SIM115 (lives as long as the child)
+
         worker = subprocess.Popen(
             [PYTHON, "-m", "celery", "-A", "codex", "worker", "--pool=threads", f"--concurrency={args.worker_threads}",
              "-Q", QUEUE, "-n", f"{QUEUE}@%h", "--loglevel=WARNING", "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env=env,
+            cwd=ROOT, env=env, stdout=log("worker"), stderr=subprocess.STDOUT,
         )
         children.append(worker)
         port = free_port()
         daphne = subprocess.Popen([PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "codex.asgi:application"],
-                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
+                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log("daphne"))
         children.append(daphne)
         wait_port(port, daphne)
         platform = f"http://127.0.0.1:{port}"
@@ -304,7 +311,8 @@ def main() -> None:
         servers = [psutil.Process(daphne.pid), psutil.Process(worker.pid)]
 
         print(f"upstream: {args.tokens} tokens, {args.delay * 1000:.0f} ms apart; platform: 1 daphne, "
-              f"1 worker ({args.worker_threads} threads); {os.cpu_count()} CPU(s)")
+              f"1 worker ({args.worker_threads} threads); {os.cpu_count()} CPU(s); pids daphne {daphne.pid}, "
+              f"worker {worker.pid}", flush=True)
         # Warm up: imports, the first database connections, the embedding model the runtime may load.
         warm = asyncio.run(level(2, upstream=upstream, platform=platform, token=token, servers=servers))
         if warm["errors"]:

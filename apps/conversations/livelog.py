@@ -233,18 +233,94 @@ _memory = _MemoryStore()
 # ------------------------------------------------------------------------------
 # The interface the runner and the readers use
 # ------------------------------------------------------------------------------
-def append_event(run_id: str, event: dict[str, Any]) -> None:
-    """Keep and announce one event: a single pipelined round trip (RPUSH + PUBLISH)."""
-    if not settings.REDIS_AVAILABLE:
-        _memory.append(run_id, event)
-        return
-    encoded = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
-    pipe = _redis().pipeline(transaction=False)
+def _encode(event: dict[str, Any]) -> str:
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+
+
+def _queue_append(pipe: Any, run_id: str, event: dict[str, Any]) -> None:
+    encoded = _encode(event)
     pipe.rpush(_prefixed(events_key(run_id)), encoded)
     if event["seq"] == 1:
         pipe.expire(_prefixed(events_key(run_id)), LIVE_TTL_SECONDS)
     pipe.publish(_prefixed(run_channel(run_id)), encoded)
+
+
+class _Appender:
+    """Per event loop: every event emitted in one loop tick, by any run, goes out in one pipeline.
+
+    Runs share the worker's event loop, so a blocking round trip per token would stall
+    every other run; here a burst of tokens from many runs costs one awaited round
+    trip. Events of one run keep their order (one drain task sends batches in turn).
+    """
+
+    def __init__(self) -> None:
+        import redis.asyncio as aioredis
+
+        self.client = aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, health_check_interval=30)
+        self.pending: list[tuple[str, dict[str, Any]]] = []
+        self.task: asyncio.Task | None = None
+
+    def add(self, run_id: str, event: dict[str, Any]) -> None:
+        self.pending.append((run_id, event))
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        while self.pending:
+            batch, self.pending = self.pending, []
+            pipe = self.client.pipeline(transaction=False)
+            for run_id, event in batch:
+                _queue_append(pipe, run_id, event)
+            try:
+                await pipe.execute()
+            except Exception:
+                # Readers fill the hole from PostgreSQL (the runner keeps every event there).
+                logger.warning("live append of %d event(s) failed", len(batch), exc_info=True)
+
+    async def flush(self) -> None:
+        while self.task is not None and not self.task.done():
+            await asyncio.shield(self.task)
+
+
+_appenders: dict[asyncio.AbstractEventLoop, _Appender] = {}
+
+
+def _appender(loop: asyncio.AbstractEventLoop) -> _Appender:
+    appender = _appenders.get(loop)
+    if appender is None:
+        for old in [known for known in _appenders if known.is_closed()]:
+            del _appenders[old]
+        appender = _appenders[loop] = _Appender()
+    return appender
+
+
+def append_event(run_id: str, event: dict[str, Any]) -> None:
+    """Keep and announce one event (RPUSH + PUBLISH).
+
+    On an event loop the event joins the loop's next pipelined batch (see
+    :class:`_Appender`; :func:`flush_appends` waits for it); from a plain thread it is
+    one synchronous round trip.
+    """
+    if not settings.REDIS_AVAILABLE:
+        _memory.append(run_id, event)
+        return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    if loop is not None:
+        _appender(loop).add(run_id, event)
+        return
+    pipe = _redis().pipeline(transaction=False)
+    _queue_append(pipe, run_id, event)
     pipe.execute()
+
+
+async def flush_appends() -> None:
+    """Wait until every event appended on this loop so far has reached Redis."""
+    appender = _appenders.get(asyncio.get_running_loop())
+    if appender is not None:
+        await appender.flush()
 
 
 def finish_events(run_id: str) -> None:
@@ -286,6 +362,13 @@ def stop_requested(run_id: str) -> bool:
         with _memory.lock:
             return run_id in _memory.stops
     return bool(_redis().exists(_prefixed(stop_key(run_id))))
+
+
+async def stop_requested_async(run_id: str) -> bool:
+    """:func:`stop_requested` without blocking the event loop the runs share."""
+    if not settings.REDIS_AVAILABLE:
+        return stop_requested(run_id)
+    return bool(await _appender(asyncio.get_running_loop()).client.exists(_prefixed(stop_key(run_id))))
 
 
 async def read_events(run_id: str, after: int) -> list[dict[str, Any]]:

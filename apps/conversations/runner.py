@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -170,13 +172,23 @@ class StopSignal:
         now = time.monotonic()
         if not self.stopped and now - self.checked_at >= STOP_CHECK_SECONDS:
             self.checked_at = now
-            self.stopped = livelog.stop_requested(self.run_id)
+            self.stopped = await livelog.stop_requested_async(self.run_id)
         return self.stopped
 
 
 async def drive(*, run: AgentRun, messages: list[dict[str, Any]], recorder: RunRecorder, outcome: Outcome) -> None:
     """Run the agent to its end, recording every event it yields."""
     stop = StopSignal(str(run.pk))
+    try:
+        await _drive(run=run, messages=messages, recorder=recorder, outcome=outcome, stop=stop)
+    finally:
+        # The caller emits ``end`` from its own thread next: everything before it must be out first.
+        await livelog.flush_appends()
+
+
+async def _drive(
+    *, run: AgentRun, messages: list[dict[str, Any]], recorder: RunRecorder, outcome: Outcome, stop: StopSignal
+) -> None:
     async for event in agent_run_stream(
         user=run.user,
         agent=run.agent,
@@ -195,5 +207,34 @@ async def drive(*, run: AgentRun, messages: list[dict[str, Any]], recorder: RunR
         outcome.status = AgentRun.Status.STOPPED
 
 
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_pid = 0
+_loop_lock = threading.Lock()
+
+
+def run_loop() -> asyncio.AbstractEventLoop:
+    """The worker process's one long-lived event loop, on a daemon thread of its own.
+
+    Every run of the process is a coroutine on it, so the pooled httpx client (and its
+    TLS context and upstream keep-alive connections) and the Redis connections are made
+    once per process, not once per run; ``asyncio.run`` per task cost more CPU than the
+    tokens themselves. Made lazily and per pid, so a forked pool child gets its own.
+    """
+    global _loop, _loop_pid
+    with _loop_lock:
+        if _loop is None or _loop.is_closed() or _loop_pid != os.getpid():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="run-loop", daemon=True).start()
+            _loop, _loop_pid = loop, os.getpid()
+        return _loop
+
+
 def drive_sync(*, run: AgentRun, messages: list[dict[str, Any]], recorder: RunRecorder, outcome: Outcome) -> None:
-    asyncio.run(drive(run=run, messages=messages, recorder=recorder, outcome=outcome))
+    """Drive the run on the process's run loop; the calling worker thread waits for its end.
+
+    The Celery task still returns (and is acknowledged, acks_late) only once the run has ended.
+    """
+    future = asyncio.run_coroutine_threadsafe(
+        drive(run=run, messages=messages, recorder=recorder, outcome=outcome), run_loop()
+    )
+    future.result()

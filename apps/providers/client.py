@@ -7,8 +7,10 @@ for a low time to first token.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
+import ssl
 import weakref
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -35,6 +37,12 @@ _RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = weakref.WeakKeyDictionary()
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # Loading the CA bundle costs ~10 ms of CPU: once per process, not once per client.
+    return httpx.create_ssl_context()
+
+
 def http_client() -> httpx.AsyncClient:
     """The pooled client of the running event loop (httpx clients cannot cross loops)."""
     loop = asyncio.get_running_loop()
@@ -43,6 +51,7 @@ def http_client() -> httpx.AsyncClient:
         client = httpx.AsyncClient(
             limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200, keepalive_expiry=60),
             follow_redirects=False,
+            verify=_tls_context(),
         )
         _clients[loop] = client
     return client
