@@ -364,11 +364,14 @@ def stop_requested(run_id: str) -> bool:
     return bool(_redis().exists(_prefixed(stop_key(run_id))))
 
 
-async def stop_requested_async(run_id: str) -> bool:
-    """:func:`stop_requested` without blocking the event loop the runs share."""
+async def stops_requested(run_ids: list[str]) -> list[bool]:
+    """Which of these runs were asked to stop, in one round trip (the runner's stop poller)."""
     if not settings.REDIS_AVAILABLE:
-        return stop_requested(run_id)
-    return bool(await _appender(asyncio.get_running_loop()).client.exists(_prefixed(stop_key(run_id))))
+        with _memory.lock:
+            return [run_id in _memory.stops for run_id in run_ids]
+    client = _appender(asyncio.get_running_loop()).client
+    values = await client.mget([_prefixed(stop_key(run_id)) for run_id in run_ids])
+    return [value is not None for value in values]
 
 
 async def read_events(run_id: str, after: int) -> list[dict[str, Any]]:

@@ -161,27 +161,69 @@ class Outcome:
 
 
 class StopSignal:
-    """``should_stop`` for the runtime: a Redis key any process can set, checked at most every 200 ms."""
+    """``should_stop`` for the runtime: answered from memory, kept current by the loop's :class:`_StopPoller`."""
 
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
-        self.checked_at = 0.0
         self.stopped = False
 
     async def __call__(self) -> bool:
-        now = time.monotonic()
-        if not self.stopped and now - self.checked_at >= STOP_CHECK_SECONDS:
-            self.checked_at = now
-            self.stopped = await livelog.stop_requested_async(self.run_id)
         return self.stopped
+
+
+class _StopPoller:
+    """One task per event loop asks Redis about every running run's stop key, in one round trip.
+
+    A stop key set by any process is seen within STOP_CHECK_SECONDS. The task belongs to
+    the loop, not to a run, so a run that ends never cancels a Redis call halfway.
+    """
+
+    def __init__(self) -> None:
+        self.signals: set[StopSignal] = set()
+        self.task: asyncio.Task | None = None
+
+    def add(self, signal: StopSignal) -> None:
+        self.signals.add(signal)
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._poll())
+
+    async def _poll(self) -> None:
+        while self.signals:
+            await asyncio.sleep(STOP_CHECK_SECONDS)
+            signals = list(self.signals)
+            if not signals:
+                return
+            try:
+                flags = await livelog.stops_requested([signal.run_id for signal in signals])
+            except Exception:
+                logger.warning("stop check failed; retrying", exc_info=True)
+                continue
+            for signal, flag in zip(signals, flags, strict=True):
+                signal.stopped = signal.stopped or flag
+
+
+_pollers: dict[asyncio.AbstractEventLoop, _StopPoller] = {}
+
+
+def _poller() -> _StopPoller:
+    loop = asyncio.get_running_loop()
+    poller = _pollers.get(loop)
+    if poller is None:
+        for old in [known for known in _pollers if known.is_closed()]:
+            del _pollers[old]
+        poller = _pollers[loop] = _StopPoller()
+    return poller
 
 
 async def drive(*, run: AgentRun, messages: list[dict[str, Any]], recorder: RunRecorder, outcome: Outcome) -> None:
     """Run the agent to its end, recording every event it yields."""
     stop = StopSignal(str(run.pk))
+    poller = _poller()
+    poller.add(stop)
     try:
         await _drive(run=run, messages=messages, recorder=recorder, outcome=outcome, stop=stop)
     finally:
+        poller.signals.discard(stop)
         # The caller emits ``end`` from its own thread next: everything before it must be out first.
         await livelog.flush_appends()
 
