@@ -265,7 +265,9 @@ def main() -> None:
 
     database_url = bench_database_url()
     env = {**os.environ, "DATABASE_URL": database_url, "CELERY_QUEUE": QUEUE, "PYTHONPATH": str(ROOT),
-           "RUN_START_THROTTLE": "100000/min", "RUN_STREAM_THROTTLE": "100000/min", "LOG_LEVEL": "WARNING"}
+           "RUN_START_THROTTLE": "100000/min", "RUN_STREAM_THROTTLE": "100000/min", "LOG_LEVEL": "WARNING",
+           # Pooled connections, as in production (README): a request or run borrows one, not opens one.
+           "DATABASE_POOL_MAX_SIZE": os.environ.get("DATABASE_POOL_MAX_SIZE", "16")}
     subprocess.run([PYTHON, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
 
     children: list[subprocess.Popen] = []

@@ -36,10 +36,16 @@ async def _db(fn: Callable[..., Any], **kwargs: Any) -> Any:
     return await sync_to_async(_call_and_close)(fn, kwargs)
 
 
-async def run_events(*, run_id: str, after: int = 0) -> AsyncIterator[dict[str, Any]]:
-    """Events of run ``run_id`` numbered above ``after``, ending with its ``end`` event."""
+async def run_events(*, run_id: str, after: int = 0, status: str | None = None) -> AsyncIterator[dict[str, Any]]:
+    """Events of run ``run_id`` numbered above ``after``, ending with its ``end`` event.
+
+    ``status`` is the run's status as the caller just read it, if it did. Queued or running
+    is enough to follow the live list: a run that finishes meanwhile keeps that list
+    (with its ``end``) for FINISHED_TTL_SECONDS.
+    """
     run_id = str(run_id)
-    status = await _db(selectors.run_status, run_id=run_id)
+    if status is None:
+        status = await _db(selectors.run_status, run_id=run_id)
     if status in AgentRun.FINISHED:
         for event in await _db(selectors.run_events_after, run_id=run_id, after=after):
             yield event

@@ -84,7 +84,9 @@ class CodexChatStreamApi(CodexApiView):
             title=data.validated_data.get("title") or "",
             endpoint="000 /chat/stream",
         )
-        return relay(run_id=run.pk, render=render.codex(_context(run)), heartbeat=render.codex_heartbeat)
+        return relay(
+            run_id=run.pk, status=run.status, render=render.codex(_context(run)), heartbeat=render.codex_heartbeat
+        )
 
 
 class CodexChatHistoryApi(CodexApiView):
@@ -129,6 +131,7 @@ class _SageChatBase(SageView):
         )
         return relay(
             run_id=run.pk,
+            status=run.status,
             render=render.sage(_context(run, agent_name=body.get("agent_name") or "")),
             heartbeat=render.sage_heartbeat,
             ndjson=True,
@@ -172,6 +175,7 @@ class SageResumeApi(SageView):
         _throttle_stream(request)
         return relay(
             run_id=run.pk,
+            status=run.status,
             render=render.sage(_context(run)),
             heartbeat=render.sage_heartbeat,
             ndjson=True,
@@ -312,6 +316,7 @@ class AdminChatStreamApi(AdminApiView):
         )
         return relay(
             run_id=run.pk,
+            status=run.status,
             render=render.admin(_context(run, agent_name=body.get("agent_name") or "")),
             heartbeat=render.codex_heartbeat,
         )
@@ -421,7 +426,11 @@ class PlatformRunStreamApi(PlatformApiView):
             last_event_id = request.headers.get("Last-Event-ID", "").strip()
             after = int(last_event_id) if last_event_id.isdigit() else 0
         return relay(
-            run_id=run.pk, render=render.platform(_context(run)), heartbeat=render.platform_heartbeat, after=after
+            run_id=run.pk,
+            status=run.status,
+            render=render.platform(_context(run)),
+            heartbeat=render.platform_heartbeat,
+            after=after,
         )
 
 
