@@ -18,6 +18,8 @@ from apps.knowledge.models import TEXT_SEARCH_CONFIG, Chunk, Document, IngestTas
 RRF_K = 60
 #: HNSW candidate list; high enough that filtered queries keep recall with the iterative scan.
 HNSW_EF_SEARCH = 100
+#: Up to this many chunks in scope, the vector ranking is exact (a bitmap scan and a sort).
+EXACT_SEARCH_MAX_CHUNKS = 20_000
 
 
 @dataclass(frozen=True)
@@ -197,11 +199,17 @@ def _searchable_documents(
 
 
 def _vector_ranking(chunks: QuerySet[Chunk], vector: list[float], limit: int) -> list[int]:
+    # A narrow scope (one user's files, one knowledge base) is searched exactly: its rows are
+    # few, and an HNSW walk of the whole graph filtered down to them loses recall (bench/retrieve.py).
+    exact = not chunks[EXACT_SEARCH_MAX_CHUNKS : EXACT_SEARCH_MAX_CHUNKS + 1].exists()
     with transaction.atomic(), connection.cursor() as cursor:
-        # SET LOCAL lasts for this transaction only; relaxed_order keeps scanning the HNSW
-        # graph until enough rows pass the filter, so a narrow scope keeps its recall.
-        cursor.execute(f"SET LOCAL hnsw.ef_search = {max(HNSW_EF_SEARCH, limit)}")
-        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        if exact:
+            cursor.execute("SET LOCAL enable_indexscan = off")
+        else:
+            # SET LOCAL lasts for this transaction only; relaxed_order keeps scanning the HNSW
+            # graph until enough rows pass the filter.
+            cursor.execute(f"SET LOCAL hnsw.ef_search = {max(HNSW_EF_SEARCH, limit)}")
+            cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
         ordered = chunks.annotate(distance=CosineDistance("embedding", vector)).order_by("distance")
         return list(ordered.values_list("pk", flat=True)[:limit])
 

@@ -140,3 +140,15 @@ def test_the_vector_query_uses_the_hnsw_index(alice, corpus_kb):
 
 def test_the_corpus_ships_every_file_the_questions_name():
     assert {filename for _, filename, _ in QUESTIONS} <= {p.name for p in CORPUS.iterdir()}
+
+
+@pytest.mark.django_db
+def test_the_hnsw_path_finds_what_the_exact_path_finds(alice, corpus_kb, monkeypatch):
+    from apps.knowledge import selectors
+
+    exact = knowledge_base_search(user=alice, knowledge_base=corpus_kb, query="Which port does Nightjar use?", top_k=3)
+    # Pretend the scope is large so the HNSW index (with the iterative scan) answers instead.
+    monkeypatch.setattr(selectors, "EXACT_SEARCH_MAX_CHUNKS", 0)
+    approximate = knowledge_base_search(user=alice, knowledge_base=corpus_kb, query="Which port does Nightjar use?", top_k=3)
+    assert approximate[0].chunk_id == exact[0].chunk_id
+    assert "7443" in approximate[0].content
