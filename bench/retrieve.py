@@ -169,7 +169,9 @@ def main() -> None:
     args = parser.parse_args()
     url = ensure_database()
     ef_values = [int(value) for value in args.ef.split(",")]
-    with psycopg.connect(url, autocommit=True) as conn:
+    # No server-side prepared statements: a generic plan cached while index scans were off (the
+    # exact runs) would otherwise be reused for the HNSW runs, whatever SET LOCAL says.
+    with psycopg.connect(url, autocommit=True, prepare_threshold=None) as conn:
         register_vector(conn)
         for size in [int(value) for value in args.sizes.split(",")]:
             table = f"bench_chunk_{size}"
