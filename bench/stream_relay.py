@@ -315,6 +315,11 @@ def main() -> None:
         print(f"upstream: {args.tokens} tokens, {args.delay * 1000:.0f} ms apart; platform: 1 daphne, "
               f"1 worker ({args.worker_threads} threads); {os.cpu_count()} CPU(s); pids daphne {daphne.pid}, "
               f"worker {worker.pid}", flush=True)
+        # What the two processes burn doing nothing (pollers, heartbeats), to read the per-request figure against.
+        idle_before, idle_started = cpu_seconds(servers), time.monotonic()
+        time.sleep(3)
+        idle_rate = (cpu_seconds(servers) - idle_before) / (time.monotonic() - idle_started)
+        print(f"idle CPU (daphne + worker): {idle_rate * 1000:.1f} ms per second", flush=True)
         # Warm up: imports, the first database connections, the embedding model the runtime may load.
         warm = asyncio.run(level(2, upstream=upstream, platform=platform, token=token, servers=servers))
         if warm["errors"]:

@@ -28,8 +28,8 @@ from apps.conversations.models import AgentRun, RunEvent
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-FLUSH_EVERY_SECONDS = 0.25
-FLUSH_EVERY_EVENTS = 50
+FLUSH_EVERY_SECONDS = 1.0
+FLUSH_EVERY_EVENTS = 200
 #: How often the runtime's ``should_stop`` really asks Redis; in between it answers from memory.
 STOP_CHECK_SECONDS = 0.2
 
