@@ -133,19 +133,22 @@ def run_start(
     """Keep the user's message(s), create a queued run and hand it to a worker."""
     throttle.check("run-start", str(user.pk), settings.RUN_START_THROTTLE, message="Too many runs started; wait a moment.")
     _check_messages(messages)
-    fresh = False
+    fresh = created = False
     if thread is None:
         thread = Thread.objects.select_for_update().filter(pk=thread_id).first() if thread_id else None
         if thread is not None and thread.owner_id != user.pk:
             raise NotFound("Thread not found.")
         if thread is None:
+            # Titled at birth, so a new thread costs one INSERT and no UPDATE below.
+            title = (title or _text_of(messages[-1].get("content"))).strip()[:TITLE_LENGTH] or "New chat"
             try:
                 with transaction.atomic():
                     thread = thread_create(owner=user, thread_id=thread_id, agent=agent, title=title)
             except IntegrityError:
                 raise Conflict("This thread id is being created by another request; retry.") from None
-            fresh = True
-    if thread.runs.filter(status__in=[AgentRun.Status.QUEUED, AgentRun.Status.RUNNING]).exists():
+            fresh = created = True
+    # A thread made just now has no run to collide with: spare the query.
+    if not created and thread.runs.filter(status__in=[AgentRun.Status.QUEUED, AgentRun.Status.RUNNING]).exists():
         raise Conflict("A run is already active on this thread; stop it or wait for it to finish.")
     fresh = fresh or not thread.messages.exists()
     run = AgentRun.objects.create(
@@ -171,7 +174,8 @@ def run_start(
     if agent is not None and thread.agent_id != agent.pk:
         thread.agent = agent
         changed.append("agent")
-    thread.save(update_fields=changed)
+    if not created or len(changed) > 1:
+        thread.save(update_fields=changed)
     from apps.conversations.tasks import execute_run  # the task module imports this one
 
     enqueue(execute_run, run_id=str(run.pk))
