@@ -63,6 +63,16 @@ def thread_get(*, user: Any, thread_id: str) -> Thread:
     return thread
 
 
+def thread_ensure_not_foreign(*, user: Any, thread_id: str) -> None:
+    """404 when ``thread_id`` names another user's thread.
+
+    000 clients mint thread ids themselves and may attach files before the thread
+    exists, so an unknown id is the caller's to use.
+    """
+    if Thread.objects.filter(pk=thread_id).exclude(owner=user).exists():
+        raise NotFound("Thread not found.")
+
+
 def thread_get_shared(*, thread_id: str) -> Thread:
     """A conversation its owner has shared; anything else is 404."""
     thread = Thread.objects.filter(pk=thread_id, is_shared=True).first()

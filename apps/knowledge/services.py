@@ -16,6 +16,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 
+from apps.conversations.selectors import thread_ensure_not_foreign
 from apps.core.errors import Conflict, Forbidden, Invalid, PayloadTooLarge, UnsupportedMediaType
 from apps.core.jobs import enqueue
 from apps.knowledge import embedding
@@ -238,6 +239,7 @@ def document_create_temporal(*, owner, upload: UploadedFile, thread_id: str) -> 
 
     A file that cannot be ingested is removed again and its reason answered as 400.
     """
+    thread_ensure_not_foreign(user=owner, thread_id=thread_id)
     document = document_create(owner=owner, upload=upload, thread_id=thread_id, queue=False)
     try:
         result = document_ingest(document_id=document.pk)
@@ -415,6 +417,7 @@ def document_delete(*, document: Document) -> int:
 
 def thread_temporal_clear(*, owner, thread_id: str) -> tuple[int, int]:
     """Delete the thread's temporal documents; ``(files deleted, chunks deleted)``."""
+    thread_ensure_not_foreign(user=owner, thread_id=thread_id)
     files = chunks = 0
     for document in list(Document.objects.filter(owner=owner, thread_id=thread_id).filter(~Q(thread_id=""))):
         chunks += document_delete(document=document)
