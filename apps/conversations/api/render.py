@@ -145,6 +145,9 @@ def admin(context: StreamContext) -> Renderer:
             return [frame("message_chunk", content=data.get("content", ""))]
         if kind == "reasoning":
             return [frame("message_chunk", content="", reasoning_content=data.get("content", ""))]
+        if kind == "citations":
+            # A known type, so clients that only read message_chunk still see the sources.
+            return [frame("message_chunk", content="", citations=data.get("citations", []))]
         if kind == "tool_call":
             call = {"id": data.get("id"), "name": data.get("tool"), "args": data.get("arguments", {}), "type": "tool_call"}
             return [frame("tool_calls", content="", tool_calls=[call])]
