@@ -8,10 +8,13 @@ API asked, and writes to the database once per model call (usage), never per tok
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from concurrent.futures import Executor
 from contextlib import suppress
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +55,19 @@ DEFAULT_SYSTEM_PROMPTS = {
         "在有帮助时使用提供的工具；不确定时请直说。提供了资料时，请依据资料作答并以 [n] 标注引用。"
     ),
 }
+
+
+#: Where the runtime's database work runs. Unset, asgiref's thread-sensitive thread (requests, tests);
+#: the worker sets its pool of database threads, so hundreds of runs on one event loop do not
+#: queue behind a single thread for their plan and retrieval.
+db_executor: ContextVar[Executor | None] = ContextVar("runtime_db_executor", default=None)
+
+
+async def _in_db(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    executor = db_executor.get()
+    if executor is None:
+        return await sync_to_async(fn)(*args, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(executor, functools.partial(fn, *args, **kwargs))
 
 
 def default_system_prompt(language: str = "en", *, name: str = DEFAULT_AGENT_NAME) -> str:
@@ -512,7 +528,7 @@ async def _run_sub_agent(
     if not task.strip():
         return "The sub-agent needs a task.", True, []
     overrides = _custom_overrides(sub.config) if sub.config is not None else RunOverrides()
-    plan = await sync_to_async(_plan)(ids.user, sub.agent, overrides, depth=depth)
+    plan = await _in_db(_plan, ids.user, sub.agent, overrides, depth=depth)
     conversation = [{"role": "system", "content": plan.system_prompt}, {"role": "user", "content": task}]
     answer: list[str] = []
     usage: list[AgentEvent] = []
@@ -540,7 +556,7 @@ async def agent_run_stream(
     """Run ``agent`` (or the default agent) on ``messages`` and yield its events as they happen."""
     overrides = overrides or RunOverrides()
     try:
-        plan = await sync_to_async(_plan)(user, agent, overrides)
+        plan = await _in_db(_plan, user, agent, overrides)
     except ServiceError as exc:
         yield AgentEvent("error", {"content": exc.message})
         return
@@ -555,7 +571,7 @@ async def agent_run_stream(
     chunks = None
     if question and _retrieval_available():
         yield AgentEvent("status", {"step": "retrieval", "content": "Agent routing to knowledge retrieval..."})
-        chunks = await sync_to_async(_search)(user, question, plan.knowledge_base_ids, thread_id)
+        chunks = await _in_db(_search, user, question, plan.knowledge_base_ids, thread_id)
     if chunks:
         sources = _sources(chunks)
         yield AgentEvent("citations", {"citations": [_citation(chunk) for chunk in chunks]})

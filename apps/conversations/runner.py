@@ -8,19 +8,21 @@ so a slow flush never delays the next token.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from django.db import IntegrityError, InterfaceError, OperationalError, connection
 
+from apps.agents import runtime
 from apps.agents.runtime import RunOverrides, agent_run_stream
 from apps.conversations import livelog
 from apps.conversations.models import AgentRun, RunEvent
@@ -62,7 +64,7 @@ def _insert_events(run_id: str, events: list[dict[str, Any]]) -> None:
 
 #: Every database touch of every run in this worker process goes through these few threads,
 #: so a burst of runs holds a handful of connections instead of one or two per run.
-DB_THREADS = 4
+DB_THREADS = 8
 _db_pool = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="run-db")
 
 
@@ -77,6 +79,16 @@ def _on_db_thread(fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
 def in_db(fn: Callable[..., T], **kwargs: Any) -> T:
     """Run ``fn`` on a database thread and wait for it (from synchronous code)."""
     return _db_pool.submit(_on_db_thread, fn, kwargs).result()
+
+
+class _DbExecutor(Executor):
+    """The database threads as an ``Executor``, for the runtime's plan and retrieval reads."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        return _db_pool.submit(_on_db_thread, functools.partial(fn, *args, **kwargs), {})
+
+
+_db_executor = _DbExecutor()
 
 
 class RunRecorder:
@@ -217,6 +229,7 @@ def _poller() -> _StopPoller:
 
 async def drive(*, run: AgentRun, messages: list[dict[str, Any]], recorder: RunRecorder, outcome: Outcome) -> None:
     """Run the agent to its end, recording every event it yields."""
+    runtime.db_executor.set(_db_executor)  # this run's task context only
     stop = StopSignal(str(run.pk))
     poller = _poller()
     poller.add(stop)
