@@ -34,6 +34,7 @@ row count and generator match is reused, so a 1M build runs once per data set.
 
 Targets (issue 4 §6), at 1M: p95 <= 50 ms, recall@10 >= 0.95, filtered <= 2x unfiltered.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,6 +48,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import psycopg
+from psycopg.sql import SQL, Identifier, Literal
 from pgvector.psycopg import register_vector
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,7 +81,9 @@ def server_url(database: str) -> str:
 
 def ensure_database() -> str:
     with psycopg.connect(server_url("postgres"), autocommit=True) as admin:
-        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone():
+        if not admin.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]
+        ).fetchone():
             admin.execute(f'CREATE DATABASE "{DATABASE}"')
     url = server_url(DATABASE)
     with psycopg.connect(url, autocommit=True) as conn:
@@ -118,10 +122,21 @@ class Clusters:
 
 
 def generator(kind: str, size: int) -> str:
-    return Clusters(size).describe() if kind == "clustered" else "uniform random unit vectors"
+    return (
+        Clusters(size).describe()
+        if kind == "clustered"
+        else "uniform random unit vectors"
+    )
 
 
-def rows(kind: str, size: int, start: int, count: int, rng: np.random.Generator, clusters: Clusters | None):
+def rows(
+    kind: str,
+    size: int,
+    start: int,
+    count: int,
+    rng: np.random.Generator,
+    clusters: Clusters | None,
+):
     ids = np.arange(start, start + count)
     # Every 100th row belongs to the filtered knowledge base (1 %), spread over the whole heap.
     in_kb = ids % 100 == 0
@@ -165,7 +180,9 @@ def build(conn: psycopg.Connection, kind: str, table: str, size: int) -> None:
     description = generator(kind, size)
     exists = conn.execute("SELECT to_regclass(%s)", [table]).fetchone()[0]
     if exists:
-        comment = conn.execute("SELECT obj_description(%s::regclass, 'pg_class')", [table]).fetchone()[0]
+        comment = conn.execute(
+            "SELECT obj_description(%s::regclass, 'pg_class')", [table]
+        ).fetchone()[0]
         count = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         if count == size and comment == description:
             print(f"  reusing {table} ({size:,} rows; {description})")
@@ -178,12 +195,26 @@ def build(conn: psycopg.Connection, kind: str, table: str, size: int) -> None:
     clusters = Clusters(size) if kind == "clustered" else None
     started = time.perf_counter()
     with conn.cursor() as cursor:
-        with cursor.copy(f"COPY {table} (id, knowledge_base_id, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
-            copy.write(b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big"))
+        with cursor.copy(
+            f"COPY {table} (id, knowledge_base_id, embedding) FROM STDIN WITH (FORMAT BINARY)"
+        ) as copy:
+            copy.write(
+                b"PGCOPY\n\xff\r\n\x00"
+                + (0).to_bytes(4, "big")
+                + (0).to_bytes(4, "big")
+            )
             for start in range(0, size, BATCH):
-                copy.write(binary_rows(*rows(kind, size, start, min(BATCH, size - start), rng, clusters)))
+                copy.write(
+                    binary_rows(
+                        *rows(
+                            kind, size, start, min(BATCH, size - start), rng, clusters
+                        )
+                    )
+                )
             copy.write((-1).to_bytes(2, "big", signed=True))
-    print(f"  COPY {size:,} rows: {time.perf_counter() - started:.1f} s ({description})")
+    print(
+        f"  COPY {size:,} rows: {time.perf_counter() - started:.1f} s ({description})"
+    )
     started = time.perf_counter()
     # The graph must fit in maintenance_work_mem or the build slows down ~10x (26 min at 1M with
     # 128 MB); one parallel worker because the machine has 2 cores and is shared.
@@ -195,10 +226,15 @@ def build(conn: psycopg.Connection, kind: str, table: str, size: int) -> None:
     print(f"  HNSW build: {time.perf_counter() - started:.1f} s")
     conn.execute(f"CREATE INDEX ON {table} (knowledge_base_id)")
     conn.execute(f"ANALYZE {table}")
-    conn.execute(f"COMMENT ON TABLE {table} IS %s".replace("%s", "'" + description.replace("'", "''") + "'"))
+    # The generator's description marks the table, so a changed generator rebuilds it.
+    conn.execute(
+        SQL("COMMENT ON TABLE {} IS {}").format(Identifier(table), Literal(description))
+    )
 
 
-def timed(conn: psycopg.Connection, sql: str, params: list, settings: list[str]) -> tuple[float, list[int]]:
+def timed(
+    conn: psycopg.Connection, sql: str, params: list, settings: list[str]
+) -> tuple[float, list[int]]:
     with conn.transaction():
         for statement in settings:
             conn.execute(statement)
@@ -208,7 +244,9 @@ def timed(conn: psycopg.Connection, sql: str, params: list, settings: list[str])
     return elapsed * 1000, [row[0] for row in rows]
 
 
-def product_path(conn: psycopg.Connection, table: str, query: np.ndarray) -> tuple[float, list[int]]:
+def product_path(
+    conn: psycopg.Connection, table: str, query: np.ndarray
+) -> tuple[float, list[int]]:
     """The filtered query as apps.knowledge.selectors._vector_ranking runs it, both statements timed."""
     from apps.knowledge.selectors import EXACT_SEARCH_MAX_CHUNKS, HNSW_EF_SEARCH
 
@@ -246,36 +284,84 @@ def line(label: str, latencies: list[float], recall: float) -> str:
     )
 
 
-def run(conn: psycopg.Connection, table: str, queries: np.ndarray, kb_queries: np.ndarray, ef_values: list[int]) -> None:
+def run(
+    conn: psycopg.Connection,
+    table: str,
+    queries: np.ndarray,
+    kb_queries: np.ndarray,
+    ef_values: list[int],
+) -> None:
     from apps.knowledge.selectors import EXACT_SEARCH_MAX_CHUNKS, HNSW_EF_SEARCH
 
     unfiltered = f"SELECT id FROM {table} ORDER BY embedding <=> %s LIMIT 10"
     filtered = f"SELECT id FROM {table} WHERE knowledge_base_id = %s ORDER BY embedding <=> %s LIMIT 10"
-    exact_settings = ["SET LOCAL enable_indexscan = off", "SET LOCAL enable_bitmapscan = off"]
+    exact_settings = [
+        "SET LOCAL enable_indexscan = off",
+        "SET LOCAL enable_bitmapscan = off",
+    ]
     exact = [timed(conn, unfiltered, [q], exact_settings) for q in queries]
     truth = [ids for _, ids in exact]
-    truth_filtered = [timed(conn, filtered, [FILTERED_KB, q], exact_settings)[1] for q in kb_queries]
+    truth_filtered = [
+        timed(conn, filtered, [FILTERED_KB, q], exact_settings)[1] for q in kb_queries
+    ]
     exact_ms = [ms for ms, _ in exact]
-    print(f"  exact search unfiltered p50 {statistics.median(exact_ms):.1f} ms (the baseline the index replaces)")
+    print(
+        f"  exact search unfiltered p50 {statistics.median(exact_ms):.1f} ms (the baseline the index replaces)"
+    )
     # Sanity of the synthetic set: how close the true neighbours are (MiniLM: see --calibrate).
-    top = conn.execute(f"SELECT 1 - (embedding <=> %s) FROM {table} WHERE id = ANY(%s)", [queries[0], truth[0]]).fetchall()
-    print(f"  query 0: cosine of its true top-10 {min(r[0] for r in top):.2f}..{max(r[0] for r in top):.2f}")
+    top = conn.execute(
+        f"SELECT 1 - (embedding <=> %s) FROM {table} WHERE id = ANY(%s)",
+        [queries[0], truth[0]],
+    ).fetchall()
+    print(
+        f"  query 0: cosine of its true top-10 {min(r[0] for r in top):.2f}..{max(r[0] for r in top):.2f}"
+    )
     results: dict[int, tuple[float, float]] = {}
     for ef in ef_values:
-        index_settings = [f"SET LOCAL hnsw.ef_search = {ef}", "SET LOCAL hnsw.iterative_scan = relaxed_order"]
+        index_settings = [
+            f"SET LOCAL hnsw.ef_search = {ef}",
+            "SET LOCAL hnsw.iterative_scan = relaxed_order",
+        ]
         for q in queries[:5]:  # warm the index pages
             timed(conn, unfiltered, [q], index_settings)
         hnsw = [timed(conn, unfiltered, [q], index_settings) for q in queries]
-        print(line(f"HNSW ef_search={ef} unfiltered", [ms for ms, _ in hnsw], recall_of([i for _, i in hnsw], truth)))
-        hnsw_f = [timed(conn, filtered, [FILTERED_KB, q], index_settings) for q in kb_queries]
         print(
-            line(f"HNSW ef_search={ef} filtered 1% (iter.)", [ms for ms, _ in hnsw_f], recall_of([i for _, i in hnsw_f], truth_filtered))
+            line(
+                f"HNSW ef_search={ef} unfiltered",
+                [ms for ms, _ in hnsw],
+                recall_of([i for _, i in hnsw], truth),
+            )
         )
-        results[ef] = (percentile([ms for ms, _ in hnsw], 0.95), percentile([ms for ms, _ in hnsw_f], 0.95))
+        hnsw_f = [
+            timed(conn, filtered, [FILTERED_KB, q], index_settings) for q in kb_queries
+        ]
+        print(
+            line(
+                f"HNSW ef_search={ef} filtered 1% (iter.)",
+                [ms for ms, _ in hnsw_f],
+                recall_of([i for _, i in hnsw_f], truth_filtered),
+            )
+        )
+        results[ef] = (
+            percentile([ms for ms, _ in hnsw], 0.95),
+            percentile([ms for ms, _ in hnsw_f], 0.95),
+        )
     product = [product_path(conn, table, q) for q in kb_queries]
-    scope = conn.execute(f"SELECT count(*) FROM {table} WHERE knowledge_base_id = %s", [FILTERED_KB]).fetchone()[0]
-    path = "exact, btree" if scope <= EXACT_SEARCH_MAX_CHUNKS else f"HNSW ef_search={HNSW_EF_SEARCH}"
-    print(line(f"product path filtered 1% ({path})", [ms for ms, _ in product], recall_of([i for _, i in product], truth_filtered)))
+    scope = conn.execute(
+        f"SELECT count(*) FROM {table} WHERE knowledge_base_id = %s", [FILTERED_KB]
+    ).fetchone()[0]
+    path = (
+        "exact, btree"
+        if scope <= EXACT_SEARCH_MAX_CHUNKS
+        else f"HNSW ef_search={HNSW_EF_SEARCH}"
+    )
+    print(
+        line(
+            f"product path filtered 1% ({path})",
+            [ms for ms, _ in product],
+            recall_of([i for _, i in product], truth_filtered),
+        )
+    )
     product_p95 = percentile([ms for ms, _ in product], 0.95)
     for ef, (p95, p95_f) in results.items():
         print(
@@ -300,29 +386,41 @@ def calibrate() -> None:
         if not is_supported(path.name):
             continue
         # Small chunks so each file yields several passages of one subject.
-        for draft in chunk_sections(parse(path.read_bytes(), path.name), chunk_size=300, chunk_overlap=0):
+        for draft in chunk_sections(
+            parse(path.read_bytes(), path.name), chunk_size=300, chunk_overlap=0
+        ):
             texts.append(draft.content)
             sources.append(path.name)
     vectors = np.asarray(embed_local(texts), dtype=np.float32)
     clusters = Clusters(100_000)
     rng = np.random.default_rng(3)
-    topics = np.repeat(np.arange(len(set(sources))), max(2, len(texts) // len(set(sources))))
+    topics = np.repeat(
+        np.arange(len(set(sources))), max(2, len(texts) // len(set(sources)))
+    )
     synthetic = clusters.points(rng, topics)
 
-    def spread(vectors: np.ndarray, labels: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def spread(
+        vectors: np.ndarray, labels: list
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         cosines = vectors @ vectors.T
         same = np.equal.outer(labels, labels)
         upper = np.triu(np.ones_like(same), 1)
         np.fill_diagonal(cosines, -1)
         return cosines[same & upper], cosines[~same & upper], cosines.max(axis=1)
 
-    print(f"calibration: {len(texts)} MiniLM chunks (300 chars) of {len(set(sources))} corpus files")
+    def q(values: np.ndarray) -> str:
+        return "/".join(f"{v:.2f}" for v in np.percentile(values, [10, 50, 90]))
+
+    print(
+        f"calibration: {len(texts)} MiniLM chunks (300 chars) of {len(set(sources))} corpus files"
+    )
     for name, (same, other, nearest) in [
         ("MiniLM corpus", spread(vectors, sources)),
         ("synthetic", spread(synthetic, list(topics))),
     ]:
-        q = lambda values: "/".join(f"{v:.2f}" for v in np.percentile(values, [10, 50, 90]))  # noqa: E731
-        print(f"  {name:<14} cosine p10/p50/p90: same topic {q(same)}, other topic {q(other)}, nearest neighbour {q(nearest)}")
+        print(
+            f"  {name:<14} cosine p10/p50/p90: same topic {q(same)}, other topic {q(other)}, nearest neighbour {q(nearest)}"
+        )
 
 
 def main() -> None:
@@ -350,11 +448,18 @@ def main() -> None:
                 continue
             rng = np.random.default_rng(7)
             if args.data == "uniform":
-                queries, kb_queries = unit_vectors(rng, args.queries), unit_vectors(rng, args.queries)
+                queries, kb_queries = (
+                    unit_vectors(rng, args.queries),
+                    unit_vectors(rng, args.queries),
+                )
             else:
                 clusters = Clusters(size)
-                queries = clusters.points(rng, rng.integers(0, clusters.count, size=args.queries))
-                kb_queries = clusters.points(rng, rng.integers(0, clusters.kb_topics, size=args.queries))
+                queries = clusters.points(
+                    rng, rng.integers(0, clusters.count, size=args.queries)
+                )
+                kb_queries = clusters.points(
+                    rng, rng.integers(0, clusters.kb_topics, size=args.queries)
+                )
             run(conn, table, queries, kb_queries, ef_values)
 
 
