@@ -57,12 +57,27 @@ def _tool_call_for(question: str, offered: set[str]) -> tuple[str, dict[str, Any
     return None
 
 
+_FIELD_LINE = re.compile(r"^[^:\n]{1,60}:\s")
+
+
+def _passages(content: str) -> list[str]:
+    """The quotable units of a source: its sentences, or the whole record for a ``field: value`` row.
+
+    A CSV row is one fact spread over its fields; quoting a single field would lose
+    what the row is about (its name), so a record is quoted whole.
+    """
+    lines = [line.strip() for line in content.splitlines() if line.strip()]
+    if len(lines) > 1 and all(_FIELD_LINE.match(line) for line in lines):
+        return ["; ".join(lines)]
+    return re.split(r"(?<=[.!?])\s+|\n+", content)
+
+
 def _extractive_answer(question: str, sources: Sequence[Source]) -> str:
     """The sentences of the sources that share the most terms with the question, each cited."""
     wanted = _terms(question)
     scored: list[tuple[float, int, int, str]] = []
     for source in sources:
-        for position, sentence in enumerate(re.split(r"(?<=[.!?])\s+|\n+", source.content)):
+        for position, sentence in enumerate(_passages(source.content)):
             sentence = sentence.strip()
             if len(sentence) < 3:
                 continue
