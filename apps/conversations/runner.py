@@ -64,7 +64,7 @@ def _insert_events(run_id: str, events: list[dict[str, Any]]) -> None:
 
 #: Every database touch of every run in this worker process goes through these few threads,
 #: so a burst of runs holds a handful of connections instead of one or two per run.
-DB_THREADS = 8
+DB_THREADS = 4
 _db_pool = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="run-db")
 
 
