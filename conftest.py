@@ -38,8 +38,8 @@ def bob(db) -> User:
 
 @pytest.fixture
 def charlie(db) -> User:
-    from apps.accounts.services.users import user_assign_roles
     from apps.accounts.models import Role
+    from apps.accounts.services.users import user_assign_roles
 
     user = UserFactory(username="charlie", email="charlie@example.com", name="Charlie")
     role, _ = Role.objects.get_or_create(code="user", defaults={"name": "user"})

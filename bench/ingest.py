@@ -39,9 +39,9 @@ WORDS = (
 def configure_database() -> None:
     """Point Django at the bench database (created on first use) before it starts."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "codex.settings")
-    from codex import embedded_db
-
     import environ
+
+    from codex import embedded_db
 
     url = environ.Env().str("DATABASE_URL", default="") or embedded_db.database_url(ROOT / "var" / "postgres")
     import psycopg

@@ -95,7 +95,7 @@ class Role(models.Model):
 
 
 class CodexUserManager(UserManager):
-    def get_by_natural_key(self, username: str) -> "User":
+    def get_by_natural_key(self, username: str) -> User:
         return self.get(**{f"{self.model.USERNAME_FIELD}__iexact": username})
 
 

@@ -45,7 +45,7 @@ class MenuNode(TypedDict, total=False):
     perms: str
     icon: str
     sort: int
-    children: list["MenuNode"]
+    children: list[MenuNode]
 
 
 def _button(title: str, name: str, perms: str, sort: int) -> MenuNode:

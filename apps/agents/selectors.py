@@ -57,8 +57,8 @@ def agents_by_ids(*, user: Any, agent_ids: list[str]) -> list[Agent]:
 def agent_configuration(*, user: Any) -> dict[str, Any]:
     """003's agent configuration: the models and tools the user can use, and the default agent."""
     from apps.agents.runtime import DEFAULT_AGENT_NAME, DEFAULT_MAX_LOOP_COUNT, default_system_prompt
-    from apps.providers.selectors import available_models, model_config_for
     from apps.providers.offline import OFFLINE_MODEL_NAME
+    from apps.providers.selectors import available_models, model_config_for
     from apps.tools.registry import all_tools
 
     tools = all_tools()

@@ -17,4 +17,4 @@ def ingest_document_task(self, *, document_id: str) -> None:
         if self.request.retries >= self.max_retries:
             services.document_fail(document_id=document_id, reason="Ingestion gave up after repeated transient errors.")
             return
-        raise self.retry(exc=exc, countdown=min(60, 2 ** (self.request.retries + 1)))
+        raise self.retry(exc=exc, countdown=min(60, 2 ** (self.request.retries + 1))) from exc

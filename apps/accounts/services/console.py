@@ -7,9 +7,8 @@ without it gets a 404 here even if a view forgot to check.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from allauth.socialaccount.adapter import get_adapter
-from requests import RequestException
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.module_loading import import_string
+from requests import RequestException
 
 from apps.core.errors import Invalid, NotFound, ServiceError
 

@@ -1,8 +1,9 @@
 """Page-number pagination that every API shapes its own way."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Sequence, TypeVar
+from typing import Any, Generic, TypeVar
 
 from django.db.models import QuerySet
 from rest_framework import serializers

@@ -14,7 +14,7 @@ def test_it_splits_long_text_into_overlapping_chunks_within_the_size():
     spans = split_text(text, chunk_size=1000, chunk_overlap=200)
     assert len(spans) > 5
     assert all(end - start <= 1000 for start, end in spans)
-    for (_, previous_end), (next_start, _) in zip(spans, spans[1:]):
+    for (_, previous_end), (next_start, _) in zip(spans, spans[1:], strict=False):
         overlap = previous_end - next_start
         assert 0 < overlap <= 200
     assert spans[0][0] == 0 and spans[-1][1] == len(text)

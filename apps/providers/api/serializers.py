@@ -8,7 +8,6 @@ from rest_framework import serializers
 
 from apps.providers.models import LLMProvider
 
-
 METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "instance-data"})
 
 

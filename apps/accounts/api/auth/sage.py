@@ -14,8 +14,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.accounts.api.auth import serializers as s
 from apps.accounts import permissions_catalog as perms
+from apps.accounts.api.auth import serializers as s
 from apps.accounts.authentication import BearerAuthentication, CsrfSessionAuthentication
 from apps.accounts.middleware import client_ip
 from apps.accounts.selectors.users import session_info, user_config, user_list, user_options
