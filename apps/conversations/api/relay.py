@@ -9,8 +9,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 
-from asgiref.sync import sync_to_async
-from django.db import connection, connections
+from django.db import connection
 from django.http import StreamingHttpResponse
 
 from apps.conversations import services, streams
@@ -27,23 +26,9 @@ def _stop_detached(run_id: str) -> None:
         connection.close()  # an executor thread keeps no connection
 
 
-def _release_connections() -> None:
-    """Hand the request's database connections back before the body streams.
-
-    Django returns them only when the response closes, which for a stream is its
-    end: a burst of open streams would hold one connection each, running a pool dry
-    (requests queue behind it) or the server out of connections (HTTP 500s). Inside a
-    transaction (tests) the connection stays.
-    """
-    for each in connections.all(initialized_only=True):
-        if not each.in_atomic_block:
-            each.close()
-
-
 async def _frames(
     *, run_id: str, after: int, status: str | None, render: Renderer, stop_on_disconnect: bool
 ) -> AsyncIterator[str]:
-    await sync_to_async(_release_connections)()
     try:
         async for event in streams.run_events(run_id=run_id, after=after, status=status):
             for frame in render(event):
