@@ -48,8 +48,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import psycopg
-from psycopg.sql import SQL, Identifier, Literal
 from pgvector.psycopg import register_vector
+from psycopg.sql import SQL, Identifier, Literal
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -81,9 +81,7 @@ def server_url(database: str) -> str:
 
 def ensure_database() -> str:
     with psycopg.connect(server_url("postgres"), autocommit=True) as admin:
-        if not admin.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]
-        ).fetchone():
+        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone():
             admin.execute(f'CREATE DATABASE "{DATABASE}"')
     url = server_url(DATABASE)
     with psycopg.connect(url, autocommit=True) as conn:
@@ -122,11 +120,7 @@ class Clusters:
 
 
 def generator(kind: str, size: int) -> str:
-    return (
-        Clusters(size).describe()
-        if kind == "clustered"
-        else "uniform random unit vectors"
-    )
+    return Clusters(size).describe() if kind == "clustered" else "uniform random unit vectors"
 
 
 def rows(
@@ -180,9 +174,7 @@ def build(conn: psycopg.Connection, kind: str, table: str, size: int) -> None:
     description = generator(kind, size)
     exists = conn.execute("SELECT to_regclass(%s)", [table]).fetchone()[0]
     if exists:
-        comment = conn.execute(
-            "SELECT obj_description(%s::regclass, 'pg_class')", [table]
-        ).fetchone()[0]
+        comment = conn.execute("SELECT obj_description(%s::regclass, 'pg_class')", [table]).fetchone()[0]
         count = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         if count == size and comment == description:
             print(f"  reusing {table} ({size:,} rows; {description})")
@@ -195,26 +187,12 @@ def build(conn: psycopg.Connection, kind: str, table: str, size: int) -> None:
     clusters = Clusters(size) if kind == "clustered" else None
     started = time.perf_counter()
     with conn.cursor() as cursor:
-        with cursor.copy(
-            f"COPY {table} (id, knowledge_base_id, embedding) FROM STDIN WITH (FORMAT BINARY)"
-        ) as copy:
-            copy.write(
-                b"PGCOPY\n\xff\r\n\x00"
-                + (0).to_bytes(4, "big")
-                + (0).to_bytes(4, "big")
-            )
+        with cursor.copy(f"COPY {table} (id, knowledge_base_id, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
+            copy.write(b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big"))
             for start in range(0, size, BATCH):
-                copy.write(
-                    binary_rows(
-                        *rows(
-                            kind, size, start, min(BATCH, size - start), rng, clusters
-                        )
-                    )
-                )
+                copy.write(binary_rows(*rows(kind, size, start, min(BATCH, size - start), rng, clusters)))
             copy.write((-1).to_bytes(2, "big", signed=True))
-    print(
-        f"  COPY {size:,} rows: {time.perf_counter() - started:.1f} s ({description})"
-    )
+    print(f"  COPY {size:,} rows: {time.perf_counter() - started:.1f} s ({description})")
     started = time.perf_counter()
     # The graph must fit in maintenance_work_mem or the build slows down ~10x (26 min at 1M with
     # 128 MB); one parallel worker because the machine has 2 cores and is shared.
@@ -227,14 +205,10 @@ def build(conn: psycopg.Connection, kind: str, table: str, size: int) -> None:
     conn.execute(f"CREATE INDEX ON {table} (knowledge_base_id)")
     conn.execute(f"ANALYZE {table}")
     # The generator's description marks the table, so a changed generator rebuilds it.
-    conn.execute(
-        SQL("COMMENT ON TABLE {} IS {}").format(Identifier(table), Literal(description))
-    )
+    conn.execute(SQL("COMMENT ON TABLE {} IS {}").format(Identifier(table), Literal(description)))
 
 
-def timed(
-    conn: psycopg.Connection, sql: str, params: list, settings: list[str]
-) -> tuple[float, list[int]]:
+def timed(conn: psycopg.Connection, sql: str, params: list, settings: list[str]) -> tuple[float, list[int]]:
     with conn.transaction():
         for statement in settings:
             conn.execute(statement)
@@ -282,14 +256,8 @@ def measure_product_path(
     scoped = f"SELECT id FROM {table} WHERE knowledge_base_id = ANY(%s) ORDER BY embedding <=> %s LIMIT 10"
     truth = [timed(conn, scoped, [kbs, q], exact_settings)[1] for q in queries]
     product = [product_path(conn, table, kbs, q) for q in queries]
-    scope = conn.execute(
-        f"SELECT count(*) FROM {table} WHERE knowledge_base_id = ANY(%s)", [kbs]
-    ).fetchone()[0]
-    path = (
-        "exact, btree"
-        if scope <= EXACT_SEARCH_MAX_CHUNKS
-        else f"HNSW ef_search={HNSW_EF_SEARCH}"
-    )
+    scope = conn.execute(f"SELECT count(*) FROM {table} WHERE knowledge_base_id = ANY(%s)", [kbs]).fetchone()[0]
+    path = "exact, btree" if scope <= EXACT_SEARCH_MAX_CHUNKS else f"HNSW ef_search={HNSW_EF_SEARCH}"
     latencies = [ms for ms, _ in product]
     print(
         line(
@@ -307,7 +275,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def recall_of(found: list[list[int]], truth: list[list[int]]) -> float:
-    return statistics.mean(len(set(ids) & set(t)) / 10 for ids, t in zip(found, truth))
+    return statistics.mean(len(set(ids) & set(t)) / 10 for ids, t in zip(found, truth, strict=True))
 
 
 def line(label: str, latencies: list[float], recall: float) -> str:
@@ -332,21 +300,15 @@ def run(
     ]
     exact = [timed(conn, unfiltered, [q], exact_settings) for q in queries]
     truth = [ids for _, ids in exact]
-    truth_filtered = [
-        timed(conn, filtered, [FILTERED_KB, q], exact_settings)[1] for q in kb_queries
-    ]
+    truth_filtered = [timed(conn, filtered, [FILTERED_KB, q], exact_settings)[1] for q in kb_queries]
     exact_ms = [ms for ms, _ in exact]
-    print(
-        f"  exact search unfiltered p50 {statistics.median(exact_ms):.1f} ms (the baseline the index replaces)"
-    )
+    print(f"  exact search unfiltered p50 {statistics.median(exact_ms):.1f} ms (the baseline the index replaces)")
     # Sanity of the synthetic set: how close the true neighbours are (MiniLM: see --calibrate).
     top = conn.execute(
         f"SELECT 1 - (embedding <=> %s) FROM {table} WHERE id = ANY(%s)",
         [queries[0], truth[0]],
     ).fetchall()
-    print(
-        f"  query 0: cosine of its true top-10 {min(r[0] for r in top):.2f}..{max(r[0] for r in top):.2f}"
-    )
+    print(f"  query 0: cosine of its true top-10 {min(r[0] for r in top):.2f}..{max(r[0] for r in top):.2f}")
     results: dict[int, tuple[float, float]] = {}
     for ef in ef_values:
         index_settings = [
@@ -363,9 +325,7 @@ def run(
                 recall_of([i for _, i in hnsw], truth),
             )
         )
-        hnsw_f = [
-            timed(conn, filtered, [FILTERED_KB, q], index_settings) for q in kb_queries
-        ]
+        hnsw_f = [timed(conn, filtered, [FILTERED_KB, q], index_settings) for q in kb_queries]
         print(
             line(
                 f"HNSW ef_search={ef} filtered 1% (iter.)",
@@ -377,12 +337,11 @@ def run(
             percentile([ms for ms, _ in hnsw], 0.95),
             percentile([ms for ms, _ in hnsw_f], 0.95),
         )
-    product_p95 = measure_product_path(
-        conn, table, "1% KB", [FILTERED_KB], kb_queries, exact_settings
-    )
-    # Three ordinary knowledge bases at once (~3 %): above EXACT_SEARCH_MAX_CHUNKS at 1M, so
-    # this is the product's filtered HNSW path.
-    measure_product_path(conn, table, "3 KBs", OTHER_KBS[:3], queries, exact_settings)
+    product_p95 = measure_product_path(conn, table, "1% KB", [FILTERED_KB], kb_queries, exact_settings)
+    # Several ordinary knowledge bases at once (~1 % each): at 1M, three sit at
+    # EXACT_SEARCH_MAX_CHUNKS and five above it, on the product's filtered HNSW path.
+    for count in (3, 5):
+        measure_product_path(conn, table, f"{count} KBs", OTHER_KBS[:count], queries, exact_settings)
     for ef, (p95, p95_f) in results.items():
         print(
             f"  ef_search={ef:<4} filtered/unfiltered p95: HNSW iterative {p95_f / p95:.2f}x, "
@@ -406,22 +365,16 @@ def calibrate() -> None:
         if not is_supported(path.name):
             continue
         # Small chunks so each file yields several passages of one subject.
-        for draft in chunk_sections(
-            parse(path.read_bytes(), path.name), chunk_size=300, chunk_overlap=0
-        ):
+        for draft in chunk_sections(parse(path.read_bytes(), path.name), chunk_size=300, chunk_overlap=0):
             texts.append(draft.content)
             sources.append(path.name)
     vectors = np.asarray(embed_local(texts), dtype=np.float32)
     clusters = Clusters(100_000)
     rng = np.random.default_rng(3)
-    topics = np.repeat(
-        np.arange(len(set(sources))), max(2, len(texts) // len(set(sources)))
-    )
+    topics = np.repeat(np.arange(len(set(sources))), max(2, len(texts) // len(set(sources))))
     synthetic = clusters.points(rng, topics)
 
-    def spread(
-        vectors: np.ndarray, labels: list
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def spread(vectors: np.ndarray, labels: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         cosines = vectors @ vectors.T
         same = np.equal.outer(labels, labels)
         upper = np.triu(np.ones_like(same), 1)
@@ -431,9 +384,7 @@ def calibrate() -> None:
     def q(values: np.ndarray) -> str:
         return "/".join(f"{v:.2f}" for v in np.percentile(values, [10, 50, 90]))
 
-    print(
-        f"calibration: {len(texts)} MiniLM chunks (300 chars) of {len(set(sources))} corpus files"
-    )
+    print(f"calibration: {len(texts)} MiniLM chunks (300 chars) of {len(set(sources))} corpus files")
     for name, (same, other, nearest) in [
         ("MiniLM corpus", spread(vectors, sources)),
         ("synthetic", spread(synthetic, list(topics))),
@@ -474,12 +425,8 @@ def main() -> None:
                 )
             else:
                 clusters = Clusters(size)
-                queries = clusters.points(
-                    rng, rng.integers(0, clusters.count, size=args.queries)
-                )
-                kb_queries = clusters.points(
-                    rng, rng.integers(0, clusters.kb_topics, size=args.queries)
-                )
+                queries = clusters.points(rng, rng.integers(0, clusters.count, size=args.queries))
+                kb_queries = clusters.points(rng, rng.integers(0, clusters.kb_topics, size=args.queries))
             run(conn, table, queries, kb_queries, ef_values)
 
 
