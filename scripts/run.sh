@@ -33,7 +33,8 @@ if redis_available 2>/dev/null; then
 else
   echo "Redis is not available: background jobs run inside the web process."
 fi
-$VENV/bin/daphne -b "$HOST" -p "$PORT" --proxy-headers codex.asgi:application &
+# A connection pool keeps a burst of requests from opening one PostgreSQL connection each.
+DATABASE_POOL_MAX_SIZE="${DATABASE_POOL_MAX_SIZE:-16}" $VENV/bin/daphne -b "$HOST" -p "$PORT" --proxy-headers codex.asgi:application &
 pids+=($!)
 
 $VENV/bin/python - "$HOST" "$PORT" <<'PY'
