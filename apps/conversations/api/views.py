@@ -18,7 +18,8 @@ from rest_framework.response import Response
 from apps.accounts.authentication import BearerAuthentication, CsrfSessionAuthentication
 from apps.agents import selectors as agent_selectors
 from apps.conversations import selectors, services
-from apps.conversations.api import render, serializers as s
+from apps.conversations.api import render
+from apps.conversations.api import serializers as s
 from apps.conversations.api.relay import relay
 from apps.conversations.models import AgentRun, Thread
 from apps.conversations.streams import active_sessions
