@@ -42,6 +42,7 @@ run: bootstrap
 test: install services
 	# The browser tests drive Debian's chromium (/usr/bin/chromium) through Playwright.
 	./scripts/ensure-system.sh --browser
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
 
 lint: install
