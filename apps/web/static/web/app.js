@@ -391,6 +391,9 @@ function bindDrawer(panelId, buttonId, onOpen) {
 
 async function initChat() {
   if (!session.token) { location.replace("/app/login"); return; }
+  // Read the thread to reopen now: once the keys are bound, sending a first message
+  // sets the hash itself, and reopening that would wipe the answer being streamed.
+  const wanted = decodeURIComponent(location.hash.slice(1));
   const input = $("message-input");
   const submit = () => {
     const text = input.value.trim();
@@ -437,9 +440,8 @@ async function initChat() {
     setStatus(error.message);
     return;
   }
-  const wanted = decodeURIComponent(location.hash.slice(1));
-  if (wanted) await openThread(wanted);
-  else input.focus();
+  if (wanted && !state.threadId) await openThread(wanted);
+  else if (!state.threadId) input.focus();
 }
 
 const pages = { login: initLogin, chat: initChat };
