@@ -49,6 +49,20 @@ class UnsupportedMediaType(ServiceError):
     code = "unsupported_media_type"
 
 
+class BadGateway(ServiceError):
+    """Something we depend on upstream (a model, an identity provider) failed or did not answer."""
+
+    status = 502
+    code = "bad_gateway"
+
+
+class ServiceUnavailable(ServiceError):
+    """A service of ours (mail, Redis) is down; the same request may work later."""
+
+    status = 503
+    code = "service_unavailable"
+
+
 class TooManyRequests(ServiceError):
     status = 429
     code = "throttled"

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
-from apps.core.errors import Conflict, Invalid, PayloadTooLarge, ServiceError
+from apps.core.errors import BadGateway, Conflict, Invalid, PayloadTooLarge
 from apps.knowledge import selectors as knowledge_selectors
 from apps.knowledge import services as knowledge_services
 from apps.knowledge.models import Document
@@ -30,11 +30,8 @@ SOURCES_PER_STEP = 5
 ENDPOINT = "001 /api/tasks/{task_id}"
 
 
-class ModelUnavailable(ServiceError):
+class ModelUnavailable(BadGateway):
     """The language model could not be reached or failed; the step is not recorded and may be retried."""
-
-    status = 502
-    code = "bad_gateway"
 
 
 def _check_length(message: str) -> None:

@@ -25,14 +25,9 @@ from django.db.models import Model, QuerySet
 from apps.accounts import permissions_catalog as perms
 from apps.accounts.filters import LoginLogFilterSet, OperationLogFilterSet, UserFilterSet
 from apps.accounts.models import Department, LoginLog, Menu, OperationLog, Role, User
-from apps.core.errors import Invalid, NotFound, ServiceError
+from apps.core.errors import Invalid, NotFound, ServiceUnavailable
 
 M = TypeVar("M", bound=Model)
-
-
-class ServiceUnavailable(ServiceError):
-    status = 503
-    code = "service_unavailable"
 
 
 def restrict(queryset: QuerySet[M], *, actor: User, code: str) -> QuerySet[M]:

@@ -15,7 +15,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from apps.accounts.models import InviteCode, User, VerificationCode
 from apps.core import throttle
-from apps.core.errors import Conflict, Invalid, ServiceError, TooManyRequests
+from apps.core.errors import Conflict, Invalid, ServiceUnavailable, TooManyRequests
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +25,7 @@ INVALID_CODE = "The verification code is invalid or has expired."
 INVALID_INVITE = "The invite code is invalid, used up or expired."
 
 
-class MailUnavailable(ServiceError):
-    status = 503
+class MailUnavailable(ServiceUnavailable):
     code = "mail_unavailable"
 
 

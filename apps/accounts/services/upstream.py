@@ -17,13 +17,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.module_loading import import_string
 from requests import RequestException
 
-from apps.core.errors import Invalid, NotFound, ServiceError
+from apps.core.errors import BadGateway, Invalid, NotFound
 
 logger = logging.getLogger(__name__)
 
 
-class UpstreamUnavailable(ServiceError):
-    status = 502
+class UpstreamUnavailable(BadGateway):
     code = "upstream_unavailable"
 
 
