@@ -1,8 +1,11 @@
 """Shared fixtures: the cast (alice owns things, bob is another user, charlie a member, an admin)."""
 from __future__ import annotations
 
+import subprocess
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, Any
 
 import pytest
 from django.core.cache import cache
@@ -107,7 +110,6 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     worker can see them.
     """
     import os
-    import subprocess
     import sys
     import time
 
@@ -162,3 +164,68 @@ def fake_llm(settings):
     settings.LLM_MAX_RETRIES = 2
     with FakeLLMServer() as server:
         yield server
+
+
+# ------------------------------------------------------------------------------
+# daphne subprocesses, for the end-to-end tests (streams, the browser)
+# ------------------------------------------------------------------------------
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Daphne:
+    process: subprocess.Popen
+    url: str
+    log: IO[bytes]
+
+    def client(self, user: User | None = None, **kwargs: Any):
+        import httpx
+
+        headers = {"Authorization": f"Bearer {bearer_for(user)}"} if user is not None else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)
+
+
+def start_daphne(env: dict[str, str], *, timeout: float = 120) -> Daphne:
+    """daphne on a free port, once it answers ``/api/health``; ``env`` points it at the test database.
+
+    Its stderr goes to a temporary file, not a pipe nobody reads (a full pipe would stall
+    the server), and its tail is shown when it fails to start. The timeout is generous: on a
+    loaded machine importing Django and the apps takes a while.
+    """
+    import sys
+    import tempfile
+    import time
+    import urllib.request
+
+    port = _free_port()
+    log = tempfile.TemporaryFile()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "codex.asgi:application"],
+        env=env, stdout=subprocess.DEVNULL, stderr=log,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/health", timeout=2).close()
+            return Daphne(process=process, url=url, log=log)
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                log.seek(0)
+                raise RuntimeError(f"daphne did not start: {log.read().decode(errors='replace')[-2000:]}") from None
+            time.sleep(0.1)
+
+
+def stop_daphne(server: Daphne) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+    server.log.close()

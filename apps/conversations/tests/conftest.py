@@ -3,62 +3,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 
-from conftest import _test_database_url, bearer_for
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Daphne:
-    process: subprocess.Popen
-    url: str
-
-    def client(self, user: Any = None, **kwargs: Any) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {bearer_for(user)}"} if user is not None else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)
-
-
-def start_daphne(env: dict[str, str]) -> Daphne:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "codex.asgi:application"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("daphne exited at start")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return Daphne(process=process, url=f"http://127.0.0.1:{port}")
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("daphne did not listen within 60 s")
-
-
-def stop_daphne(server: Daphne) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
+from conftest import Daphne, _test_database_url, start_daphne, stop_daphne
 
 
 @pytest.fixture(scope="session")

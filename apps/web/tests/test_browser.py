@@ -7,18 +7,13 @@ so daphne runs in a subprocess on the test database; the tests commit their rows
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import _test_database_url
+from conftest import _test_database_url, start_daphne, stop_daphne
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -47,42 +42,15 @@ new MutationObserver(() => {
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def web_server(django_db_setup, django_db_blocker) -> Iterator[str]:
     with django_db_blocker.unblock():
         database_url = _test_database_url()
-    port = _free_port()
     # Without Redis the run and the ingestion execute inside daphne itself, so the test
     # needs no Celery worker; the API and the pages are the same either way.
-    env = {**os.environ, "DATABASE_URL": database_url, "CODEX_TESTING": "1", "CODEX_FORCE_NO_REDIS": "1"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "codex.asgi:application"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    # Generous: on a loaded CI machine importing Django and the app takes a while.
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/api/health", timeout=2).close()
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                raise RuntimeError(f"daphne did not start: {server.stderr.read().decode()[-2000:]}") from None
-            time.sleep(0.2)
-    yield url
-    server.terminate()
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.kill()
+    server = start_daphne({**os.environ, "DATABASE_URL": database_url, "CODEX_TESTING": "1", "CODEX_FORCE_NO_REDIS": "1"})
+    yield server.url
+    stop_daphne(server)
 
 
 @pytest.fixture(scope="module")
