@@ -369,6 +369,13 @@ RUN_START_THROTTLE = env.str("RUN_START_THROTTLE", default="60/min")
 RUN_STREAM_THROTTLE = env.str("RUN_STREAM_THROTTLE", default="240/min")
 
 # ------------------------------------------------------------------------------
+# Hardening (issue 8): tool limits, proxies, quotas
+# ------------------------------------------------------------------------------
+# CPU-bound tools (the calculator) run in a child process killed after this many seconds.
+TOOL_TIME_LIMIT = env.float("TOOL_TIME_LIMIT", default=5.0)
+TOOL_MEMORY_LIMIT = env.int("TOOL_MEMORY_LIMIT", default=512 * 1024 * 1024)
+
+# ------------------------------------------------------------------------------
 # Logging
 # ------------------------------------------------------------------------------
 LOGGING = {
