@@ -95,6 +95,7 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 SITE_ID = 1
 
 MIDDLEWARE = [
+    "apps.core.client_ip.ClientIpMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -273,6 +274,7 @@ LOGIN_REDIRECT_URL = "/"
 # REST framework and the schema
 # ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    "NUM_PROXIES": 0,  # ClientIpMiddleware has already settled REMOTE_ADDR
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "apps.accounts.authentication.BearerAuthentication",
     ],
@@ -374,6 +376,8 @@ RUN_STREAM_THROTTLE = env.str("RUN_STREAM_THROTTLE", default="240/min")
 # CPU-bound tools (the calculator) run in a child process killed after this many seconds.
 TOOL_TIME_LIMIT = env.float("TOOL_TIME_LIMIT", default=5.0)
 TOOL_MEMORY_LIMIT = env.int("TOOL_MEMORY_LIMIT", default=512 * 1024 * 1024)
+# Peers (IPs or networks) whose X-Forwarded-For is believed; empty: the header is ignored.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # ------------------------------------------------------------------------------
 # Logging

@@ -4,7 +4,7 @@ set -euo pipefail
 
 case "${1:-web}" in
   web)
-    exec daphne -b 0.0.0.0 -p "${PORT:-8000}" --proxy-headers codex.asgi:application
+    exec daphne -b 0.0.0.0 -p "${PORT:-8000}" codex.asgi:application
     ;;
   worker)
     exec celery -A codex worker --loglevel="${LOG_LEVEL:-INFO}" --concurrency="${CELERY_CONCURRENCY:-2}"

@@ -34,7 +34,7 @@ else
   echo "Redis is not available: background jobs run inside the web process."
 fi
 # A connection pool keeps a burst of requests from opening one PostgreSQL connection each.
-DATABASE_POOL_MAX_SIZE="${DATABASE_POOL_MAX_SIZE:-16}" $VENV/bin/daphne -b "$HOST" -p "$PORT" --proxy-headers codex.asgi:application &
+DATABASE_POOL_MAX_SIZE="${DATABASE_POOL_MAX_SIZE:-16}" $VENV/bin/daphne -b "$HOST" -p "$PORT" codex.asgi:application &
 pids+=($!)
 
 $VENV/bin/python - "$HOST" "$PORT" <<'PY'

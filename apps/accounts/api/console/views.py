@@ -18,13 +18,13 @@ from rest_framework.response import Response
 from apps.accounts import permissions_catalog as perms
 from apps.accounts.api.console import serializers as s
 from apps.accounts.captcha import captcha_issue
-from apps.accounts.middleware import client_ip
 from apps.accounts.selectors import console as selectors
 from apps.accounts.services import console as services
 from apps.accounts.services.auth import TokenPair, tokens_refresh, tokens_revoke
 from apps.core import throttle
 from apps.core.api.pagination import paginate
 from apps.core.api.views import AdminApiView
+from apps.core.client_ip import client_ip
 from apps.core.permissions import HasMenuPermission
 
 ERRORS = {
