@@ -135,8 +135,10 @@ def test_it_reports_an_upstream_401_clearly(alice_client, fake_llm):
     assert "rejected the API key" in response.json()["message"]
 
 
-def test_it_reports_an_unreachable_provider(alice_client):
+def test_it_reports_an_unreachable_provider(alice_client, settings):
     from apps.providers.testing import FakeLLMServer
+
+    settings.FETCH_ALLOW_LOOPBACK = True
 
     closed = FakeLLMServer()
     closed.stop()
