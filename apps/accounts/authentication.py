@@ -7,6 +7,9 @@ from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import SessionAuthentication
 from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed
+
+from apps.accounts.services.auth import TOKEN_VERSION_CLAIM
 
 
 class BearerAuthentication(JWTAuthentication):
@@ -26,6 +29,13 @@ class BearerAuthentication(JWTAuthentication):
                 return self.get_user(validated), validated
             return None
         return super().authenticate(request)
+
+    def get_user(self, validated_token: Any) -> Any:
+        # A password change or a logout bumps the user's token version: older tokens stop here.
+        user = super().get_user(validated_token)
+        if validated_token.get(TOKEN_VERSION_CLAIM, 0) != user.token_version:
+            raise AuthenticationFailed("Token has been revoked.", code="token_not_valid")
+        return user
 
 
 class CsrfSessionAuthentication(SessionAuthentication):

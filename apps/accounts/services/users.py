@@ -11,6 +11,7 @@ from django.db.models import ProtectedError
 
 from apps.accounts.models import Department, Role, User
 from apps.accounts.services import codes
+from apps.accounts.services.auth import tokens_revoke_all
 from apps.core import throttle
 from apps.core.errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -93,10 +94,13 @@ def user_update(*, user: User, **fields: object) -> User:
     return user
 
 
+@transaction.atomic
 def user_set_password(*, user: User, password: str) -> User:
+    """A new password; every token issued before it stops working."""
     _validate_password(password, user)
     user.set_password(password)
     user.save(update_fields=["password"])
+    tokens_revoke_all(user=user)
     return user
 
 

@@ -117,7 +117,7 @@ class LogoutApi(AdminApiView):
     def post(self, request: Request) -> Response:
         data = s.LogoutInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        tokens_revoke(refresh=data.validated_data["refresh_token"] or None)
+        tokens_revoke(refresh=data.validated_data["refresh_token"] or None, user=request.user)
         return Response({"detail": "Signed out."})
 
 
