@@ -19,7 +19,7 @@ from apps.accounts import permissions_catalog as perms
 from apps.accounts.captcha import captcha_verify
 from apps.accounts.models import Department, Menu, Role, User
 from apps.accounts.selectors import console as selectors
-from apps.accounts.services.auth import TokenPair, login_authenticate, tokens_issue
+from apps.accounts.services.auth import TokenPair, local_login_authenticate, tokens_issue
 from apps.accounts.services.users import (
     user_assign_roles,
     user_create,
@@ -50,7 +50,7 @@ def console_login(
         if missing:
             raise Invalid("The captcha is required.", code="captcha_required", field_errors=missing)
         captcha_verify(captcha_id=captcha_id, code=captcha_code)
-    user = login_authenticate(
+    user = local_login_authenticate(
         request=request, login=username, password=password, ip=ip, user_agent=user_agent, api="admin"
     )
     return user, tokens_issue(user=user)
