@@ -203,7 +203,7 @@ class RoleListApi(ConsoleApi):
     def post(self, request: Request) -> Response:
         data = s.RoleInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        role = services.role_create(**data.validated_data)
+        role = services.role_create(actor=request.user, **data.validated_data)
         return Response(s.RoleOutputSerializer(role).data, status=status.HTTP_201_CREATED)
 
 
@@ -308,7 +308,7 @@ class MenuListApi(ConsoleApi):
     def post(self, request: Request) -> Response:
         data = s.MenuInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        menu = services.menu_create(**data.validated_data)
+        menu = services.menu_create(actor=request.user, **data.validated_data)
         return Response(s.MenuNodeSerializer(menu).data, status=status.HTTP_201_CREATED)
 
 
