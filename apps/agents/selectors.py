@@ -7,7 +7,7 @@ from uuid import UUID
 from django.db.models import Q, QuerySet
 
 from apps.agents.models import Agent, AgentGrant
-from apps.core.errors import NotFound
+from apps.core.errors import Invalid, NotFound
 
 
 def _uuid(value: Any) -> UUID | None:
@@ -32,6 +32,23 @@ def agent_get(*, user: Any, agent_id: Any) -> Agent:
     if agent is None:
         raise NotFound("Agent not found.")
     return agent
+
+
+def agent_for_model(*, user: Any, model: str) -> Agent:
+    """The agent an OpenAI-style ``model`` names: its id, or its name if exactly one visible agent has it."""
+    agents = agent_list(user=user)
+    pk = _uuid(model)
+    agent = agents.filter(pk=pk).first() if pk else None
+    if agent is not None:
+        return agent
+    named = list(agents.filter(name=model)[:2])
+    if len(named) == 1:
+        return named[0]
+    if named:
+        message = f"Several of your agents are named '{model}'; use the agent's id as the model."
+        raise Invalid(message, field_errors={"model": [message]}, code="model_ambiguous")
+    message = f"The model '{model}' does not exist or you do not have access to it."
+    raise NotFound(message, field_errors={"model": [message]}, code="model_not_found")
 
 
 def agent_get_owned(*, user: Any, agent_id: Any) -> Agent:

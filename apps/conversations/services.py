@@ -6,6 +6,7 @@ by :func:`run_execute` in a worker; stop requests work from any process.
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -154,9 +155,14 @@ def run_start(
     run = AgentRun.objects.create(
         thread=thread, user=user, agent=agent or thread.agent, endpoint=endpoint, options=options or {}
     )
+    new = _new_messages(thread, messages, fresh=fresh)
+    # Messages of one insert may share a created_at; reading back breaks the tie by id, so the ids
+    # rise in the order sent and a history (system, user, assistant, user) keeps its order.
+    ids = sorted(uuid.uuid4() for _ in new)
     Message.objects.bulk_create(
         [
             Message(
+                id=message_id,
                 thread=thread,
                 run=run,
                 role=message.get("role") if message.get("role") in Message.Role.values else Message.Role.USER,
@@ -164,7 +170,7 @@ def run_start(
                 parts=message["content"] if isinstance(message.get("content"), list) else None,
                 metadata={"message_id": message["message_id"]} if message.get("message_id") else {},
             )
-            for message in _new_messages(thread, messages, fresh=fresh)
+            for message_id, message in zip(ids, new, strict=True)
         ]
     )
     changed = ["updated_at"]

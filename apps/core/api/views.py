@@ -50,6 +50,10 @@ class PlatformApiView(StyledMixin, APIView):
     api_style = styles.PLATFORM
 
 
+class OpenAIApiView(StyledMixin, APIView):
+    api_style = styles.OPENAI
+
+
 class AdminViewSet(StyledMixin, viewsets.GenericViewSet):
     api_style = styles.ADMIN
 
