@@ -134,14 +134,14 @@ class OpenAIView(OpenAIApiView):
 
 
 class ModelListApi(OpenAIView):
-    @extend_schema(responses=ModelList, summary="The agents the caller may run, as OpenAI models")
+    @extend_schema(operation_id="v1_models_list", responses=ModelList, summary="The agents the caller may run, as OpenAI models")
     def get(self, request: Request) -> Response:
         agents = agent_selectors.agent_list(user=request.user).order_by("created_at", "pk")
         return Response({"object": "list", "data": [_model(agent) for agent in agents]})
 
 
 class ModelDetailApi(OpenAIView):
-    @extend_schema(responses=ModelOutput, summary="One agent as an OpenAI model")
+    @extend_schema(operation_id="v1_models_retrieve", responses=ModelOutput, summary="One agent as an OpenAI model")
     def get(self, request: Request, model: str) -> Response:
         return Response(_model(agent_selectors.agent_for_model(user=request.user, model=model)))
 
@@ -208,3 +208,7 @@ async def chat_completions(request: HttpRequest) -> HttpResponseBase:
         response.status_code, response.data = render.openai_completion(response.context, events)
     return response
 
+
+# The schema generator documents the DRF view behind the wrapper.
+chat_completions.cls = _chat_completions_api.cls  # type: ignore[attr-defined]
+chat_completions.initkwargs = _chat_completions_api.initkwargs  # type: ignore[attr-defined]
