@@ -55,8 +55,8 @@ def test_models_lists_own_and_granted_agents(alice, bob, alice_sdk):
     assert models.object == "list"
     assert [model.id for model in models.data] == [str(own.pk), str(granted.pk)]
     assert [model.owned_by for model in models.data] == ["alice", "bob"]
-    assert all(model.object == "model" and model.created == int(own.created_at.timestamp()) or model.id != str(own.pk)
-               for model in models.data)
+    assert {model.object for model in models.data} == {"model"}
+    assert models.data[0].created == int(own.created_at.timestamp())
     assert alice_sdk.models.retrieve("Researcher").id == str(granted.pk)
     with pytest.raises(openai.NotFoundError):
         alice_sdk.models.retrieve("Private")
@@ -147,7 +147,7 @@ def test_a_stream_from_the_fake_upstream_with_usage(alice, alice_sdk, fake_llm):
 
 def test_the_wire_format_without_usage_ends_with_done(alice, alice_key, daphne_server, fake_llm):
     fake_llm.make_provider(owner=alice)
-    fake_llm.script(Reply(text="One two"))
+    fake_llm.script(Reply(text="One two"), Reply(text="Three"))
     agent = AgentFactory(owner=alice)
 
     with httpx.Client(base_url=daphne_server.url, headers={"Authorization": f"Bearer {alice_key}"}, timeout=30) as http:
@@ -158,6 +158,15 @@ def test_the_wire_format_without_usage_ends_with_done(alice, alice_key, daphne_s
             assert response.headers["content-type"].startswith("text/event-stream")
             assert response.headers["x-codex-run-id"] == str(AgentRun.objects.get().pk)
             body = response.read().decode()
+        whole = http.post("/v1/chat/completions", json={
+            "model": str(agent.pk), "messages": [{"role": "user", "content": "Count on"}],
+        }).json()
+
+    assert set(whole) == {"id", "object", "created", "model", "choices", "usage"}
+    assert whole["choices"] == [{"index": 0, "logprobs": None, "finish_reason": "stop", "message": {
+        "role": "assistant", "content": "Three", "refusal": None, "annotations": []}}]
+    assert set(whole["usage"]) == {"prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details",
+                                   "completion_tokens_details"}
 
     frames = [frame for frame in body.split("\n\n") if frame and not frame.startswith(":")]
     assert all(frame.startswith("data: ") for frame in frames)
@@ -319,3 +328,19 @@ def test_a_throttled_caller_is_told_to_wait(alice, alice_key, settings):
     assert error.value.status_code == 429 and int(error.value.response.headers["Retry-After"]) >= 1
     assert error.value.body == {"message": "Too many runs started; wait a moment.", "type": "requests",
                                 "param": None, "code": "rate_limit_exceeded"}
+
+
+@pytest.mark.parametrize("accept", ["text/event-stream", "application/x-ndjson", "*/*", "application/json", None])
+def test_any_accept_header_gets_the_stream(alice, alice_key, daphne_server, accept):
+    agent = AgentFactory(owner=alice)
+    headers = {"Authorization": f"Bearer {alice_key}", **({"Accept": accept} if accept else {})}
+
+    with httpx.Client(base_url=daphne_server.url, headers=headers, timeout=30) as http:
+        models = http.get("/v1/models")
+        with http.stream("POST", "/v1/chat/completions", json={
+            "model": str(agent.pk), "stream": True, "messages": [{"role": "user", "content": "Hi"}],
+        }) as response:
+            body = response.read().decode()
+
+    assert models.status_code == 200 and models.json()["data"][0]["id"] == str(agent.pk)
+    assert response.status_code == 200 and body.endswith("data: [DONE]\n\n")
