@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from django.db import IntegrityError, InterfaceError, OperationalError, connection
 
 from apps.agents import runtime
-from apps.agents.runtime import RunOverrides, agent_run_stream
+from apps.agents.runtime import RunOptions, agent_run_stream
 from apps.conversations import livelog
 from apps.conversations.models import AgentRun, RunEvent
 
@@ -248,7 +248,7 @@ async def _drive(
         user=run.user,
         agent=run.agent,
         messages=messages,
-        overrides=RunOverrides.from_request(run.options),
+        options=RunOptions.from_json(run.options),
         should_stop=stop,
         run_id=str(run.pk),
         thread_id=run.thread_id,

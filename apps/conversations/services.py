@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.agents.models import Agent
+from apps.agents.runtime import RunOptions
 from apps.conversations import livelog, runner
 from apps.conversations.models import AgentRun, Message, Project, Thread
 from apps.core import throttle
@@ -128,7 +129,7 @@ def run_start(
     thread_id: str = "",
     agent: Agent | None = None,
     title: str = "",
-    options: dict[str, Any] | None = None,
+    options: RunOptions | None = None,
 ) -> AgentRun:
     """Keep the user's message(s), create a queued run and hand it to a worker."""
     throttle.check("run-start", str(user.pk), settings.RUN_START_THROTTLE, message="Too many runs started; wait a moment.")
@@ -152,7 +153,8 @@ def run_start(
         raise Conflict("A run is already active on this thread; stop it or wait for it to finish.")
     fresh = fresh or not thread.messages.exists()
     run = AgentRun.objects.create(
-        thread=thread, user=user, agent=agent or thread.agent, endpoint=endpoint, options=options or {}
+        thread=thread, user=user, agent=agent or thread.agent, endpoint=endpoint,
+        options=options.to_json() if options else {},
     )
     Message.objects.bulk_create(
         [
@@ -191,7 +193,7 @@ def run_initiate(
     project: Project | None = None,
     project_name: str = "",
     agent: Agent | None = None,
-    options: dict[str, Any] | None = None,
+    options: RunOptions | None = None,
 ) -> AgentRun:
     """004's one-call start: a project (unless given), a thread in it, and a run on it."""
     _check_messages([{"role": "user", "content": text}])
