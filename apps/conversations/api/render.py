@@ -191,7 +191,7 @@ def platform(context: StreamContext) -> Renderer:
             if data.get("error"):
                 payload["error"] = data["error"]
         elif kind == "status":
-            payload = {"type": "status", "status": "running", "step": data.get("step"),
+            payload = {"type": "status", "status": data.get("status", "running"), "step": data.get("step"),
                        "content": data.get("content", ""), **base}
         else:
             payload = {"type": kind, **data, **base}
