@@ -6,8 +6,12 @@ from uuid import UUID
 
 from django.db.models import Q, QuerySet
 
+from apps.agents.defaults import DEFAULT_AGENT_NAME, DEFAULT_MAX_LOOP_COUNT, default_system_prompt
 from apps.agents.models import Agent, AgentGrant
 from apps.core.errors import Invalid, NotFound
+from apps.providers.offline import OFFLINE_MODEL_NAME
+from apps.providers.selectors import available_models, model_config_for
+from apps.tools.registry import all_tools
 
 
 def _uuid(value: Any) -> UUID | None:
@@ -73,11 +77,6 @@ def agents_by_ids(*, user: Any, agent_ids: list[str]) -> list[Agent]:
 
 def agent_configuration(*, user: Any) -> dict[str, Any]:
     """003's agent configuration: the models and tools the user can use, and the default agent."""
-    from apps.agents.runtime import DEFAULT_AGENT_NAME, DEFAULT_MAX_LOOP_COUNT, default_system_prompt
-    from apps.providers.offline import OFFLINE_MODEL_NAME
-    from apps.providers.selectors import available_models, model_config_for
-    from apps.tools.registry import all_tools
-
     tools = all_tools()
     config = model_config_for(user=user)
     return {

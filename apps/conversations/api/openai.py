@@ -22,6 +22,7 @@ from apps.accounts.api_key_authentication import ApiKeyAuthentication
 from apps.accounts.authentication import BearerAuthentication
 from apps.agents import selectors as agent_selectors
 from apps.agents.models import Agent
+from apps.agents.runtime import ModelOptions, RunOptions
 from apps.conversations import services
 from apps.conversations.api import render
 from apps.conversations.api.relay import events_to_end, relay
@@ -116,14 +117,11 @@ def _prompt_title(messages: list[dict[str, Any]]) -> str:
     return str(content or "")
 
 
-def _sampling(data: dict[str, Any]) -> dict[str, Any]:
-    config: dict[str, Any] = {}
-    if data.get("temperature") is not None:
-        config["temperature"] = data["temperature"]
-    max_tokens = data.get("max_completion_tokens") or data.get("max_tokens")
-    if max_tokens:
-        config["max_tokens"] = max_tokens
-    return config
+def _options(data: dict[str, Any]) -> RunOptions:
+    sampling = ModelOptions(
+        temperature=data.get("temperature"), max_tokens=data.get("max_completion_tokens") or data.get("max_tokens")
+    )
+    return RunOptions(model=sampling if sampling != ModelOptions() else None, end_user=data.get("user") or None)
 
 
 # ------------------------------------------------------------------------------
@@ -165,15 +163,12 @@ class ChatCompletionsApi(OpenAIView):
         data.is_valid(raise_exception=True)
         body = data.validated_data
         agent = agent_selectors.agent_for_model(user=request.user, model=body["model"])
-        options: dict[str, Any] = {"llm_model_config": _sampling(body)}
-        if body.get("user"):
-            options["end_user"] = body["user"]
         run = services.run_start(
             user=request.user,
             messages=_history(body["messages"]),
             agent=agent,
             title=_prompt_title(body["messages"]),
-            options=options,
+            options=_options(body),
             endpoint=ENDPOINT,
         )
         context = render.CompletionContext(

@@ -30,6 +30,10 @@ class StreamContext:
 # ------------------------------------------------------------------------------
 # 000 — data: {"type": status|token|sources|done|error}
 # ------------------------------------------------------------------------------
+#: Known types 000 has no frame for: token counts stay in the run's record.
+_CODEX_HIDDEN = frozenset({"usage"})
+
+
 def codex(context: StreamContext) -> Renderer:
     def render(event: dict[str, Any]) -> list[str]:
         kind, data = event["type"], event["data"]
@@ -40,13 +44,14 @@ def codex(context: StreamContext) -> Renderer:
             return [sse_frame({"type": "token", "content": data.get("content", "")})]
         if kind == "citations":
             return [sse_frame({"type": "sources", "sources": data.get("citations", [])})]
-        if kind in ("reasoning", "tool_call", "tool_result"):
-            return [sse_frame({"type": kind, **data})]
         if kind == "error":
             return [sse_frame({"type": "error", "content": data.get("content", "The agent run failed.")})]
-        if kind == "end" and data.get("status") != "failed":
-            return [sse_frame({"type": "done"})]
-        return []
+        if kind == "end":
+            return [sse_frame({"type": "done"})] if data.get("status") != "failed" else []
+        if kind in _CODEX_HIDDEN:
+            return []
+        # reasoning, tool_call, tool_result and any type added later (progress, artifact, ...): as they are.
+        return [sse_frame({"type": kind, **data})]
 
     return render
 
@@ -130,6 +135,10 @@ def sage_heartbeat() -> str:
 # ------------------------------------------------------------------------------
 # 003 — event: message_chunk | tool_calls | tool_call_result | interrupt | error
 # ------------------------------------------------------------------------------
+#: Known types 003 has no frame for: its clients read only the documented event names for these.
+_ADMIN_HIDDEN = frozenset({"status", "usage"})
+
+
 def admin(context: StreamContext) -> Renderer:
     def frame(kind: str, **fields: Any) -> str:
         payload = {
@@ -163,7 +172,11 @@ def admin(context: StreamContext) -> Renderer:
                 return [frame("message_chunk", content="", finish_reason="stop")]
             if status == "stopped":
                 return [frame("interrupt", content="The run was stopped.", finish_reason="interrupt")]
-        return []
+            return []
+        if kind in _ADMIN_HIDDEN:
+            return []
+        # Any type added later (progress, artifact, ...): an ``event: <type>`` frame of its own.
+        return [frame(kind, **data)]
 
     return render
 
@@ -180,7 +193,7 @@ def platform(context: StreamContext) -> Renderer:
             if data.get("error"):
                 payload["error"] = data["error"]
         elif kind == "status":
-            payload = {"type": "status", "status": "running", "step": data.get("step"),
+            payload = {"type": "status", "status": data.get("status", "running"), "step": data.get("step"),
                        "content": data.get("content", ""), **base}
         else:
             payload = {"type": kind, **data, **base}

@@ -15,6 +15,8 @@ from conftest import Daphne, _test_database_url, start_daphne, stop_daphne
 
 @pytest.fixture(scope="session")
 def server_env(celery_worker_process, django_db_blocker) -> dict[str, str]:
+    from django.conf import settings
+
     from codex.celery import app
 
     with django_db_blocker.unblock():
@@ -23,6 +25,7 @@ def server_env(celery_worker_process, django_db_blocker) -> dict[str, str]:
         **os.environ,
         "DATABASE_URL": database_url,
         "CELERY_QUEUE": app.conf.task_default_queue,
+        "CELERY_RUN_QUEUE": settings.CELERY_RUN_QUEUE,
         "CODEX_TESTING": "1",
         "RUN_START_THROTTLE": "1000/min",
         "RUN_STREAM_THROTTLE": "1000/min",

@@ -28,7 +28,8 @@ def test_000_chat_streams_status_tokens_and_done(alice, daphne_server):
         assert response.headers["content-type"].startswith("text/event-stream")
         frames = [frame["data"] for frame in sse_events(response.iter_lines())]
     kinds = [frame["type"] for frame in frames]
-    assert kinds[0] == "status" and frames[0]["content"].startswith("Agent routing to")
+    assert kinds[:2] == ["status", "status"] and frames[0]["content"].startswith("Queued")
+    assert frames[1]["content"].startswith("Agent routing to")
     assert "token" in kinds and kinds[-1] == "done" and "error" not in kinds
     answer = "".join(frame["content"] for frame in frames if frame["type"] == "token")
     assert "offline model" in answer
