@@ -77,5 +77,8 @@ def test_a_peer_address_that_is_not_an_ip_is_logged_as_none_not_a_500(anon, alic
 def test_daphne_is_not_told_to_trust_every_forwarded_header(script):
     from django.conf import settings
 
+    from codex.launcher import command
+
     # daphne's --proxy-headers believes any client's X-Forwarded-For; trust lives in ClientIpMiddleware.
+    assert "--proxy-headers" not in command("web")
     assert "--proxy-headers" not in (settings.BASE_DIR / script).read_text()
