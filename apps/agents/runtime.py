@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from apps.agents.events import AgentEvent
 from apps.agents.models import MAX_LOOP_LIMIT
+from apps.billing.services import INSUFFICIENT, credits_available
 from apps.core.errors import ServiceError
 from apps.providers.llm import ChatModel, ModelChunk, ProviderError, Source, ToolCall, ToolSpec, message_text
 from apps.providers.selectors import chat_model, model_config_for
@@ -444,6 +445,10 @@ async def _loop(
     depth: int = 0,
 ) -> AsyncIterator[AgentEvent]:
     for step in range(plan.max_loop_count):
+        if step > 0 and not await _in_db(credits_available, user=ids.user):
+            # The balance ran out on the previous model call: stop before the next one, and say why.
+            yield AgentEvent("status", {"step": "insufficient_credits", "status": "stopped", "content": INSUFFICIENT})
+            return
         last = step == plan.max_loop_count - 1
         messages = conversation
         if last and step > 0:

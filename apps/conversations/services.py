@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.agents.models import Agent
+from apps.billing.services import credits_require
 from apps.conversations import livelog, runner
 from apps.conversations.models import AgentRun, Message, Project, Thread
 from apps.core import throttle
@@ -133,6 +134,7 @@ def run_start(
     """Keep the user's message(s), create a queued run and hand it to a worker."""
     throttle.check("run-start", str(user.pk), settings.RUN_START_THROTTLE, message="Too many runs started; wait a moment.")
     _check_messages(messages)
+    credits_require(user=user)
     fresh = created = False
     if thread is None:
         thread = Thread.objects.select_for_update().filter(pk=thread_id).first() if thread_id else None
