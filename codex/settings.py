@@ -390,6 +390,11 @@ OPENROUTER_API_KEY = env.str("OPENROUTER_API_KEY", default="")
 OPENROUTER_DEFAULT_MODEL = env.str("OPENROUTER_DEFAULT_MODEL", default="openai/gpt-4o-mini")
 OPENROUTER_CACHE_SECONDS = env.int("OPENROUTER_CACHE_SECONDS", default=6 * 3600)
 FEATURE_FLAGS_ENABLED = env.bool("FEATURE_FLAGS_ENABLED", default=False)
+# Beat (hourly): staff-assigned subscriptions roll into their next period; each period is granted once.
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "billing-renew-subscription-grants": {"task": "apps.billing.tasks.subscriptions_renew_task", "schedule": 3600.0},
+}
 # e.g. smtp+tls://user:password@smtp.example.com:587; unset keeps EMAIL_BACKEND (console by default).
 EMAIL_URL = env.str("EMAIL_URL", default="")
 if EMAIL_URL and not TESTING:

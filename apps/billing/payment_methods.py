@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,7 @@ def validate(*, method: str, country: str, currency: str = "", recurring: bool =
             "errors": reasons}
 
 
-def detect(*, headers: dict[str, str]) -> dict[str, Any]:
+def detect(*, headers: Mapping[str, str]) -> dict[str, Any]:
     """The caller's country: the trusted proxy's header (BILLING_COUNTRY_HEADER) if set, else Accept-Language."""
     country, source = "", "default"
     header = settings.BILLING_COUNTRY_HEADER

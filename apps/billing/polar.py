@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -98,7 +100,7 @@ def _verifier() -> Webhook:
     return Webhook(secret if secret.startswith("whsec_") else secret.encode())
 
 
-def webhook_verify(*, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
+def webhook_verify(*, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
     """The event, if its Standard Webhooks signature is good and it is at most 5 minutes old; else 401."""
     verifier = _verifier()
     wanted = {name: headers.get(name, "") for name in ("webhook-id", "webhook-timestamp", "webhook-signature")}
@@ -117,12 +119,19 @@ def _when(value: Any) -> datetime | None:
     return parse_datetime(value) if isinstance(value, str) else None
 
 
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
 def _user_of(data: dict[str, Any]) -> Any:
     customer = data.get("customer") if isinstance(data.get("customer"), dict) else {}
     metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
     user_id = metadata.get("user_id") or customer.get("external_id") or data.get("external_customer_id")
     users = get_user_model().objects
-    user = users.filter(pk=user_id).first() if str(user_id or "").isdigit() else None
+    user = users.filter(pk=_uuid(user_id)).first() if _uuid(user_id) else None
     if user is None and customer.get("email"):
         user = users.filter(email__iexact=customer["email"]).first()
     return user

@@ -157,7 +157,7 @@ def billing_status(*, user: Any) -> dict[str, Any]:
     }
 
 
-def quota_status(*, user_ids: list[int] | None = None, limit: int = 100) -> dict[str, Any]:
+def quota_status(*, user_ids: list[UUID] | None = None, limit: int = 100) -> dict[str, Any]:
     """Each subscribed user's plan quota, what is left and what they spent this period (staff route)."""
     subscriptions = Subscription.objects.select_related("plan", "user", "user__credit_account").order_by("user_id")
     if user_ids is not None:

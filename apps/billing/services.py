@@ -339,7 +339,7 @@ def subscriptions_renew(*, now: datetime | None = None) -> int:
     return renewed
 
 
-def quotas_reset(*, user_ids: list[int] | None, actor: Any = None) -> list[CreditLedgerEntry]:
+def quotas_reset(*, user_ids: list[uuid.UUID] | None, actor: Any = None) -> list[CreditLedgerEntry]:
     """Set each subscribed user's credits back to their plan's monthly quota (admin route)."""
     subscriptions = Subscription.objects.select_related("plan", "user").filter(status__in=Subscription.LIVE)
     if user_ids is not None:

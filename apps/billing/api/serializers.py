@@ -9,7 +9,7 @@ Money = dict(max_digits=20, decimal_places=8, coerce_to_string=False)
 
 
 class BalanceSerializer(serializers.Serializer):
-    user_id = serializers.IntegerField()
+    user_id = serializers.CharField()
     credits = serializers.DecimalField(**Money)
     bonus_credits = serializers.DecimalField(**Money)
     total_credits = serializers.DecimalField(**Money)
@@ -36,7 +36,7 @@ class SessionUsageSerializer(serializers.Serializer):
 
 
 class CreditsAddSerializer(serializers.Serializer):
-    user_id = serializers.IntegerField(min_value=1)
+    user_id = serializers.UUIDField()
     amount = serializers.DecimalField(max_digits=20, decimal_places=8)
     bonus = serializers.BooleanField(default=False)
     kind = serializers.ChoiceField(choices=["grant", "purchase", "bonus", "refund", "adjust"], default="grant")
@@ -87,7 +87,7 @@ class PaymentMethodValidateSerializer(serializers.Serializer):
 
 
 class UserIdsSerializer(serializers.Serializer):
-    user_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=1000)
+    user_ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=1000)
 
 
 class WelcomeEmailSerializer(serializers.Serializer):

@@ -179,7 +179,7 @@ class PaymentPresetsApi(PlatformApiView):
 class PaymentDetectApi(PlatformApiView):
     @extend_schema(tags=["billing"])
     def get(self, request: Request) -> Response:
-        return Response(payment_methods.detect(headers=dict(request.headers)))
+        return Response(payment_methods.detect(headers=request.headers))
 
 
 class _BillingAdminApi(PlatformApiView):
@@ -230,7 +230,7 @@ class PolarWebhookApi(PlatformApiView):
 
     @extend_schema(tags=["webhooks"])
     def post(self, request: Request) -> Response:
-        event = polar.webhook_verify(body=request.body, headers=dict(request.headers.lower_items()))
+        event = polar.webhook_verify(body=request.body, headers=request.headers)
         return Response(polar.webhook_handle(event=event))
 
 

@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0002_ledger_append_only_and_renewal_schedule'),
+        ('billing', '0002_ledger_append_only'),
         ('providers', '0002_usage_outlives_user_and_provider'),
     ]
 

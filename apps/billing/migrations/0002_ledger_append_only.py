@@ -1,4 +1,4 @@
-"""The ledger refuses UPDATE and DELETE in the database itself, and beat renews subscription grants hourly."""
+"""The ledger refuses UPDATE and DELETE in the database itself: no code path can rewrite history."""
 from django.db import migrations
 
 APPEND_ONLY = """
@@ -23,30 +23,13 @@ DROP_APPEND_ONLY = """
 DROP TRIGGER IF EXISTS billing_ledger_append_only ON billing_creditledgerentry;
 DROP FUNCTION IF EXISTS billing_ledger_append_only();
 """
-TASK_NAME = "billing: renew subscription grants"
-
-
-def schedule_renewal(apps, schema_editor):
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    every_hour, _ = IntervalSchedule.objects.get_or_create(every=1, period="hours")
-    PeriodicTask.objects.get_or_create(
-        name=TASK_NAME,
-        defaults={"task": "apps.billing.tasks.subscriptions_renew_task", "interval": every_hour},
-    )
-
-
-def unschedule_renewal(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=TASK_NAME).delete()
 
 
 class Migration(migrations.Migration):
     dependencies = [
         ("billing", "0001_initial"),
-        ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
     operations = [
         migrations.RunSQL(APPEND_ONLY, DROP_APPEND_ONLY),
-        migrations.RunPython(schedule_renewal, unschedule_renewal),
     ]
