@@ -82,10 +82,12 @@ def account_for(*, user: Any) -> CreditAccount:
 def _entry(
     *, user: Any, kind: str, credits_delta: Decimal, bonus_delta: Decimal, idempotency_key: str,
     reason: str = "", actor: Any = None, usage: UsageRecord | None = None, shortfall: Decimal = ZERO,
+    after: dict[str, Decimal] | None = None,
 ) -> CreditLedgerEntry:
-    # Read after our own update in the same transaction: the row is locked, so these are the values
-    # our change produced, not another writer's.
-    after = CreditAccount.objects.values("credits", "bonus_credits").get(user_id=user.pk)
+    if after is None:
+        # Read after our own update in the same transaction: the row is locked, so these are the values
+        # our change produced, not another writer's.
+        after = CreditAccount.objects.values("credits", "bonus_credits").get(user_id=user.pk)
     return CreditLedgerEntry.objects.create(
         user_id=user.pk,
         user_label=user_label(user),
@@ -106,12 +108,17 @@ def _entry(
     )
 
 
-def _once(idempotency_key: str, change: Callable[[], CreditLedgerEntry]) -> CreditLedgerEntry:
+def _once(idempotency_key: str, change: Callable[[], CreditLedgerEntry], *, look_first: bool = True) -> CreditLedgerEntry:
     """Apply ``change`` unless its key is already in the ledger; a concurrent twin loses on the unique key
-    and its whole transaction (the balance update included) rolls back."""
-    existing = CreditLedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return existing
+    and its whole transaction (the balance update included) rolls back.
+
+    ``look_first=False`` skips the first look for keys that are almost always new (a usage row's):
+    the unique key alone still makes a retry change nothing.
+    """
+    if look_first:
+        existing = CreditLedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
     try:
         with transaction.atomic():
             return change()
@@ -216,15 +223,17 @@ def usage_charge(*, usage: UsageRecord) -> Charge:
     if cost <= 0:
         return Charge(reason="no price")
     user = usage.user
-    if not CreditAccount.objects.filter(user=user).exists():
-        account_for(user=user)
 
     def change() -> CreditLedgerEntry:
-        # The row lock tells us how the cost splits between bonus and credits; the update's
-        # conditions still refuse anything that would go below zero.
-        credits, bonus = CreditAccount.objects.select_for_update().values_list("credits", "bonus_credits").get(
-            user=user
-        )
+        # The row lock tells us how the cost splits between bonus and credits (and so the balance
+        # after it, without reading it again); the update's conditions still refuse anything that
+        # would go below zero.
+        locked = CreditAccount.objects.select_for_update().filter(user=user).values_list("credits", "bonus_credits")
+        row = locked.first()
+        if row is None:
+            account_for(user=user)
+            row = locked.first()
+        credits, bonus = row
         from_bonus = min(bonus, cost)
         from_credits = min(credits, cost - from_bonus)
         if from_bonus or from_credits:
@@ -237,9 +246,10 @@ def usage_charge(*, usage: UsageRecord) -> Charge:
             )
         return _entry(user=user, kind=Kind.SPEND, credits_delta=-from_credits, bonus_delta=-from_bonus,
                       shortfall=cost - from_bonus - from_credits, usage=usage,
-                      idempotency_key=f"usage:{usage.pk}", reason=f"{usage.model}: {usage.total_tokens} tokens")
+                      idempotency_key=f"usage:{usage.pk}", reason=f"{usage.model}: {usage.total_tokens} tokens",
+                      after={"credits": credits - from_credits, "bonus_credits": bonus - from_bonus})
 
-    entry = _once(f"usage:{usage.pk}", change)
+    entry = _once(f"usage:{usage.pk}", change, look_first=False)
     return Charge(cost=cost, paid=-entry.amount, shortfall=entry.shortfall, entry=entry)
 
 
