@@ -3,6 +3,7 @@ email and the feature flags. Each parses, calls one service or selector, and sha
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -61,13 +62,13 @@ class CreditAddApi(AdminApiView):
 # 004 — /api/billing/*
 # ------------------------------------------------------------------------------
 class BillingStatusApi(PlatformApiView):
-    @extend_schema(tags=["billing"])
+    @extend_schema(tags=["billing"], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         return Response(selectors.billing_status(user=request.user))
 
 
 class BillingSubscriptionApi(PlatformApiView):
-    @extend_schema(tags=["billing"])
+    @extend_schema(tags=["billing"], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         subscription = selectors.subscription_of(user=request.user)
         return Response({
@@ -78,7 +79,7 @@ class BillingSubscriptionApi(PlatformApiView):
 
 
 class BillingUsageHistoryApi(PlatformApiView):
-    @extend_schema(parameters=[s.UsageHistoryQuerySerializer], tags=["billing"])
+    @extend_schema(parameters=[s.UsageHistoryQuerySerializer], tags=["billing"], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         query = _valid(s.UsageHistoryQuerySerializer, request.query_params)
         return Response(selectors.usage_history(user=request.user, **query))
@@ -95,7 +96,7 @@ class BillingPlansApi(PlatformApiView):
 
 
 class BillingCheckoutApi(PlatformApiView):
-    @extend_schema(request=s.PlanChoiceSerializer, tags=["billing"])
+    @extend_schema(request=s.PlanChoiceSerializer, tags=["billing"], responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         data = _valid(s.PlanChoiceSerializer, request.data)
         plan = selectors.plan_get(plan_id=data["plan_id"])
@@ -103,7 +104,7 @@ class BillingCheckoutApi(PlatformApiView):
 
 
 class BillingUpgradePlanApi(PlatformApiView):
-    @extend_schema(request=s.PlanChoiceSerializer, tags=["billing"])
+    @extend_schema(request=s.PlanChoiceSerializer, tags=["billing"], responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         data = _valid(s.PlanChoiceSerializer, request.data)
         plan = selectors.plan_get(plan_id=data["plan_id"])
@@ -120,50 +121,50 @@ def _key_status(user: object) -> dict:
 
 
 class OpenRouterKeyApi(PlatformApiView):
-    @extend_schema(request=s.OpenRouterKeySerializer, tags=["billing"])
+    @extend_schema(request=s.OpenRouterKeySerializer, tags=["billing"], responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         data = _valid(s.OpenRouterKeySerializer, request.data)
         byok.openrouter_key_set(user=request.user, api_key=data["api_key"], model=data["model"])
         return Response({"success": True, **_key_status(request.user)}, status=201)
 
-    @extend_schema(tags=["billing"])
+    @extend_schema(tags=["billing"], responses=OpenApiTypes.OBJECT)
     def delete(self, request: Request) -> Response:
         byok.openrouter_key_delete(user=request.user)
         return Response({"success": True, "has_key": False})
 
 
 class OpenRouterKeyStatusApi(PlatformApiView):
-    @extend_schema(tags=["billing"])
+    @extend_schema(tags=["billing"], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         return Response(_key_status(request.user))
 
 
 class OpenRouterKeyTestApi(PlatformApiView):
-    @extend_schema(tags=["billing"])
+    @extend_schema(request=None, tags=["billing"], responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         return Response(byok.openrouter_key_test(user=request.user))
 
 
 class PaymentRegionsApi(PlatformApiView):
-    @extend_schema(tags=["billing"])
+    @extend_schema(tags=["billing"], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         return Response({"regions": payment_methods.regions()})
 
 
 class PaymentMethodsAllApi(PlatformApiView):
-    @extend_schema(tags=["billing"])
+    @extend_schema(tags=["billing"], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         return Response({"methods": payment_methods.all_methods()})
 
 
 class PaymentMethodsRegionApi(PlatformApiView):
-    @extend_schema(tags=["billing"])
+    @extend_schema(tags=["billing"], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, country_code: str) -> Response:
         return Response(payment_methods.for_country(country=country_code))
 
 
 class PaymentMethodValidateApi(PlatformApiView):
-    @extend_schema(request=s.PaymentMethodValidateSerializer, tags=["billing"])
+    @extend_schema(request=s.PaymentMethodValidateSerializer, tags=["billing"], responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         data = _valid(s.PaymentMethodValidateSerializer, request.data)
         return Response(payment_methods.validate(method=data["method"], country=data["country_code"],
@@ -171,13 +172,13 @@ class PaymentMethodValidateApi(PlatformApiView):
 
 
 class PaymentPresetsApi(PlatformApiView):
-    @extend_schema(tags=["billing"])
+    @extend_schema(tags=["billing"], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         return Response({"presets": payment_methods.presets()})
 
 
 class PaymentDetectApi(PlatformApiView):
-    @extend_schema(tags=["billing"])
+    @extend_schema(tags=["billing"], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         return Response(payment_methods.detect(headers=request.headers))
 
@@ -188,7 +189,7 @@ class _BillingAdminApi(PlatformApiView):
 
 
 class QuotaResetApi(_BillingAdminApi):
-    @extend_schema(request=s.UserIdsSerializer, tags=["billing-admin"])
+    @extend_schema(request=s.UserIdsSerializer, tags=["billing-admin"], responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         data = _valid(s.UserIdsSerializer, request.data)
         entries = services.quotas_reset(user_ids=data.get("user_ids"))
@@ -196,7 +197,7 @@ class QuotaResetApi(_BillingAdminApi):
 
 
 class QuotaStatusApi(_BillingAdminApi):
-    @extend_schema(tags=["billing-admin"])
+    @extend_schema(tags=["billing-admin"], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         ids = request.query_params.getlist("user_id")
         data = _valid(s.UserIdsSerializer, {"user_ids": ids} if ids else {})
@@ -204,19 +205,19 @@ class QuotaStatusApi(_BillingAdminApi):
 
 
 class OpenRouterCacheInfoApi(_BillingAdminApi):
-    @extend_schema(tags=["billing-admin"])
+    @extend_schema(tags=["billing-admin"], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         return Response(openrouter.cache_info())
 
 
 class OpenRouterCacheWarmApi(_BillingAdminApi):
-    @extend_schema(tags=["billing-admin"])
+    @extend_schema(request=None, tags=["billing-admin"], responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         return Response(openrouter.cache_warm())
 
 
 class OpenRouterCacheClearApi(_BillingAdminApi):
-    @extend_schema(tags=["billing-admin"])
+    @extend_schema(request=None, tags=["billing-admin"], responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         return Response(openrouter.cache_clear())
 
@@ -228,14 +229,14 @@ class PolarWebhookApi(PlatformApiView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(tags=["webhooks"])
+    @extend_schema(request=OpenApiTypes.OBJECT, tags=["webhooks"], responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         event = polar.webhook_verify(body=request.body, headers=request.headers)
         return Response(polar.webhook_handle(event=event))
 
 
 class WelcomeEmailApi(PlatformApiView):
-    @extend_schema(request=s.WelcomeEmailSerializer, tags=["accounts"])
+    @extend_schema(request=s.WelcomeEmailSerializer, tags=["accounts"], responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         data = _valid(s.WelcomeEmailSerializer, request.data)
         sent = services.welcome_email_send(user=request.user, email=data.get("email"), name=data.get("name"))
@@ -244,12 +245,12 @@ class WelcomeEmailApi(PlatformApiView):
 
 
 class FeatureFlagListApi(PlatformApiView):
-    @extend_schema(tags=["feature-flags"])
+    @extend_schema(tags=["feature-flags"], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         return Response(selectors.flag_list(user=request.user))
 
 
 class FeatureFlagDetailApi(PlatformApiView):
-    @extend_schema(tags=["feature-flags"])
+    @extend_schema(tags=["feature-flags"], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, flag_name: str) -> Response:
         return Response(selectors.flag_get(user=request.user, flag_name=flag_name))
