@@ -1,8 +1,8 @@
 """The cost of charging credits: added ms per model call, against writing the usage row alone.
 
 In one run, on a database of its own (``codex_bench_billing`` on the project's PostgreSQL), it calls
-``usage_record_add`` (the one place every model call's usage is written) the way the runtime does,
-from an event loop, in alternating rounds:
+the runtime's one usage hook (``apps.agents.runtime.usage.record_usage``, which writes the usage row
+and charges it) the way the agent loop does, from an event loop, in alternating rounds:
 
 * baseline: ``BILLING_ENABLED=false`` (the usage row alone, metered only);
 * charged: ``BILLING_ENABLED=true`` with a price for the model (usage row + price lookup + the
@@ -49,15 +49,15 @@ def use_own_database() -> None:
 
 
 async def timed_calls(user, calls: int) -> list[float]:
+    from apps.agents.runtime.usage import record_usage
     from apps.providers.llm import Usage
-    from apps.providers.services import usage_record_add
-    from apps.providers.testing import FAKE_MODEL
+    from apps.providers.offline import OfflineModel
 
-    usage = Usage(input_tokens=1200, output_tokens=300, cached_tokens=200)
+    model, usage = OfflineModel(), Usage(input_tokens=1200, output_tokens=300, cached_tokens=200)
     timings = []
     for _ in range(calls):
         started = time.perf_counter()
-        await usage_record_add(user=user, provider_id=None, model=FAKE_MODEL, usage=usage, session_id="bench")
+        await record_usage(user=user, model=model, usage=usage, run_id=None, session_id="bench", endpoint="bench")
         timings.append((time.perf_counter() - started) * 1000)
     return timings
 
@@ -79,11 +79,11 @@ def main() -> None:
     from apps.accounts.models import User
     from apps.billing import services
     from apps.billing.models import CreditLedgerEntry, ModelPrice
-    from apps.providers.testing import FAKE_MODEL
+    from apps.providers.offline import OFFLINE_MODEL_NAME
 
     user, _ = User.objects.get_or_create(username="bench-billing", defaults={"email": "bench@example.com"})
     ModelPrice.objects.update_or_create(
-        model=FAKE_MODEL, provider=None,
+        model=OFFLINE_MODEL_NAME, provider=None,
         defaults={"input_per_million": Decimal("0.15"), "output_per_million": Decimal("0.6"),
                   "cached_input_per_million": Decimal("0.075")},
     )

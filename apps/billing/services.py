@@ -14,7 +14,6 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.mail import send_mail
@@ -252,8 +251,6 @@ def usage_charge(*, usage: UsageRecord) -> Charge:
     entry = _once(f"usage:{usage.pk}", change, look_first=False)
     return Charge(cost=cost, paid=-entry.amount, shortfall=entry.shortfall, entry=entry)
 
-
-usage_charge_async = sync_to_async(usage_charge)
 
 
 # ------------------------------------------------------------------------------

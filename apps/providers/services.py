@@ -6,7 +6,6 @@ from uuid import UUID
 
 from django.db import transaction
 
-from apps.billing.services import usage_charge_async
 from apps.core.errors import Conflict, Invalid
 from apps.providers.client import OpenAICompatibleModel
 from apps.providers.llm import ModelConfig, ProviderError, Usage
@@ -139,7 +138,4 @@ async def usage_record_add(
         if provider_name is None:
             provider_id = None  # deleted mid-run: the tokens were still spent
         fields["provider_label"] = (provider_name or "")[:300]
-    record = await UsageRecord.objects.acreate(provider_id=provider_id, **fields)
-    # Priced and charged here, where every model call's usage is written (billing is off: nothing).
-    await usage_charge_async(usage=record)
-    return record
+    return await UsageRecord.objects.acreate(provider_id=provider_id, **fields)

@@ -28,11 +28,14 @@ HI = [{"role": "user", "content": "hi"}]
         ("/api/stream", {"messages": HI}, {"code", "message", "data", "timestamp"}),
         ("/api/v1/agent/chat/stream", {"messages": HI}, {"detail", "code"}),
         ("/api/agent/initiate", {"prompt": "hi"}, {"error", "detail"}),
+        ("/v1/chat/completions", {"messages": HI}, {"error"}),
     ],
 )
 def test_a_run_without_credits_is_refused_with_402_in_each_apis_shape(alice, alice_client, path, body, shape):
     if path.startswith(("/api/chat", "/api/stream")):
         body = {**body, "agent_id": str(AgentFactory(owner=alice).pk)}
+    if path.startswith("/v1/"):
+        body = {**body, "model": str(AgentFactory(owner=alice).pk)}
     response = alice_client.post(path, body, format="json")
     assert response.status_code == 402, response.content
     data = response.json()
@@ -49,6 +52,9 @@ def test_the_platform_answers_insufficient_credits_and_the_admin_api_its_code(al
     assert response.json()["error"] == "insufficient_credits"
     admin = alice_client.post("/api/v1/agent/chat/stream", {"messages": HI}, format="json").json()
     assert admin["code"] == "INSUFFICIENT_CREDITS"
+    openai = alice_client.post("/v1/chat/completions", {"messages": HI, "model": str(AgentFactory(owner=alice).pk)},
+                               format="json").json()
+    assert openai["error"]["code"] == "insufficient_credits"
     sage = alice_client.post("/api/chat", {"messages": HI, "agent_id": str(AgentFactory(owner=alice).pk)},
                              format="json").json()
     assert sage["code"] == 402

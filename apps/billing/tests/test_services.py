@@ -11,7 +11,6 @@ from apps.billing.models import CreditAccount, CreditLedgerEntry
 from apps.billing.tests.factories import ModelPriceFactory, UsageRecordFactory
 from apps.core.errors import Invalid
 from apps.providers.models import UsageRecord
-from apps.providers.testing import FAKE_MODEL
 
 pytestmark = pytest.mark.django_db
 
@@ -135,17 +134,20 @@ def test_run_start_is_refused_without_credits_unless_billing_is_off(alice, setti
     services.credits_require(user=alice)
 
 
-def test_usage_is_recorded_and_charged_in_one_place(alice, fund):
+def test_usage_is_recorded_and_charged_in_the_runtimes_one_hook(alice, fund):
     from asgiref.sync import async_to_sync
 
+    from apps.agents.runtime.usage import record_usage
     from apps.providers.llm import Usage
-    from apps.providers.services import usage_record_add
+    from apps.providers.offline import OfflineModel
 
     fund(alice, credits=10)
-    ModelPriceFactory()
-    record = async_to_sync(usage_record_add)(
-        user=alice, provider_id=None, model=FAKE_MODEL, usage=Usage(input_tokens=2000, output_tokens=0),
-        session_id="s-1",
+    model = OfflineModel()
+    ModelPriceFactory(model=model.model_name)
+    async_to_sync(record_usage)(
+        user=alice, model=model, usage=Usage(input_tokens=2000, output_tokens=0), run_id=None, session_id="s-1",
+        endpoint="test",
     )
+    record = UsageRecord.objects.get()
     entry = CreditLedgerEntry.objects.get(usage=record)
     assert (entry.amount, entry.session_id, record.user_label) == (Decimal("-2"), "s-1", f"{alice.pk}:alice")
