@@ -182,6 +182,7 @@ async def usage_record_add(
     """One row per model call, written once the call ends (never per token)."""
     fields = {
         "user": user,
+        "user_label": f"{user.pk}:{user.username}"[:300],
         "model": model[:200],
         "input_tokens": usage.input_tokens,
         "output_tokens": usage.output_tokens,
@@ -191,6 +192,9 @@ async def usage_record_add(
         "session_id": (session_id or "")[:200],
         "endpoint": endpoint[:200],
     }
-    if provider_id is not None and not await LLMProvider.objects.filter(pk=provider_id).aexists():
-        provider_id = None  # deleted mid-run: the tokens were still spent
+    if provider_id is not None:
+        provider_name = await LLMProvider.objects.filter(pk=provider_id).values_list("name", flat=True).afirst()
+        if provider_name is None:
+            provider_id = None  # deleted mid-run: the tokens were still spent
+        fields["provider_label"] = (provider_name or "")[:300]
     return await UsageRecord.objects.acreate(provider_id=provider_id, **fields)
