@@ -97,6 +97,24 @@ def test_it_registers_with_the_emailed_code(anon):
     _assert_envelope_error(again, 400)
 
 
+@pytest.mark.parametrize("send_first", [True, False])
+def test_a_wrong_code_is_refused_once_one_was_sent_or_given_even_when_codes_are_optional(anon, send_first):
+    if send_first:
+        anon.post("/api/auth/register/send-code", {"email": "dora@example.com"}, format="json")
+        wrong = "111111" if _sent_code() != "111111" else "222222"
+        _assert_envelope_error(anon.post("/api/auth/register", NEW_USER, format="json"), 400)
+    else:
+        wrong = "123456"
+    body = _assert_envelope_error(
+        anon.post("/api/auth/register", {**NEW_USER, "verification_code": wrong}, format="json"), 400
+    )
+    assert "verification_code" in body["data"]["errors"]
+    assert not User.objects.filter(username="dora").exists()
+    if send_first:
+        response = anon.post("/api/auth/register", {**NEW_USER, "verification_code": _sent_code()}, format="json")
+        assert response.status_code == 200, response.content
+
+
 @override_settings(REGISTRATION_REQUIRES_EMAIL_CODE=True)
 def test_a_code_dies_after_five_wrong_guesses(anon):
     anon.post("/api/auth/register/send-code", {"email": "dora@example.com"}, format="json")

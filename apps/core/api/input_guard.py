@@ -69,7 +69,7 @@ def _printable(name: str) -> str:
     return _UNSTORABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", name)
 
 
-def _body_problems(request: HttpRequest) -> Iterator[tuple[str, str]]:
+def _body_problems(request: HttpRequest, view_class: type | None) -> Iterator[tuple[str, str]]:
     content_type = (request.content_type or "").lower()
     if content_type == "application/json" or content_type.endswith("+json"):
         if not request.body:
@@ -80,50 +80,62 @@ def _body_problems(request: HttpRequest) -> Iterator[tuple[str, str]]:
         except ValueError:
             return
         yield from ((_printable(name), message) for name, message in _walk_json(data, ""))
-    elif content_type in _FORM_TYPES and request.method not in ("GET", "HEAD"):
+    elif content_type in _FORM_TYPES and request.method not in ("GET", "HEAD") and _parses(view_class, content_type):
         # Django parses the form once; DRF reuses request.POST/FILES parsed here.
         yield from _walk_pairs(request.POST)
         yield from _walk_pairs(request.FILES)
+
+
+def _parses(view_class: type | None, content_type: str) -> bool:
+    """Whether the view reads this form type; a JSON-only view answers 415 itself, unparsed."""
+    parsers = getattr(view_class, "parser_classes", None)
+    if parsers is None:
+        return True
+    return any(parser.media_type == content_type for parser in parsers)
 
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def request_problems(request: HttpRequest) -> dict[str, list[str]]:
+def _view_class(request: HttpRequest) -> type | None:
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return None
+    return getattr(match.func, "cls", None) or getattr(match.func, "view_class", None)
+
+
+def request_problems(request: HttpRequest, view_class: type | None = None) -> dict[str, list[str]]:
     """Every field of ``request`` that could not be stored, as ``{field: [message]}``."""
     problems: dict[str, list[str]] = {}
     if _UNSTORABLE.search(request.path):
         problems["path"] = [UNSTORABLE_MESSAGE]
-    for name, message in (*_walk_pairs(request.GET), *_body_problems(request)):
+    for name, message in (*_walk_pairs(request.GET), *_body_problems(request, view_class)):
         problems.setdefault(name or "body", [message])
     return problems
 
 
-def style_for_request(request: HttpRequest) -> ApiStyle:
-    """The API style of the view that would answer ``request``, else the one its path implies."""
-    try:
-        match = resolve(request.path_info)
-    except Resolver404:
-        return style_for_path(request.path)
-    view_class = getattr(match.func, "cls", None) or getattr(match.func, "view_class", None)
+def style_for_view(request: HttpRequest, view_class: type | None) -> ApiStyle:
+    """The API style of the view that answers ``request``, else the one its path implies."""
     return getattr(view_class, "api_style", None) or style_for_path(request.path)
 
 
-def _refusal(request: HttpRequest, problems: dict[str, list[str]]) -> HttpResponse:
+def _refusal(request: HttpRequest, view_class: type | None, problems: dict[str, list[str]]) -> HttpResponse:
     message = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in problems.items())
     info = ErrorInfo(400, message, "invalid", problems)
-    return JsonResponse(style_for_request(request).error_body(request, info), status=400)
+    return JsonResponse(style_for_view(request, view_class).error_body(request, info), status=400)
 
 
 def _check(request: HttpRequest) -> HttpResponse | None:
+    view_class = _view_class(request)
     try:
-        problems = request_problems(request)
+        problems = request_problems(request, view_class)
     except RequestDataTooBig:
         raise
     except (MultiPartParserError, ValueError) as exc:
         problems = {"body": [f"Malformed form body: {exc}"]}
-    return _refusal(request, problems) if problems else None
+    return _refusal(request, view_class, problems) if problems else None
 
 
 def _content_length(request: HttpRequest) -> int:

@@ -45,12 +45,31 @@ def test_it_refuses_unstorable_text_in_a_json_body_in_each_apis_shape(alice_clie
     assert not User.objects.filter(username__startswith="a").exclude(username="alice").exists()
 
 
+# Routes whose views parse forms; a JSON-only view answers 415 to a form without parsing it.
+FORM_ROUTES = [
+    ("/threads", "codex"),
+    ("/api/tasks", "task"),
+    ("/api/knowledge-base/add", "sage"),
+    ("/api/v1/admin/sys/roles", "admin"),
+    ("/api/projects", "platform"),
+]
+
+
 @pytest.mark.django_db
-@pytest.mark.parametrize(("path", "field", "style"), ROUTES)
-def test_it_refuses_nul_in_a_form_body(alice_client, path, field, style):
-    response = alice_client.post(path, {field: NUL, "password": "x" * 12})
+@pytest.mark.parametrize(("path", "style"), FORM_ROUTES)
+@pytest.mark.parametrize("fmt", ["multipart", None])
+def test_it_refuses_nul_in_a_form_body(alice_client, path, style, fmt):
+    if fmt is None:
+        response = alice_client.post(path, "name=a%00b", content_type="application/x-www-form-urlencoded")
+    else:
+        response = alice_client.post(path, {"name": NUL}, format=fmt)
     assert response.status_code == 400
-    assert _named(response.json(), style, field)
+    assert _named(response.json(), style, "name")
+
+
+@pytest.mark.django_db
+def test_a_json_only_view_still_answers_415_to_a_form(alice_client):
+    assert alice_client.post("/auth/register", {"username": NUL}).status_code == 415
 
 
 @pytest.mark.django_db
