@@ -228,10 +228,11 @@ def test_logout_blacklists_the_refresh_token_and_ends_the_session(path, alice, p
         tokens_refresh(refresh=tokens["refresh_token"])
 
 
-def test_a_session_logout_without_csrf_is_refused(alice, password):
+def test_a_cross_site_session_logout_is_refused(alice, password):
     client = APIClient(enforce_csrf_checks=True)
     client.post("/api/auth/login", {"username_or_email": "alice", "password": password}, format="json")
-    _assert_envelope_error(client.post("/api/auth/logout", {}, format="json"), 403)
+    forged = client.post("/api/auth/logout", {}, format="json", HTTP_ORIGIN="https://evil.example")
+    _assert_envelope_error(forged, 403)
     assert client.get("/api/auth/session").status_code == 200
 
 
