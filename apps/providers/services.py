@@ -38,15 +38,16 @@ def _clear_other_defaults(provider: LLMProvider) -> None:
 
 
 @transaction.atomic
-def llm_provider_create(*, owner: Any, api_keys: Any, is_default: bool = False, **fields: Any) -> LLMProvider:
-    provider = LLMProvider(owner=owner, api_key=single_api_key(api_keys), is_default=is_default)
+def llm_provider_create(*, owner: Any, api_keys: Any, **fields: Any) -> LLMProvider:
+    """A new provider, never the default (002: "the create path stores non-default").
+
+    A pasted example body says ``"is_default": true``; honouring it would make an untested
+    URL every chat's provider. The default is chosen with update, once the provider works.
+    """
+    provider = LLMProvider(owner=owner, api_key=single_api_key(api_keys), is_default=False)
     for name in PROVIDER_FIELDS:
         if name in fields:
             setattr(provider, name, fields[name])
-    if is_default:
-        # Locks the owner's rows so two concurrent "make default" calls cannot both win.
-        list(LLMProvider.objects.select_for_update().filter(owner=owner))
-        _clear_other_defaults(provider)
     provider.full_clean()
     provider.save()
     return provider
