@@ -210,7 +210,10 @@ def database_url(pgdata: Path, *, database: str = DATABASE_NAME) -> str:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
         if not exists:
             logger.info("creating database %s in the embedded PostgreSQL", database)
-            conn.execute(f'CREATE DATABASE "{database}"')
+            try:
+                conn.execute(f'CREATE DATABASE "{database}"')
+            except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+                pass  # several processes started at once, and another one created it first
         # Every manage.py, daphne, worker and test process of the machine shares this one
         # server; the default of 100 connections runs out. Applies from the next start.
         (current,) = conn.execute("SELECT setting::int FROM pg_settings WHERE name = 'max_connections'").fetchone()

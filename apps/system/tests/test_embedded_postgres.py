@@ -79,12 +79,14 @@ def test_ten_processes_stopped_together_leave_a_handle_list_the_next_start_can_r
     assert _manage(var_dir, "embedded_postgres", "start").returncode == 0
     holders = [
         subprocess.Popen([sys.executable, "-c", HOLDER, str(pgdata)], cwd=settings.BASE_DIR,
-                         stdout=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(10)
     ]
     try:
         for holder in holders:
-            assert holder.stdout.readline().strip() == "ready"
+            if holder.stdout.readline().strip() != "ready":
+                holder.kill()
+                pytest.fail(holder.stderr.read()[-3000:])
         assert len(embedded_db.server_state(pgdata).handles) == 10
         # Ctrl-C on the group: every atexit handler rewrites the list at once; then kill -9
         # the lot while some of them are still writing.
