@@ -370,6 +370,19 @@ FETCH_ALLOW_LOOPBACK = env.bool("FETCH_ALLOW_LOOPBACK", default=False)
 CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=100_000)
 RUN_START_THROTTLE = env.str("RUN_START_THROTTLE", default="60/min")
 RUN_STREAM_THROTTLE = env.str("RUN_STREAM_THROTTLE", default="240/min")
+# Runs go to a queue of their own, served by a thread-pool worker whose threads each wait on the
+# worker's one run event loop (docs/scaling.md); ingestion and generation stay on CELERY_QUEUE.
+CELERY_RUN_QUEUE = env.str("CELERY_RUN_QUEUE", default="runs")
+# The most runs one run worker holds in progress; past it, runs wait (queued) in the broker.
+RUN_WORKER_CONCURRENCY = env.int("RUN_WORKER_CONCURRENCY", default=200)
+# A running run's worker writes its heartbeat this often; the reaper (beat, every RUN_REAP_EVERY_SECONDS)
+# fails a run whose heartbeat is older than RUN_STALE_SECONDS, so a dead worker's run never stays running.
+RUN_HEARTBEAT_SECONDS = env.float("RUN_HEARTBEAT_SECONDS", default=10.0)
+RUN_STALE_SECONDS = env.float("RUN_STALE_SECONDS", default=60.0)
+RUN_REAP_EVERY_SECONDS = env.int("RUN_REAP_EVERY_SECONDS", default=30)
+CELERY_BEAT_SCHEDULE = {
+    "conversations.reap_stale_runs": {"task": "conversations.reap_stale_runs", "schedule": RUN_REAP_EVERY_SECONDS},
+}
 
 # ------------------------------------------------------------------------------
 # Logging

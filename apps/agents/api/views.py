@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from apps.accounts.authentication import BearerAuthentication, CsrfSessionAuthentication
 from apps.agents import selectors, services, workspace
 from apps.agents.api import serializers as s
-from apps.agents.runtime import default_system_prompt
+from apps.agents.defaults import default_system_prompt
 from apps.core.api.views import AdminApiView, SageApiView
 
 SAGE_AUTHENTICATION = [BearerAuthentication, CsrfSessionAuthentication]
