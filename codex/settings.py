@@ -101,6 +101,7 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "apps.core.api.input_guard.InputGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "apps.web.middleware.browser_home_redirect",
@@ -293,6 +294,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": APP_VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # apps.core.limits.BigIntConverter: ids that fit a bigint column.
+    "PATH_CONVERTER_OVERRIDES": {"bigint": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}},
 }
 
 # ------------------------------------------------------------------------------
