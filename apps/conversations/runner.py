@@ -25,7 +25,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError, connecti
 from django.utils import timezone
 
 from apps.agents import runtime
-from apps.agents.runtime import RunOverrides, agent_run_stream
+from apps.agents.runtime import RunOptions, agent_run_stream
 from apps.conversations import livelog
 from apps.conversations.models import AgentRun, RunEvent
 
@@ -180,6 +180,8 @@ class Outcome:
             self.citations.extend(data.get("citations", []))
         elif type == "usage":
             self._add_usage(data)
+        elif type == "status" and data.get("status") == AgentRun.Status.STOPPED:
+            self.status = AgentRun.Status.STOPPED  # the runtime stopped the run itself (out of credits)
         elif type == "error":
             self.status = AgentRun.Status.FAILED
             self.error = str(data.get("content", "")) or "The agent run failed."
@@ -285,7 +287,7 @@ async def _drive(
         user=run.user,
         agent=run.agent,
         messages=messages,
-        overrides=RunOverrides.from_request(run.options),
+        options=RunOptions.from_json(run.options),
         should_stop=stop,
         run_id=str(run.pk),
         thread_id=run.thread_id,

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from apps.conversations.models import AgentRun
 from conftest import Daphne, _test_database_url, start_daphne, stop_daphne
 
 
@@ -78,3 +80,14 @@ def ndjson_lines(lines: Iterator[str], *, limit: int | None = None) -> list[dict
         if item.get("type") == "stream_end" or (limit is not None and len(out) >= limit):
             break
     return out
+
+
+def wait_finished(run_id: str, timeout: float = 30) -> AgentRun:
+    """The run once its worker has marked it finished (which comes just after its ``end`` event)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = AgentRun.objects.get(pk=run_id)
+        if run.is_finished:
+            return run
+        time.sleep(0.05)
+    raise AssertionError(f"run {run_id} did not finish")
