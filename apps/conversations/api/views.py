@@ -25,9 +25,8 @@ from apps.conversations.api.relay import relay
 from apps.conversations.models import AgentRun, Thread
 from apps.conversations.streams import active_sessions
 from apps.core import throttle
-from apps.core.api.negotiation import StreamingRouteMixin
 from apps.core.api.pagination import paginate, parse_page
-from apps.core.api.views import AdminApiView, CodexApiView, PlatformApiView, SageApiView
+from apps.core.api.views import AdminApiView, CodexApiView, PlatformApiView, SageApiView, StreamingRouteMixin
 from apps.core.streaming import sse_comment, sse_frame, sse_response, with_heartbeat
 
 SSE = OpenApiResponse(description="text/event-stream: the run's events in this API's frame format.")

@@ -54,6 +54,9 @@ ROUTES: list[tuple[str, str, Route]] = [
      lambda user: ("post", "/api/v1/agent/chat/stream", {"messages": _messages(), "thread_id": "th-accept"})),
     ("004 GET /api/agent-run/{id}/stream", "sse",
      lambda user: ("get", f"/api/agent-run/{_finished_run(user, 'done-4').pk}/stream", None)),
+    ("OpenAI POST /v1/chat/completions", "sse",
+     lambda user: ("post", "/v1/chat/completions",
+                   {"model": str(AgentFactory(owner=user).pk), "messages": _messages(), "stream": True})),
 ]
 
 
@@ -87,8 +90,9 @@ def _read(http: Any, method: str, path: str, body: Any, headers: dict[str, str],
             return ndjson_lines(response.iter_lines())
         # active_sessions never ends: its first frame (the snapshot) is enough.
         return sse_events(response.iter_lines(), until=lambda frame: path.endswith("active_sessions") or (
-            frame["data"].get("type") in ("done", "error", "snapshot")
-            or frame["data"].get("finish_reason") or frame["data"].get("status") in ("completed", "failed")
+            frame["data"].get("type") in ("done", "error", "snapshot") or frame["data"].get("finish_reason")
+            or frame["data"].get("status") in ("completed", "failed")
+            or (frame["data"].get("choices") or [{}])[0].get("finish_reason")  # OpenAI's last chunk before [DONE]
         ))
 
 
