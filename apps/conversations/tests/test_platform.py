@@ -194,3 +194,15 @@ def test_a_killed_run_worker_fails_its_run_ends_the_stream_and_the_thread_goes_o
     failed = AgentRun.objects.filter(thread_id="killed").order_by("created_at")
     assert [run.status for run in failed] == ["failed", "completed"]
     assert again.kinds[-1] == "done" and again.tokens == TOKENS
+
+
+def test_the_launcher_gives_runs_a_thread_pool_and_other_tasks_a_process_pool(settings, monkeypatch):
+    from codex import launcher
+
+    settings.RUN_WORKER_CONCURRENCY, settings.CELERY_RUN_QUEUE, settings.CELERY_TASK_DEFAULT_QUEUE = 321, "r", "t"
+    monkeypatch.setenv("CELERY_CONCURRENCY", "3")
+    runs, tasks = launcher.command("runs"), launcher.command("tasks")
+    assert {"--pool=threads", "--concurrency=321", "-Q", "r"} <= set(runs) and runs[runs.index("-n") + 1].startswith("r@")
+    assert {"--pool=prefork", "--concurrency=3", "-Q", "t"} <= set(tasks) and tasks[tasks.index("-n") + 1].startswith("t@")
+    assert launcher.environment("web")["DATABASE_POOL_MAX_SIZE"]
+    assert launcher.roles() == launcher.ROLES  # with Redis, all four
