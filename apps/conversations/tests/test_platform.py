@@ -191,9 +191,13 @@ def test_a_killed_run_worker_fails_its_run_ends_the_stream_and_the_thread_goes_o
 
     assert frames[-1]["type"] == "error" and "stopped before it finished" in frames[-1]["content"]
     assert "done" not in [frame["type"] for frame in frames]
-    failed = AgentRun.objects.filter(thread_id="killed").order_by("created_at")
-    assert [run.status for run in failed] == ["failed", "completed"]
     assert again.kinds[-1] == "done" and again.tokens == TOKENS
+    # ``done`` is sent just before the run's final status is written.
+    deadline = time.monotonic() + 30
+    while AgentRun.objects.filter(thread_id="killed", finished_at__isnull=True).exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    runs = AgentRun.objects.filter(thread_id="killed").order_by("created_at")
+    assert [run.status for run in runs] == ["failed", "completed"]
 
 
 def test_the_launcher_gives_runs_a_thread_pool_and_other_tasks_a_process_pool(settings, monkeypatch):
