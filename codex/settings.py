@@ -392,6 +392,14 @@ TOOL_TIME_LIMIT = env.float("TOOL_TIME_LIMIT", default=5.0)
 TOOL_MEMORY_LIMIT = env.int("TOOL_MEMORY_LIMIT", default=512 * 1024 * 1024)
 # Peers (IPs or networks) whose X-Forwarded-For is believed; empty: the header is ignored.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# Files above this are not parsed and embedded inside a web request (/upload/temporal, /reingest): 413.
+KNOWLEDGE_INLINE_INGEST_MAX_BYTES = env.int("KNOWLEDGE_INLINE_INGEST_MAX_BYTES", default=2 * 1024 * 1024)
+# Bytes of uploaded documents one user may keep; 0 turns the quota off.
+STORAGE_QUOTA_BYTES = env.int("STORAGE_QUOTA_BYTES", default=5 * 1024 * 1024 * 1024)
+# One ingestion's time limit (seconds; enforced by prefork workers), and how many deliveries of a
+# document whose worker died mid-way before the document is failed instead of redelivered again.
+INGEST_TIME_LIMIT = env.int("INGEST_TIME_LIMIT", default=900)
+INGEST_MAX_DELIVERIES = env.int("INGEST_MAX_DELIVERIES", default=3)
 
 # ------------------------------------------------------------------------------
 # Logging

@@ -163,11 +163,17 @@ class RagDocumentDetailApi(TaskApiView):
 class RagDocumentChunksApi(TaskApiView):
     """The chunks of one RAG document, in order."""
 
-    @extend_schema(tags=["001 documents"], responses={200: s.RagChunkSerializer(many=True)})
+    @extend_schema(tags=["001 documents"], parameters=[s.ChunkPageQuerySerializer],
+                   responses={200: s.RagChunkSerializer(many=True)})
     def get(self, request: Request, document_id: str) -> Response:
+        paging = _query(s.ChunkPageQuerySerializer, request)
         document = selectors.task_api_document_get(user=request.user, document_id=document_id)
         chunks = selectors.document_chunks(document=document).select_related("document")
-        return Response(s.RagChunkSerializer(chunks, many=True).data)
+        start = (paging["page"] - 1) * paging["size"]
+        response = Response(s.RagChunkSerializer(chunks[start : start + paging["size"]], many=True).data)
+        # The documented body is a bare array: the total travels in a header.
+        response["X-Total-Count"] = str(chunks.count())
+        return response
 
 
 class RagChunkDetailApi(TaskApiView):
