@@ -401,6 +401,9 @@ STORAGE_QUOTA_BYTES = env.int("STORAGE_QUOTA_BYTES", default=5 * 1024 * 1024 * 1
 # document whose worker died mid-way before the document is failed instead of redelivered again.
 INGEST_TIME_LIMIT = env.int("INGEST_TIME_LIMIT", default=900)
 INGEST_MAX_DELIVERIES = env.int("INGEST_MAX_DELIVERIES", default=3)
+# /api/health/deep: results kept this many seconds, and calls per client IP.
+HEALTH_DEEP_CACHE_SECONDS = env.int("HEALTH_DEEP_CACHE_SECONDS", default=5)
+HEALTH_DEEP_THROTTLE = env.str("HEALTH_DEEP_THROTTLE", default="30/min")
 
 # ------------------------------------------------------------------------------
 # Logging
