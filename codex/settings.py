@@ -89,6 +89,7 @@ LOCAL_APPS = [
     "apps.conversations",
     "apps.knowledge",
     "apps.tasks",
+    "apps.billing",
     "apps.web",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
@@ -100,6 +101,7 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "apps.core.api.input_guard.InputGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "apps.web.middleware.browser_home_redirect",
@@ -293,6 +295,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": APP_VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # apps.core.limits.BigIntConverter: ids that fit a bigint column.
+    "PATH_CONVERTER_OVERRIDES": {"bigint": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}},
 }
 
 # ------------------------------------------------------------------------------
@@ -404,6 +408,37 @@ INGEST_MAX_DELIVERIES = env.int("INGEST_MAX_DELIVERIES", default=3)
 # /api/health/deep: results kept this many seconds, and calls per client IP.
 HEALTH_DEEP_CACHE_SECONDS = env.int("HEALTH_DEEP_CACHE_SECONDS", default=5)
 HEALTH_DEEP_THROTTLE = env.str("HEALTH_DEEP_THROTTLE", default="30/min")
+
+# ------------------------------------------------------------------------------
+# Billing: credits, prices, plans, payments, BYOK keys, feature flags
+# ------------------------------------------------------------------------------
+# Off: every model call is metered (UsageRecord) and priced nothing. On: runs need a positive balance.
+BILLING_ENABLED = env.bool("BILLING_ENABLED", default=False)
+BILLING_SIGNUP_CREDITS = env.str("BILLING_SIGNUP_CREDITS", default="5")
+# Unset, the /api/billing/admin/* routes answer 503.
+BILLING_ADMIN_API_KEY = env.str("BILLING_ADMIN_API_KEY", default="")
+# A header set by a proxy we trust (e.g. CF-IPCountry); never read when unset.
+BILLING_COUNTRY_HEADER = env.str("BILLING_COUNTRY_HEADER", default="")
+POLAR_ACCESS_TOKEN = env.str("POLAR_ACCESS_TOKEN", default="")
+POLAR_WEBHOOK_SECRET = env.str("POLAR_WEBHOOK_SECRET", default="")
+POLAR_SERVER = env.str("POLAR_SERVER", default="production")
+# Another Polar API base URL (a proxy, a local stand-in); unset, POLAR_SERVER picks it.
+POLAR_API_URL = env.str("POLAR_API_URL", default="")
+POLAR_SUCCESS_URL = env.str("POLAR_SUCCESS_URL", default="http://localhost:8000/?checkout=success")
+OPENROUTER_BASE_URL = env.str("OPENROUTER_BASE_URL", default="https://openrouter.ai/api/v1")
+OPENROUTER_API_KEY = env.str("OPENROUTER_API_KEY", default="")
+OPENROUTER_DEFAULT_MODEL = env.str("OPENROUTER_DEFAULT_MODEL", default="openai/gpt-4o-mini")
+OPENROUTER_CACHE_SECONDS = env.int("OPENROUTER_CACHE_SECONDS", default=6 * 3600)
+FEATURE_FLAGS_ENABLED = env.bool("FEATURE_FLAGS_ENABLED", default=False)
+# Beat (hourly): staff-assigned subscriptions roll into their next period; each period is granted once.
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "billing-renew-subscription-grants": {"task": "apps.billing.tasks.subscriptions_renew_task", "schedule": 3600.0},
+}
+# e.g. smtp+tls://user:password@smtp.example.com:587; unset keeps EMAIL_BACKEND (console by default).
+EMAIL_URL = env.str("EMAIL_URL", default="")
+if EMAIL_URL and not TESTING:
+    vars().update(env.email_url("EMAIL_URL"))
 
 # ------------------------------------------------------------------------------
 # Logging

@@ -19,6 +19,7 @@ from django.utils import timezone
 from apps.agents.models import Agent
 from apps.agents.runtime import RunOptions
 from apps.agents.selectors import agent_accessible
+from apps.billing.services import credits_require
 from apps.conversations import livelog, runner
 from apps.conversations.models import AgentRun, Message, Project, Thread
 from apps.core import throttle
@@ -144,6 +145,7 @@ def run_start(
     """Keep the user's message(s), create a queued run and hand it to a worker."""
     throttle.check("run-start", str(user.pk), settings.RUN_START_THROTTLE, message="Too many runs started; wait a moment.")
     _check_messages(messages)
+    credits_require(user=user)
     fresh = created = False
     if thread is None:
         thread = Thread.objects.select_for_update().filter(pk=thread_id).first() if thread_id else None

@@ -68,19 +68,18 @@ def _clear_other_defaults(provider: LLMProvider) -> None:
 def llm_provider_create(
     *, owner: Any, api_keys: Any, is_default: bool = False, allow_private_network: bool = False, **fields: Any
 ) -> LLMProvider:
+    """A new provider, never the default (002: "the create path stores non-default").
+
+    A pasted example body says ``"is_default": true``; honouring it would make an untested
+    URL every chat's provider. The default is chosen with update, once the provider works.
+    """
     private = provider_network_access(user=owner, allow_private_network=allow_private_network)
     if "base_url" in fields:
         async_to_sync(provider_address_check)(base_url=fields["base_url"], allow_private_network=private)
-    provider = LLMProvider(
-        owner=owner, api_key=single_api_key(api_keys), is_default=is_default, allow_private_network=private
-    )
+    provider = LLMProvider(owner=owner, api_key=single_api_key(api_keys), is_default=False, allow_private_network=private)
     for name in PROVIDER_FIELDS:
         if name in fields:
             setattr(provider, name, fields[name])
-    if is_default:
-        # Locks the owner's rows so two concurrent "make default" calls cannot both win.
-        list(LLMProvider.objects.select_for_update().filter(owner=owner))
-        _clear_other_defaults(provider)
     provider.full_clean()
     provider.save()
     return provider
@@ -182,6 +181,7 @@ async def usage_record_add(
     """One row per model call, written once the call ends (never per token)."""
     fields = {
         "user": user,
+        "user_label": f"{user.pk}:{user.username}"[:300],
         "model": model[:200],
         "input_tokens": usage.input_tokens,
         "output_tokens": usage.output_tokens,
@@ -191,6 +191,9 @@ async def usage_record_add(
         "session_id": (session_id or "")[:200],
         "endpoint": endpoint[:200],
     }
-    if provider_id is not None and not await LLMProvider.objects.filter(pk=provider_id).aexists():
-        provider_id = None  # deleted mid-run: the tokens were still spent
+    if provider_id is not None:
+        provider_name = await LLMProvider.objects.filter(pk=provider_id).values_list("name", flat=True).afirst()
+        if provider_name is None:
+            provider_id = None  # deleted mid-run: the tokens were still spent
+        fields["provider_label"] = (provider_name or "")[:300]
     return await UsageRecord.objects.acreate(provider_id=provider_id, **fields)

@@ -146,8 +146,9 @@ def user_register(
     """Self-service sign-up, the same rules on every API.
 
     Registration must be open (``LOCAL_LOGIN_ENABLED`` and the ``allow_registration``
-    setting); an invite code is spent when registration is invite-only, and an emailed
-    code when ``REGISTRATION_REQUIRES_EMAIL_CODE`` is on.
+    setting); an invite code is spent when registration is invite-only or one is given, and
+    an emailed code when ``REGISTRATION_REQUIRES_EMAIL_CODE`` is on, one was sent to this
+    address, or one is given.
     """
     from apps.system.selectors import registration_invite_only
 
@@ -157,7 +158,9 @@ def user_register(
     if invite_only and not invite_code:
         raise Invalid("An invite code is required.", field_errors={"invite_code": ["This field is required."]})
     checked_code = None
-    if settings.REGISTRATION_REQUIRES_EMAIL_CODE:
+    # A code that was sent, or given, is checked even where codes are optional: otherwise a
+    # wrong code would still make the account the client believed it was proving an email for.
+    if settings.REGISTRATION_REQUIRES_EMAIL_CODE or verification_code or codes.verification_code_sent(email=email):
         if not verification_code:
             raise Invalid(
                 "A verification code is required.", field_errors={"verification_code": ["This field is required."]}
@@ -170,7 +173,8 @@ def user_register(
     with transaction.atomic():
         if checked_code is not None:
             codes.verification_code_consume(code=checked_code)
-        if invite_only:
+        # A given invite code must be valid even when registration is open (NOTES.md: 400).
+        if invite_only or invite_code:
             codes.invite_code_consume(code=invite_code or "")
         return user_create(username=username, email=email, password=password, name=name, phone=phone)
 
