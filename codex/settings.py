@@ -234,7 +234,8 @@ SIMPLE_JWT = {
 CAPTCHA_ENABLED = env.bool("CAPTCHA_ENABLED", default=True)
 CAPTCHA_TTL_SECONDS = 300
 LOGIN_THROTTLE_PER_IP = env.str("LOGIN_THROTTLE_PER_IP", default="20/min")
-LOGIN_THROTTLE_PER_ACCOUNT = env.str("LOGIN_THROTTLE_PER_ACCOUNT", default="10/min")
+LOGIN_THROTTLE_PER_ACCOUNT = env.str("LOGIN_THROTTLE_PER_ACCOUNT", default="10/min")  # per account and IP
+LOGIN_THROTTLE_PER_ACCOUNT_FAILURES = env.str("LOGIN_THROTTLE_PER_ACCOUNT_FAILURES", default="50/min")
 REGISTER_THROTTLE = env.str("REGISTER_THROTTLE", default="10/min")
 EMAIL_CODE_THROTTLE = env.str("EMAIL_CODE_THROTTLE", default="5/hour")
 EMAIL_CODE_TTL_SECONDS = 600
@@ -397,6 +398,17 @@ TOOL_TIME_LIMIT = env.float("TOOL_TIME_LIMIT", default=5.0)
 TOOL_MEMORY_LIMIT = env.int("TOOL_MEMORY_LIMIT", default=512 * 1024 * 1024)
 # Peers (IPs or networks) whose X-Forwarded-For is believed; empty: the header is ignored.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# Files above this are not parsed and embedded inside a web request (/upload/temporal, /reingest): 413.
+KNOWLEDGE_INLINE_INGEST_MAX_BYTES = env.int("KNOWLEDGE_INLINE_INGEST_MAX_BYTES", default=2 * 1024 * 1024)
+# Bytes of uploaded documents one user may keep; 0 turns the quota off.
+STORAGE_QUOTA_BYTES = env.int("STORAGE_QUOTA_BYTES", default=5 * 1024 * 1024 * 1024)
+# One ingestion's time limit (seconds; enforced by prefork workers), and how many deliveries of a
+# document whose worker died mid-way before the document is failed instead of redelivered again.
+INGEST_TIME_LIMIT = env.int("INGEST_TIME_LIMIT", default=900)
+INGEST_MAX_DELIVERIES = env.int("INGEST_MAX_DELIVERIES", default=3)
+# /api/health/deep: results kept this many seconds, and calls per client IP.
+HEALTH_DEEP_CACHE_SECONDS = env.int("HEALTH_DEEP_CACHE_SECONDS", default=5)
+HEALTH_DEEP_THROTTLE = env.str("HEALTH_DEEP_THROTTLE", default="30/min")
 
 # ------------------------------------------------------------------------------
 # Billing: credits, prices, plans, payments, BYOK keys, feature flags
