@@ -96,10 +96,12 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 SITE_ID = 1
 
 MIDDLEWARE = [
+    "apps.core.client_ip.ClientIpMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "apps.core.api.input_guard.InputGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "apps.web.middleware.browser_home_redirect",
@@ -201,7 +203,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBIL
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "apps.accounts.backends.UsernameOrEmailBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "apps.accounts.backends.AllauthBackend",
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -216,7 +218,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/accounts/login/"  # allauth's page signs in any user, not only staff
+LOGIN_URL = "/app/login"  # the web login: it follows LOCAL_LOGIN_ENABLED and offers the upstream providers
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_ACCESS_SECONDS", default=3600)),
@@ -265,6 +267,7 @@ if env.str("OIDC_CLIENT_ID", default=""):
     }
 SOCIALACCOUNT_LOGIN_ON_GET = True
 SOCIALACCOUNT_ADAPTER = "apps.accounts.adapters.SocialAccountAdapter"
+ACCOUNT_ADAPTER = "apps.accounts.adapters.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
@@ -274,6 +277,7 @@ LOGIN_REDIRECT_URL = "/"
 # REST framework and the schema
 # ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    "NUM_PROXIES": 0,  # ClientIpMiddleware has already settled REMOTE_ADDR
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "apps.accounts.authentication.BearerAuthentication",
     ],
@@ -290,6 +294,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": APP_VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # apps.core.limits.BigIntConverter: ids that fit a bigint column.
+    "PATH_CONVERTER_OVERRIDES": {"bigint": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}},
 }
 
 # ------------------------------------------------------------------------------
@@ -381,6 +387,15 @@ RUN_REAP_EVERY_SECONDS = env.int("RUN_REAP_EVERY_SECONDS", default=30)
 CELERY_BEAT_SCHEDULE = {
     "conversations.reap_stale_runs": {"task": "conversations.reap_stale_runs", "schedule": RUN_REAP_EVERY_SECONDS},
 }
+
+# ------------------------------------------------------------------------------
+# Hardening (issue 8): tool limits, proxies, quotas
+# ------------------------------------------------------------------------------
+# CPU-bound tools (the calculator) run in a child process killed after this many seconds.
+TOOL_TIME_LIMIT = env.float("TOOL_TIME_LIMIT", default=5.0)
+TOOL_MEMORY_LIMIT = env.int("TOOL_MEMORY_LIMIT", default=512 * 1024 * 1024)
+# Peers (IPs or networks) whose X-Forwarded-For is believed; empty: the header is ignored.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # ------------------------------------------------------------------------------
 # Billing: credits, prices, plans, payments, BYOK keys, feature flags

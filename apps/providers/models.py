@@ -28,6 +28,9 @@ class LLMProvider(models.Model):
     presence_penalty = models.FloatField(null=True, blank=True)
     max_model_len = models.PositiveIntegerField(null=True, blank=True)
     supports_multimodal = models.BooleanField(default=False)
+    # Off: calls follow the outbound policy of the URL fetcher (public addresses only, pinned).
+    # Only staff may turn it on, for a self-hosted Ollama or vLLM on the LAN.
+    allow_private_network = models.BooleanField(default=False)
     is_default = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

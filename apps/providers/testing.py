@@ -125,11 +125,11 @@ class FakeLLMServer:
         return [body for body in self.requests if "messages" in body]
 
     def make_provider(self, *, owner: Any = None, is_default: bool = True, **fields: Any) -> Any:
-        """An LLMProvider row pointing at this server."""
+        """An LLMProvider row pointing at this server (on loopback, so as staff would set it up)."""
         from apps.providers.models import LLMProvider
 
         values = {"name": "Fake upstream", "base_url": self.base_url, "api_key": self.api_key or "sk-fake-key",
-                  "model": FAKE_MODEL, **fields}
+                  "model": FAKE_MODEL, "allow_private_network": True, **fields}
         return LLMProvider.objects.create(owner=owner, is_default=is_default, **values)
 
 
