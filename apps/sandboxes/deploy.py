@@ -17,7 +17,6 @@ import subprocess
 from pathlib import Path
 
 import httpx
-
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max

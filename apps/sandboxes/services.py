@@ -361,14 +361,14 @@ def preview_ensure(*, sandbox: Sandbox, port: int | None = None) -> int:
 
 
 def preview_token(*, sandbox: Sandbox, port: int) -> str:
-    return signing.dumps({"s": sandbox.public_id, "u": sandbox.owner_id, "p": port}, salt=PREVIEW_SALT, compress=True)
+    return signing.dumps({"s": sandbox.public_id, "u": str(sandbox.owner_id), "p": port}, salt=PREVIEW_SALT, compress=True)
 
 
 def preview_path(*, sandbox: Sandbox, port: int) -> str:
     return f"/preview/{sandbox.public_id}/{port}/{preview_token(sandbox=sandbox, port=port)}/"
 
 
-def preview_check(*, token: str, sandbox_id: str, port: int) -> int:
+def preview_check(*, token: str, sandbox_id: str, port: int) -> str:
     """The owner id a preview token was issued to for this sandbox and port; a bad or old token is a 404."""
     try:
         payload = signing.loads(token, salt=PREVIEW_SALT, max_age=PREVIEW_TOKEN_SECONDS)
@@ -376,7 +376,7 @@ def preview_check(*, token: str, sandbox_id: str, port: int) -> int:
         raise NotFound("Preview not found.") from exc
     if not isinstance(payload, dict) or payload.get("s") != sandbox_id or payload.get("p") != port:
         raise NotFound("Preview not found.")
-    return int(payload["u"])
+    return str(payload["u"])
 
 
 def preview_sockets(*, sandbox: Sandbox) -> list[str]:

@@ -224,12 +224,12 @@ class AdminSandboxMkdirApi(AdminSandboxView):
 
 class AdminSlidesApi(AdminSandboxView):
     @extend_schema(
-        parameters=[OpenApiParameter("format", str, enum=["json", "pptx"])],
-        summary="List slides in order; ?format=pptx exports the deck",
+        parameters=[OpenApiParameter("export", str, enum=["pptx"])],
+        summary="List slides in order; ?export=pptx downloads the deck as PPTX",
     )
     def get(self, request: Request, sandbox_id: str) -> Any:
         sandbox = self.sandbox(request, sandbox_id)
-        if request.query_params.get("format") == "pptx":
+        if request.query_params.get("export") == "pptx":
             response = HttpResponse(
                 slides.slides_pptx(sandbox=sandbox),
                 content_type="application/vnd.openxmlformats-officedocument.presentationml.presentation",

@@ -99,7 +99,11 @@ def descendants(roots: list[int]) -> list[int]:
 
 
 class Cgroup:
-    """A per-sandbox memory and pids cgroup (v1 or v2), where the machine lets us make one."""
+    """Per-sandbox memory, pids and cpuacct cgroups (cgroup v1), where the machine lets us make them.
+
+    cpuacct is also how CPU time is counted: bwrap's outer process does not wait for the
+    sandbox's init, so the CPU time of a command never reaches our ``wait4``.
+    """
 
     def __init__(self, spec: SandboxSpec):
         self.spec = spec
@@ -126,6 +130,8 @@ class Cgroup:
         limits = {
             "memory": {"memory.limit_in_bytes": self.spec.limits.memory_bytes},
             "pids": {"pids.max": self.spec.limits.max_processes},
+            "cpuacct": {},
+            "freezer": {},
         }
         for controller, values in limits.items():
             parent = self._own(controller)
@@ -145,8 +151,30 @@ class Cgroup:
             self.paths.append(group)
         return procs
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time used by the sandbox so far, when it has a cpuacct cgroup."""
+        parent = self._own("cpuacct")
+        if parent is None:
+            return None
+        try:
+            return int((parent / f"codex-{self.spec.key}" / "cpuacct.usage").read_text()) / 1e9
+        except (OSError, ValueError):
+            return None
+
+    def freeze(self, frozen: bool) -> bool:
+        """Freeze or thaw every process of the sandbox at once; False without a freezer cgroup."""
+        parent = self._own("freezer")
+        state = parent / f"codex-{self.spec.key}" / "freezer.state" if parent else None
+        if state is None or not state.exists():
+            return False
+        try:
+            state.write_text("FROZEN" if frozen else "THAWED")
+        except OSError:
+            return False
+        return True
+
     def remove(self) -> None:
-        for controller in ("memory", "pids"):
+        for controller in ("memory", "pids", "cpuacct", "freezer"):
             parent = self._own(controller)
             if parent is not None:
                 try:
@@ -166,15 +194,20 @@ class BubblewrapBackend(LocalFilesMixin):
         os.chmod(spec.workspace.parent, 0o711)
 
     def destroy(self, spec: SandboxSpec, *, keep_files: bool) -> None:
+        Cgroup(spec).freeze(False)  # a frozen task does not die of SIGKILL until it is thawed
         self._kill_tree(self._session_pids(spec))
         Cgroup(spec).remove()
         self._remove(spec, keep_files=keep_files)
 
     def pause(self, spec: SandboxSpec, pids: list[int]) -> None:
-        self._signal_tree(pids, signal.SIGSTOP)
+        if not Cgroup(spec).freeze(True):
+            # Without a freezer, stop the trees; a few passes catch processes forked meanwhile.
+            for _ in range(3):
+                self._signal_tree(pids, signal.SIGSTOP)
 
     def resume(self, spec: SandboxSpec, pids: list[int]) -> None:
-        self._signal_tree(pids, signal.SIGCONT)
+        if not Cgroup(spec).freeze(False):
+            self._signal_tree(pids, signal.SIGCONT)
 
     # -- the command line -------------------------------------------------------------------------
     def argv(self, spec: SandboxSpec, command: list[str], *, cwd: str = "", cpu_seconds: int | None = None) -> list[str]:
@@ -252,12 +285,17 @@ class BubblewrapBackend(LocalFilesMixin):
         tmp = spec.state_dir / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
+        cgroup = Cgroup(spec)
+        cpu_before = cgroup.cpu_seconds()
         with open(tmp / f"out-{threading.get_ident()}", "w+b") as out, open(tmp / f"err-{threading.get_ident()}", "w+b") as err:
             os.unlink(out.name)
             os.unlink(err.name)
             process = self._popen(spec, argv, stdout=out, stderr=err)
             exit_code, cpu, reason = self._wait(spec, process, started + timeout)
             duration = time.monotonic() - started
+            cpu_after = cgroup.cpu_seconds()
+            if cpu_after is not None:
+                cpu = max(cpu, cpu_after - (cpu_before or 0.0))
             stdout, cut_out = _read_capped(out, spec.limits.output_bytes)
             stderr, cut_err = _read_capped(err, spec.limits.output_bytes)
         if reason == "timeout":

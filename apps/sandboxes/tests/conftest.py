@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -46,3 +48,44 @@ def project(alice):
 
 def run(sandbox, command: str, **kwargs):
     return services.sandbox_exec(sandbox=sandbox, command=command, **kwargs)
+
+
+class FakeHttp:
+    """A real HTTP server on 127.0.0.1: GET /file.txt answers b"remote bytes", PUTs are recorded."""
+
+    def __init__(self) -> None:
+        self.puts: list[tuple[str, bytes]] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 — http.server's naming
+                body = b"remote bytes" if self.path == "/file.txt" else b"missing"
+                self.send_response(200 if self.path == "/file.txt" else 404)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_PUT(self) -> None:  # noqa: N802
+                owner.puts.append((self.path, self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}{path}"
+
+
+@pytest.fixture
+def fake_http(settings):
+    settings.FETCH_ALLOW_LOOPBACK = True
+    server = FakeHttp()
+    server.thread.start()
+    yield server
+    server.server.shutdown()
+    server.server.server_close()
