@@ -69,16 +69,21 @@ async def _plain(send: Any, status: int, text: str) -> None:
 async def _connect(sockets: list[str], port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
     """A connection to ``port`` inside the sandbox through the first relay that reaches it."""
     for path in sockets:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.setblocking(False)
         try:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.setblocking(False)
             with short_unix_path(Path(path)) as short:
                 await asyncio.wait_for(asyncio.get_running_loop().sock_connect(sock, short), CONNECT_TIMEOUT)
             reader, writer = await asyncio.open_unix_connection(sock=sock)
+        except (OSError, TimeoutError):
+            sock.close()
+            continue
+        try:
             writer.write(f"{port}\n".encode())
             await writer.drain()
             answer = await asyncio.wait_for(reader.readline(), CONNECT_TIMEOUT)
         except (OSError, TimeoutError):
+            writer.close()
             continue
         if answer == b"OK\n":
             return reader, writer

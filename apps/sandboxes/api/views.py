@@ -10,7 +10,6 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status as http
@@ -474,7 +473,6 @@ async def _session_lines(session: SandboxSession, start: int) -> AsyncIterator[s
                 if index >= start:
                     yield sse_frame({"type": "output", "index": index, "line": line.decode("utf-8", "replace")}, event="message", id=index)
                 index += 1
-            await sync_to_async(close_old_connections)()
             yield sse_frame({"type": "end", "status": session.status, "exit_code": session.exit_code, "index": index}, event="message")
             return
         await asyncio.sleep(0.25)
