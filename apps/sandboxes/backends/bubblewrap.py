@@ -167,8 +167,14 @@ class Cgroup:
         state = parent / f"codex-{self.spec.key}" / "freezer.state" if parent else None
         if state is None or not state.exists():
             return False
+        wanted = "FROZEN" if frozen else "THAWED"
         try:
-            state.write_text("FROZEN" if frozen else "THAWED")
+            state.write_text(wanted)
+            # Freezing is asynchronous (FREEZING first): pause returns once every task is frozen.
+            for _ in range(200):
+                if state.read_text().strip() == wanted:
+                    break
+                time.sleep(0.01)
         except OSError:
             return False
         return True
@@ -371,6 +377,11 @@ class BubblewrapBackend(LocalFilesMixin):
                 log.close()
                 return
             started["pid"] = process.pid
+            # Until the wrapper has exec'd bwrap it is not in the sandbox's cgroups yet (pause would miss it).
+            for _ in range(500):
+                if _is_bwrap(process.pid) or process.poll() is not None:
+                    break
+                time.sleep(0.002)
             ready.set()
             code = process.wait()
             log.close()
