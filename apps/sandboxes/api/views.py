@@ -11,6 +11,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status as http
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -26,6 +27,7 @@ from apps.sandboxes.api import serializers as s
 from apps.sandboxes.models import Sandbox, SandboxSession
 
 TEXT_PREVIEW_BYTES = 5 * 1024 * 1024
+OBJECT = OpenApiTypes.OBJECT
 
 
 def _valid(serializer_class, data) -> dict[str, Any]:
@@ -74,7 +76,7 @@ class AdminSandboxView(AdminApiView):
 
 
 class AdminSandboxCreateApi(AdminSandboxView):
-    @extend_schema(request=s.TemplateInput, summary="Create a sandbox")
+    @extend_schema(responses=OBJECT, request=s.TemplateInput, summary="Create a sandbox")
     def post(self, request: Request) -> Response:
         body = _valid(s.TemplateInput, request.data)
         sandbox = services.sandbox_create(user=request.user, template_id=body.get("template_id"))
@@ -82,7 +84,7 @@ class AdminSandboxCreateApi(AdminSandboxView):
 
 
 class AdminSandboxConnectApi(AdminSandboxView):
-    @extend_schema(request=s.SandboxIdInput, summary="Connect to an existing sandbox (resumes a paused one)")
+    @extend_schema(responses=OBJECT, request=s.SandboxIdInput, summary="Connect to an existing sandbox (resumes a paused one)")
     def post(self, request: Request) -> Response:
         body = _valid(s.SandboxIdInput, request.data)
         sandbox = services.sandbox_use(sandbox=self.sandbox(request, body["sandbox_id"]))
@@ -90,7 +92,7 @@ class AdminSandboxConnectApi(AdminSandboxView):
 
 
 class AdminSandboxRunCommandApi(AdminSandboxView):
-    @extend_schema(request=s.RunCommandInput, summary="Run a command: stdout, stderr, exit code, duration")
+    @extend_schema(responses=OBJECT, request=s.RunCommandInput, summary="Run a command: stdout, stderr, exit code, duration")
     def post(self, request: Request) -> Response:
         body = _valid(s.RunCommandInput, request.data)
         sandbox = self.sandbox(request, body["sandbox_id"])
@@ -99,11 +101,11 @@ class AdminSandboxRunCommandApi(AdminSandboxView):
 
 
 class AdminSandboxDetailApi(AdminSandboxView):
-    @extend_schema(summary="A sandbox's status")
+    @extend_schema(responses=OBJECT, summary="A sandbox's status")
     def get(self, request: Request, sandbox_id: str) -> Response:
         return Response(s.sandbox_out(self.sandbox(request, sandbox_id)))
 
-    @extend_schema(summary="Delete a sandbox, its processes and its files")
+    @extend_schema(responses=OBJECT, summary="Delete a sandbox, its processes and its files")
     def delete(self, request: Request, sandbox_id: str) -> Response:
         sandbox = self.sandbox(request, sandbox_id)
         services.sandbox_delete(sandbox=sandbox)
@@ -111,7 +113,7 @@ class AdminSandboxDetailApi(AdminSandboxView):
 
 
 class AdminSandboxInfoApi(AdminSandboxView):
-    @extend_schema(summary="A sandbox's details: limits, disk used, sessions")
+    @extend_schema(responses=OBJECT, summary="A sandbox's details: limits, disk used, sessions")
     def get(self, request: Request, sandbox_id: str) -> Response:
         sandbox = self.sandbox(request, sandbox_id)
         sessions = [s.session_out(session) for session in sandbox.sessions.all()] if sandbox.is_alive else []
@@ -133,13 +135,13 @@ class AdminSandboxInfoApi(AdminSandboxView):
 
 
 class AdminSandboxUrlsApi(AdminSandboxView):
-    @extend_schema(summary="MCP, VS Code and preview URLs (null where not configured)")
+    @extend_schema(responses=OBJECT, summary="MCP, VS Code and preview URLs (null where not configured)")
     def get(self, request: Request, sandbox_id: str) -> Response:
         return Response(_urls(request, self.sandbox(request, sandbox_id)))
 
 
 class AdminSandboxTimeoutApi(AdminSandboxView):
-    @extend_schema(request=s.TimeoutInput, summary="Expire the sandbox this many seconds from now")
+    @extend_schema(responses=OBJECT, request=s.TimeoutInput, summary="Expire the sandbox this many seconds from now")
     def post(self, request: Request, sandbox_id: str) -> Response:
         body = _valid(s.TimeoutInput, request.data)
         sandbox = services.sandbox_set_timeout(sandbox=self.sandbox(request, sandbox_id), seconds=body["timeout"])
@@ -147,13 +149,13 @@ class AdminSandboxTimeoutApi(AdminSandboxView):
 
 
 class AdminSandboxPauseApi(AdminSandboxView):
-    @extend_schema(request=None, summary="Freeze the sandbox's processes; the next use resumes them")
+    @extend_schema(responses=OBJECT, request=None, summary="Freeze the sandbox's processes; the next use resumes them")
     def post(self, request: Request, sandbox_id: str) -> Response:
         return Response(s.sandbox_out(services.sandbox_pause(sandbox=self.sandbox(request, sandbox_id))))
 
 
 class AdminSandboxExposePortApi(AdminSandboxView):
-    @extend_schema(request=s.PortInput, summary="Expose a port of the sandbox as an authenticated preview URL")
+    @extend_schema(responses=OBJECT, request=s.PortInput, summary="Expose a port of the sandbox as an authenticated preview URL")
     def post(self, request: Request, sandbox_id: str) -> Response:
         body = _valid(s.PortInput, request.data)
         sandbox = services.sandbox_expose_port(sandbox=self.sandbox(request, sandbox_id), port=body["port"])
@@ -162,7 +164,7 @@ class AdminSandboxExposePortApi(AdminSandboxView):
 
 
 class AdminSandboxWriteFileApi(AdminSandboxView):
-    @extend_schema(request=s.WriteFileInput, summary="Write a file (utf-8 or base64 content)")
+    @extend_schema(responses=OBJECT, request=s.WriteFileInput, summary="Write a file (utf-8 or base64 content)")
     def post(self, request: Request) -> Response:
         body = _valid(s.WriteFileInput, request.data)
         sandbox = self.sandbox(request, body["sandbox_id"])
@@ -171,7 +173,7 @@ class AdminSandboxWriteFileApi(AdminSandboxView):
 
 
 class AdminSandboxReadFileApi(AdminSandboxView):
-    @extend_schema(request=s.ReadFileInput, summary="Read a file (utf-8 text, or base64 for binary)")
+    @extend_schema(responses=OBJECT, request=s.ReadFileInput, summary="Read a file (utf-8 text, or base64 for binary)")
     def post(self, request: Request) -> Response:
         body = _valid(s.ReadFileInput, request.data)
         sandbox = self.sandbox(request, body["sandbox_id"])
@@ -182,7 +184,7 @@ class AdminSandboxReadFileApi(AdminSandboxView):
 class AdminSandboxUploadFileApi(AdminSandboxView):
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(request=s.UploadFileInput, summary="Upload a file (multipart); 413 past SANDBOX_MAX_UPLOAD_BYTES")
+    @extend_schema(responses=OBJECT, request=s.UploadFileInput, summary="Upload a file (multipart); 413 past SANDBOX_MAX_UPLOAD_BYTES")
     def post(self, request: Request) -> Response:
         body = _valid(s.UploadFileInput, request.data)
         sandbox = self.sandbox(request, body["sandbox_id"])
@@ -193,7 +195,7 @@ class AdminSandboxUploadFileApi(AdminSandboxView):
 
 
 class AdminSandboxUploadFromUrlApi(AdminSandboxView):
-    @extend_schema(request=s.UploadFromUrlInput, summary="Download a URL into the sandbox (SSRF-safe fetcher)")
+    @extend_schema(responses=OBJECT, request=s.UploadFromUrlInput, summary="Download a URL into the sandbox (SSRF-safe fetcher)")
     def post(self, request: Request) -> Response:
         body = _valid(s.UploadFromUrlInput, request.data)
         sandbox = self.sandbox(request, body["sandbox_id"])
@@ -202,7 +204,7 @@ class AdminSandboxUploadFromUrlApi(AdminSandboxView):
 
 
 class AdminSandboxDownloadToPresignedApi(AdminSandboxView):
-    @extend_schema(request=s.PresignedInput, summary="PUT a sandbox file to a presigned URL")
+    @extend_schema(responses=OBJECT, request=s.PresignedInput, summary="PUT a sandbox file to a presigned URL")
     def post(self, request: Request) -> Response:
         body = _valid(s.PresignedInput, request.data)
         sandbox = self.sandbox(request, body["sandbox_id"])
@@ -213,7 +215,7 @@ class AdminSandboxDownloadToPresignedApi(AdminSandboxView):
 
 
 class AdminSandboxMkdirApi(AdminSandboxView):
-    @extend_schema(request=s.PathInput, summary="Create a directory (and its parents)")
+    @extend_schema(responses=OBJECT, request=s.PathInput, summary="Create a directory (and its parents)")
     def post(self, request: Request, sandbox_id: str) -> Response:
         body = _valid(s.PathInput, request.data)
         sandbox = self.sandbox(request, sandbox_id)
@@ -222,7 +224,7 @@ class AdminSandboxMkdirApi(AdminSandboxView):
 
 
 class AdminSlidesApi(AdminSandboxView):
-    @extend_schema(
+    @extend_schema(responses=OBJECT, 
         parameters=[OpenApiParameter("export", str, enum=["pptx"])],
         summary="List slides in order; ?export=pptx downloads the deck as PPTX",
     )
@@ -238,7 +240,7 @@ class AdminSlidesApi(AdminSandboxView):
         items = slides.slide_list(sandbox=sandbox)
         return Response({"sandbox_id": sandbox.public_id, "slides": items, "total": len(items)})
 
-    @extend_schema(request=s.SlideCreateInput, summary="Create a slide (an HTML document)")
+    @extend_schema(responses=OBJECT, request=s.SlideCreateInput, summary="Create a slide (an HTML document)")
     def post(self, request: Request, sandbox_id: str) -> Response:
         body = _valid(s.SlideCreateInput, request.data)
         slide = slides.slide_create(
@@ -249,11 +251,11 @@ class AdminSlidesApi(AdminSandboxView):
 
 
 class AdminSlideDetailApi(AdminSandboxView):
-    @extend_schema(summary="A slide with its HTML")
+    @extend_schema(responses=OBJECT, summary="A slide with its HTML")
     def get(self, request: Request, sandbox_id: str, slide_id: str) -> Response:
         return Response(slides.slide_get(sandbox=self.sandbox(request, sandbox_id), slide_id=slide_id))
 
-    @extend_schema(request=s.SlideInput, summary="Update a slide's title, HTML or position")
+    @extend_schema(responses=OBJECT, request=s.SlideInput, summary="Update a slide's title, HTML or position")
     def put(self, request: Request, sandbox_id: str, slide_id: str) -> Response:
         body = _valid(s.SlideInput, request.data)
         slide = slides.slide_update(
@@ -262,7 +264,7 @@ class AdminSlideDetailApi(AdminSandboxView):
         )
         return Response(slide)
 
-    @extend_schema(summary="Delete a slide")
+    @extend_schema(responses=OBJECT, summary="Delete a slide")
     def delete(self, request: Request, sandbox_id: str, slide_id: str) -> Response:
         slides.slide_delete(sandbox=self.sandbox(request, sandbox_id), slide_id=slide_id)
         return Response(status=http.HTTP_204_NO_CONTENT)
@@ -277,7 +279,7 @@ class PlatformSandboxView(PlatformApiView):
 
 
 class PlatformEnsureActiveApi(PlatformApiView):
-    @extend_schema(request=None, summary="Create or resume the project's sandbox")
+    @extend_schema(responses=OBJECT, request=None, summary="Create or resume the project's sandbox")
     def post(self, request: Request, project_id: str) -> Response:
         project = conversation_selectors.project_get(user=request.user, project_id=project_id)
         sandbox, created = services.project_sandbox_ensure_active(user=request.user, project=project)
@@ -287,14 +289,14 @@ class PlatformEnsureActiveApi(PlatformApiView):
 class PlatformFilesApi(PlatformSandboxView):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
-    @extend_schema(parameters=[s.PathQuery], summary="List a directory (?path=, ?recursive=true)")
+    @extend_schema(responses=OBJECT, parameters=[s.PathQuery], summary="List a directory (?path=, ?recursive=true)")
     def get(self, request: Request, sandbox_id: str) -> Response:
         query = _valid(s.PathQuery, request.query_params)
         recursive = request.query_params.get("recursive") in ("1", "true")
         entries = services.file_list(sandbox=self.sandbox(request, sandbox_id), path=query["path"], recursive=recursive)
         return Response({"path": query["path"], "files": [s.entry_out(entry) for entry in entries]})
 
-    @extend_schema(summary="Upload files (multipart: file or files, and path, a directory or a file name)")
+    @extend_schema(request={"multipart/form-data": OBJECT}, responses=OBJECT, summary="Upload files (multipart: file or files, and path, a directory or a file name)")
     def post(self, request: Request, sandbox_id: str) -> Response:
         sandbox = self.sandbox(request, sandbox_id)
         uploads = request.FILES.getlist("files") + request.FILES.getlist("file")
@@ -312,7 +314,7 @@ class PlatformFilesApi(PlatformSandboxView):
             stored.append({"path": path, "size": services.file_upload(sandbox=sandbox, path=path, chunks=_chunks(upload), size=upload.size)})
         return Response({"sandbox_id": sandbox.public_id, "uploaded": stored}, status=http.HTTP_201_CREATED)
 
-    @extend_schema(parameters=[s.RequiredPathQuery], summary="Delete a file or directory (?path= or a JSON body)")
+    @extend_schema(request=None, responses=OBJECT, parameters=[s.RequiredPathQuery], summary="Delete a file or directory (?path= or a JSON body)")
     def delete(self, request: Request, sandbox_id: str) -> Response:
         sandbox = self.sandbox(request, sandbox_id)
         data = request.data if isinstance(request.data, dict) and request.data else request.query_params
@@ -327,7 +329,7 @@ class PlatformFilesApi(PlatformSandboxView):
 
 
 class PlatformFileTreeApi(PlatformSandboxView):
-    @extend_schema(parameters=[s.PathQuery], summary="The file tree under ?path=")
+    @extend_schema(responses=OBJECT, parameters=[s.PathQuery], summary="The file tree under ?path=")
     def get(self, request: Request, sandbox_id: str) -> Response:
         query = _valid(s.PathQuery, request.query_params)
         tree = services.file_tree(sandbox=self.sandbox(request, sandbox_id), path=query["path"])
@@ -335,7 +337,7 @@ class PlatformFileTreeApi(PlatformSandboxView):
 
 
 class PlatformFileContentApi(PlatformSandboxView):
-    @extend_schema(parameters=[s.RequiredPathQuery], summary="A file's content (?path=); binary as base64")
+    @extend_schema(responses=OBJECT, parameters=[s.RequiredPathQuery], summary="A file's content (?path=); binary as base64")
     def get(self, request: Request, sandbox_id: str) -> Response:
         query = _valid(s.RequiredPathQuery, request.query_params)
         data = services.file_read(sandbox=self.sandbox(request, sandbox_id), path=query["path"], max_bytes=TEXT_PREVIEW_BYTES)
@@ -378,7 +380,7 @@ def _zip_stream(files: Iterator[tuple[str, int]]) -> Iterator[bytes]:
 
 
 class PlatformDownloadArchiveApi(PlatformSandboxView):
-    @extend_schema(parameters=[s.PathQuery], summary="The workspace (or ?path=) as a streamed zip")
+    @extend_schema(responses=OBJECT, parameters=[s.PathQuery], summary="The workspace (or ?path=) as a streamed zip")
     def get(self, request: Request, sandbox_id: str) -> StreamingHttpResponse:
         query = _valid(s.PathQuery, request.query_params)
         sandbox = self.sandbox(request, sandbox_id)
@@ -401,14 +403,14 @@ class PlatformDownloadArchiveApi(PlatformSandboxView):
 
 
 class PlatformSandboxDeleteApi(PlatformSandboxView):
-    @extend_schema(summary="Delete a sandbox, its processes and its files")
+    @extend_schema(responses=OBJECT, summary="Delete a sandbox, its processes and its files")
     def delete(self, request: Request, sandbox_id: str) -> Response:
         services.sandbox_delete(sandbox=self.sandbox(request, sandbox_id))
         return Response({"sandbox_id": sandbox_id, "deleted": True})
 
 
 class PlatformExecuteApi(PlatformSandboxView):
-    @extend_schema(request=s.ExecuteInput, summary="Run a command; with session_name or background, as a session")
+    @extend_schema(responses=OBJECT, request=s.ExecuteInput, summary="Run a command; with session_name or background, as a session")
     def post(self, request: Request, sandbox_id: str) -> Response:
         body = _valid(s.ExecuteInput, request.data)
         sandbox = self.sandbox(request, sandbox_id)
@@ -422,14 +424,14 @@ class PlatformExecuteApi(PlatformSandboxView):
 
 
 class PlatformSessionStatusApi(PlatformSandboxView):
-    @extend_schema(summary="A session's status and exit code")
+    @extend_schema(responses=OBJECT, summary="A session's status and exit code")
     def get(self, request: Request, sandbox_id: str, session_name: str) -> Response:
         session = selectors.session_get(sandbox=self.sandbox(request, sandbox_id), name=session_name)
         return Response(s.session_out(services.session_refresh(session=session)))
 
 
 class PlatformPreviewUrlApi(PlatformSandboxView):
-    @extend_schema(parameters=[s.PreviewQuery], summary="An authenticated preview URL (starts the preview server if none runs)")
+    @extend_schema(responses=OBJECT, parameters=[s.PreviewQuery], summary="An authenticated preview URL (starts the preview server if none runs)")
     def get(self, request: Request, sandbox_id: str) -> Response:
         query = _valid(s.PreviewQuery, request.query_params)
         sandbox = self.sandbox(request, sandbox_id)
@@ -439,7 +441,7 @@ class PlatformPreviewUrlApi(PlatformSandboxView):
 
 
 class PlatformExpoUrlApi(PlatformSandboxView):
-    @extend_schema(summary="The preview URL of a running Expo dev server; 404 when none runs")
+    @extend_schema(responses=OBJECT, summary="The preview URL of a running Expo dev server; 404 when none runs")
     def get(self, request: Request, sandbox_id: str) -> Response:
         sandbox = self.sandbox(request, sandbox_id)
         session = services.expo_session(sandbox=sandbox)
@@ -481,7 +483,7 @@ async def _session_lines(session: SandboxSession, start: int) -> AsyncIterator[s
 class PlatformDevServerStreamApi(PlatformSandboxView):
     allow_query_token = True
 
-    @extend_schema(
+    @extend_schema(responses=OBJECT, 
         parameters=[s.StreamQuery, OpenApiParameter("token", str), OpenApiParameter("Last-Event-ID", str, location="header")],
         summary="SSE of a session's output (?session=, default dev-server), resumable by line index",
     )
@@ -506,7 +508,7 @@ class PlatformDeployView(PlatformApiView):
 
 
 class PlatformDeployGitApi(PlatformDeployView):
-    @extend_schema(request=s.DeployInput, summary="Commit the project's sandbox and deploy it (local sites by default)")
+    @extend_schema(responses=OBJECT, request=s.DeployInput, summary="Commit the project's sandbox and deploy it (local sites by default)")
     def post(self, request: Request, project_id: str) -> Response:
         body = _valid(s.DeployInput, request.data)
         deployment = deploy.project_deploy(
@@ -516,13 +518,13 @@ class PlatformDeployGitApi(PlatformDeployView):
 
 
 class PlatformDeployGitUpdateApi(PlatformDeployView):
-    @extend_schema(request=None, summary="Commit and redeploy a project deployed before")
+    @extend_schema(responses=OBJECT, request=None, summary="Commit and redeploy a project deployed before")
     def post(self, request: Request, project_id: str) -> Response:
         return self.answer(request, deploy.deployment_update(user=request.user, project=self.project(request, project_id)))
 
 
 class PlatformDeploymentStatusApi(PlatformDeployView):
-    @extend_schema(summary="The latest deployment: state, URL, last log lines")
+    @extend_schema(responses=OBJECT, summary="The latest deployment: state, URL, last log lines")
     def get(self, request: Request, project_id: str) -> Response:
         deployment = selectors.deployment_latest(user=request.user, project=self.project(request, project_id))
         if deployment is None:
@@ -531,7 +533,7 @@ class PlatformDeploymentStatusApi(PlatformDeployView):
 
 
 class PlatformDeploymentLiveStatusApi(PlatformDeployView):
-    @extend_schema(summary="What /sites/<slug>/ serves now, and whether it is reachable")
+    @extend_schema(responses=OBJECT, summary="What /sites/<slug>/ serves now, and whether it is reachable")
     def get(self, request: Request, project_id: str) -> Response:
         project = self.project(request, project_id)
         latest = selectors.deployment_latest(user=request.user, project=project)
