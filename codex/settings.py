@@ -463,6 +463,7 @@ DEPLOY_GIT_REMOTE = env.str("DEPLOY_GIT_REMOTE", default="")
 DEPLOY_MAX_BYTES = env.int("DEPLOY_MAX_BYTES", default=100 * 1024 * 1024)
 VERCEL_TOKEN = env.str("VERCEL_TOKEN", default="")
 CELERY_BEAT_SCHEDULE = {
+    **CELERY_BEAT_SCHEDULE,
     "sandboxes-expire-idle": {"task": "apps.sandboxes.tasks.expire_idle_sandboxes", "schedule": 300.0},
 }
 

@@ -61,3 +61,9 @@ def test_the_admin_lists_sandboxes(client, admin_user, sandbox):
     assert admin_client.get("/admin/sandboxes/sandbox/").status_code == 200
     assert admin_client.get(f"/admin/sandboxes/sandbox/{sandbox.pk}/change/").status_code == 200
     assert admin_client.get("/admin/sandboxes/sandboxlimit/add/").status_code == 200
+
+
+def test_beat_schedules_the_expiry_beside_the_other_tasks(settings):
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    assert schedule["sandboxes-expire-idle"]["task"] == "apps.sandboxes.tasks.expire_idle_sandboxes"
+    assert "conversations.reap_stale_runs" in schedule
