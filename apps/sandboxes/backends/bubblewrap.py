@@ -182,11 +182,15 @@ class Cgroup:
     def remove(self) -> None:
         for controller in ("memory", "pids", "cpuacct", "freezer"):
             parent = self._own(controller)
-            if parent is not None:
+            group = parent / f"codex-{self.spec.key}" if parent is not None else None
+            # Killed tasks leave their cgroup a moment later: EBUSY until then.
+            for _ in range(100):
+                if group is None or not group.exists():
+                    break
                 try:
-                    (parent / f"codex-{self.spec.key}").rmdir()
+                    group.rmdir()
                 except OSError:
-                    pass
+                    time.sleep(0.01)
 
 
 class BubblewrapBackend(LocalFilesMixin):
