@@ -24,6 +24,7 @@ from django.utils.text import slugify
 
 from apps.core.errors import Invalid, NotFound, PayloadTooLarge, ServiceUnavailable
 from apps.sandboxes import selectors, services
+from apps.sandboxes.backends.local import host_uid
 from apps.sandboxes.files import Workspace
 from apps.sandboxes.models import Deployment, Sandbox
 
@@ -73,7 +74,12 @@ def _copy(workspace: Workspace, source: str, target: Path) -> int:
     return copied
 
 
-def _git(repo: Path, workspace: Path, *args: str) -> str:
+def _git(repo: Path, workspace: Path, *args: str, uid: int | None = None) -> str:
+    """git over the sandbox's work tree, as the sandbox's own host uid when there is one.
+
+    git reads the work tree by name; running as that uid, a link swapped in mid-walk can only
+    reach what the sandbox itself may read, never the platform's files.
+    """
     env = {
         "GIT_DIR": str(repo), "GIT_WORK_TREE": str(workspace), "HOME": str(repo.parent), "PATH": "/usr/bin:/bin",
         "GIT_AUTHOR_NAME": "CodexEngine", "GIT_AUTHOR_EMAIL": "deploy@localhost",
@@ -81,9 +87,10 @@ def _git(repo: Path, workspace: Path, *args: str) -> str:
         # The work tree is the sandbox's: no hooks, no filters or attributes of its own are honoured.
         "GIT_CONFIG_NOSYSTEM": "1", "GIT_ATTR_NOSYSTEM": "1",
     }
+    identity = {"user": uid, "group": uid, "extra_groups": []} if uid is not None else {}
     result = subprocess.run(
         ["git", "-c", "core.hooksPath=/dev/null", "-c", "safe.directory=*", "-c", "core.symlinks=true", *args],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env, capture_output=True, text=True, timeout=120, cwd="/", **identity,
     )
     if result.returncode != 0:
         raise ServiceUnavailable(f"git {args[0]} failed: {result.stderr.strip()[:300]}")
@@ -119,11 +126,16 @@ class GitDeployer(LocalDeployer):
             (repo / "info").mkdir(exist_ok=True)
             (repo / "info" / "exclude").write_text("\n".join(f"{name}/" for name in SKIP) + "\n")
             _log(deployment, f"initialised {repo.name}")
-        _git(repo, spec.workspace, "add", "-A")
-        status = _git(repo, spec.workspace, "status", "--porcelain")
-        if status or not _has_commits(repo, spec.workspace):
-            _git(repo, spec.workspace, "commit", "-q", "--allow-empty", "-m", f"Deploy version {deployment.version}")
-        deployment.commit = _git(repo, spec.workspace, "rev-parse", "HEAD")
+        uid = host_uid(spec)
+        if uid is not None:
+            # The repository is the sandbox uid's (it sees no path to it); the platform reads it as root.
+            for path in [repo, *repo.rglob("*")]:
+                os.lchown(path, uid, uid)
+        _git(repo, spec.workspace, "add", "-A", uid=uid)
+        status = _git(repo, spec.workspace, "status", "--porcelain", uid=uid)
+        if status or not _has_commits(repo, spec.workspace, uid):
+            _git(repo, spec.workspace, "commit", "-q", "--allow-empty", "-m", f"Deploy version {deployment.version}", uid=uid)
+        deployment.commit = _git(repo, spec.workspace, "rev-parse", "HEAD", uid=uid)
         _log(deployment, f"committed {deployment.commit[:12]}")
         if settings.DEPLOY_GIT_REMOTE:
             _git(repo, spec.workspace, "push", "-q", settings.DEPLOY_GIT_REMOTE, "HEAD:refs/heads/main")
@@ -131,9 +143,9 @@ class GitDeployer(LocalDeployer):
         super().publish(deployment, sandbox)
 
 
-def _has_commits(repo: Path, workspace: Path) -> bool:
+def _has_commits(repo: Path, workspace: Path, uid: int | None) -> bool:
     try:
-        _git(repo, workspace, "rev-parse", "--verify", "-q", "HEAD")
+        _git(repo, workspace, "rev-parse", "--verify", "-q", "HEAD", uid=uid)
     except ServiceUnavailable:
         return False
     return True
