@@ -89,6 +89,7 @@ LOCAL_APPS = [
     "apps.conversations",
     "apps.knowledge",
     "apps.tasks",
+    "apps.studio",
     "apps.web",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
@@ -380,6 +381,20 @@ RUN_REAP_EVERY_SECONDS = env.int("RUN_REAP_EVERY_SECONDS", default=30)
 CELERY_BEAT_SCHEDULE = {
     "conversations.reap_stale_runs": {"task": "conversations.reap_stale_runs", "schedule": RUN_REAP_EVERY_SECONDS},
 }
+
+# ------------------------------------------------------------------------------
+# Studio (speech, podcasts, slide decks), scheduled agent tasks, versions, tracing
+# ------------------------------------------------------------------------------
+# Speech: espeak-ng offline; an OpenAI-compatible /audio/speech endpoint when TTS_BASE_URL is set.
+TTS_BASE_URL = env.str("TTS_BASE_URL", default="")
+TTS_API_KEY = env.str("TTS_API_KEY", default="")
+TTS_MODEL = env.str("TTS_MODEL", default="tts-1")
+TTS_VOICE = env.str("TTS_VOICE", default="alloy")
+TTS_DEFAULT_LANGUAGE = env.str("TTS_DEFAULT_LANGUAGE", default="en-US")
+TTS_MAX_CHARS = env.int("TTS_MAX_CHARS", default=5000)
+TTS_TIMEOUT_SECONDS = env.float("TTS_TIMEOUT_SECONDS", default=120.0)
+# Podcast and PPT routes wait this long for their job, then answer 202 with the job to poll.
+STUDIO_WAIT_SECONDS = env.float("STUDIO_WAIT_SECONDS", default=60.0)
 
 # ------------------------------------------------------------------------------
 # Logging
