@@ -395,6 +395,13 @@ TTS_MAX_CHARS = env.int("TTS_MAX_CHARS", default=5000)
 TTS_TIMEOUT_SECONDS = env.float("TTS_TIMEOUT_SECONDS", default=120.0)
 # Podcast and PPT routes wait this long for their job, then answer 202 with the job to poll.
 STUDIO_WAIT_SECONDS = env.float("STUDIO_WAIT_SECONDS", default=60.0)
+# The desktop release feed: /api/system/version/import_github reads this repository's latest release.
+VERSION_GITHUB_REPO = env.str("VERSION_GITHUB_REPO", default="")
+VERSION_GITHUB_API_URL = env.str("VERSION_GITHUB_API_URL", default="https://api.github.com")
+VERSION_GITHUB_TIMEOUT = env.float("VERSION_GITHUB_TIMEOUT", default=15.0)
+# The Jaeger UI behind /api/observability/jaeger (unset: those routes answer 404); its cookie's lifetime.
+JAEGER_UI_URL = env.str("JAEGER_UI_URL", default="")
+JAEGER_COOKIE_SECONDS = env.int("JAEGER_COOKIE_SECONDS", default=900)
 
 # ------------------------------------------------------------------------------
 # Logging
