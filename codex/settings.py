@@ -402,6 +402,11 @@ VERSION_GITHUB_TIMEOUT = env.float("VERSION_GITHUB_TIMEOUT", default=15.0)
 # The Jaeger UI behind /api/observability/jaeger (unset: those routes answer 404); its cookie's lifetime.
 JAEGER_UI_URL = env.str("JAEGER_UI_URL", default="")
 JAEGER_COOKIE_SECONDS = env.int("JAEGER_COOKIE_SECONDS", default=900)
+# OpenTelemetry traces (docs/tracing.md): exported over OTLP/HTTP when the endpoint is set.
+OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="codexengine")
+if OTEL_EXPORTER_OTLP_ENDPOINT:
+    MIDDLEWARE.insert(0, "apps.system.tracing.TracingMiddleware")
 
 # ------------------------------------------------------------------------------
 # Logging
