@@ -1,7 +1,7 @@
 """Health and system paths of all five APIs."""
 from django.urls import path
 
-from apps.system.api import releases, views
+from apps.system.api import codegen, releases, views
 
 urlpatterns = [
     path("", views.RootApi.as_view(), name="root"),
@@ -19,4 +19,7 @@ urlpatterns = [
     path("api/observability/jaeger/auth", releases.JaegerAuthApi.as_view(), name="jaeger-auth"),
     path("api/observability/jaeger", releases.JaegerRedirectApi.as_view(), name="jaeger"),
     path("api/observability/jaeger/<path:full_path>", releases.JaegerRedirectApi.as_view(), name="jaeger-path"),
+    path("api/v1/admin/gen/business", codegen.CodeGenConfigListApi.as_view(), name="codegen-configs"),
+    path("api/v1/admin/gen/business/<str:config_id>/generate", codegen.CodeGenGenerateApi.as_view(),
+         name="codegen-generate"),
 ]
