@@ -53,7 +53,8 @@ def command(role: str, *, host: str = "127.0.0.1", port: int = 8000, python: str
     # Gossip and mingle only share worker state we keep in Redis and PostgreSQL ourselves; they cost idle CPU.
     quiet = ["--without-gossip", "--without-mingle"]
     if role == "web":
-        return [python, "-m", "daphne", "-b", host, "-p", str(port), "--proxy-headers", "codex.asgi:application"]
+        # No --proxy-headers: it believes any client's X-Forwarded-For; apps.core.client_ip trusts TRUSTED_PROXIES only.
+        return [python, "-m", "daphne", "-b", host, "-p", str(port), "codex.asgi:application"]
     if role == "runs":
         return [python, "-m", "celery", "-A", "codex", "worker", "--pool=threads",
                 f"--concurrency={settings.RUN_WORKER_CONCURRENCY}", "-Q", settings.CELERY_RUN_QUEUE,

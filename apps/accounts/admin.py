@@ -30,7 +30,7 @@ from apps.accounts.models import (
 from apps.accounts.selectors.console import tree_order
 from apps.accounts.services.api_keys import api_key_check_new, api_key_create, api_key_revoke
 from apps.accounts.services.console import users_add_role, users_set_active
-from apps.core.errors import Invalid
+from apps.core.errors import Forbidden, Invalid
 
 
 # ------------------------------------------------------------------------------
@@ -121,7 +121,11 @@ class DepartmentSubtreeFilter(admin.SimpleListFilter):
 
 def _assign_role_action(role: Role) -> Callable[[admin.ModelAdmin, HttpRequest, QuerySet[User]], None]:
     def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        added = users_add_role(users=queryset, role=role)
+        try:
+            added = users_add_role(actor=request.user, users=queryset, role=role)
+        except Forbidden as exc:
+            modeladmin.message_user(request, exc.message, messages.ERROR)
+            return
         modeladmin.message_user(request, f"Role “{role.name}” given to {added} user(s).", messages.SUCCESS)
 
     return action

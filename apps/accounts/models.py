@@ -112,6 +112,9 @@ class User(AbstractUser):
     department = models.ForeignKey(Department, null=True, blank=True, related_name="users", on_delete=models.SET_NULL)
     roles = models.ManyToManyField(Role, blank=True, related_name="users")
     config = models.JSONField(default=dict, blank=True)
+    # Every JWT carries the version it was issued under; a password change or a logout bumps
+    # it, and tokens of an older version are refused on every request (and cannot refresh).
+    token_version = models.PositiveIntegerField(default=0, editable=False)
 
     objects = CodexUserManager()
 

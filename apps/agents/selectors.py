@@ -64,6 +64,15 @@ def agent_get_owned(*, user: Any, agent_id: Any) -> Agent:
     return agent
 
 
+def agent_accessible(*, user: Any, agent: Agent) -> bool:
+    """Whether ``user`` may run ``agent`` now: its owner, or a grantee whose grant still exists.
+
+    Checked at every run start (in the request and again in the worker), because a thread
+    keeps its agent after the owner revokes the grant.
+    """
+    return agent.owner_id == user.pk or AgentGrant.objects.filter(agent_id=agent.pk, user_id=user.pk).exists()
+
+
 def agent_grant_list(*, agent: Agent) -> QuerySet[AgentGrant]:
     return agent.grants.select_related("user")
 

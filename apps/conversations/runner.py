@@ -176,6 +176,8 @@ class Outcome:
             self.citations.extend(data.get("citations", []))
         elif type == "usage":
             self._add_usage(data)
+        elif type == "status" and data.get("status") == AgentRun.Status.STOPPED:
+            self.status = AgentRun.Status.STOPPED  # the runtime stopped the run itself (out of credits)
         elif type == "error":
             self.status = AgentRun.Status.FAILED
             self.error = str(data.get("content", "")) or "The agent run failed."

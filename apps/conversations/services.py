@@ -18,15 +18,23 @@ from django.utils import timezone
 
 from apps.agents.models import Agent
 from apps.agents.runtime import RunOptions
+from apps.agents.selectors import agent_accessible
+from apps.billing.services import credits_require
 from apps.conversations import livelog, runner
 from apps.conversations.models import AgentRun, Message, Project, Thread
 from apps.core import throttle
-from apps.core.errors import Conflict, Invalid, NotFound, PayloadTooLarge
+from apps.core.errors import Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge
 from apps.core.jobs import enqueue
 
 logger = logging.getLogger(__name__)
 
 TITLE_LENGTH = 60
+AGENT_REVOKED = "This agent is no longer shared with you; choose another agent or start a new chat."
+
+
+def _ensure_agent_access(*, user: Any, agent: Agent | None) -> None:
+    if agent is not None and not agent_accessible(user=user, agent=agent):
+        raise Forbidden(AGENT_REVOKED, code="agent_access_revoked")
 
 
 # ------------------------------------------------------------------------------
@@ -137,6 +145,7 @@ def run_start(
     """Keep the user's message(s), create a queued run and hand it to a worker."""
     throttle.check("run-start", str(user.pk), settings.RUN_START_THROTTLE, message="Too many runs started; wait a moment.")
     _check_messages(messages)
+    credits_require(user=user)
     fresh = created = False
     if thread is None:
         thread = Thread.objects.select_for_update().filter(pk=thread_id).first() if thread_id else None
@@ -154,6 +163,7 @@ def run_start(
     # A thread made just now has no run to collide with: spare the query.
     if not created and thread.runs.filter(status__in=[AgentRun.Status.QUEUED, AgentRun.Status.RUNNING]).exists():
         raise Conflict("A run is already active on this thread; stop it or wait for it to finish.")
+    _ensure_agent_access(user=user, agent=agent or thread.agent)
     fresh = fresh or not thread.messages.exists()
     run = AgentRun.objects.create(
         thread=thread, user=user, agent=agent or thread.agent, endpoint=endpoint,
@@ -298,6 +308,11 @@ def run_execute(*, run_id: str) -> None:
     try:
         if livelog.stop_requested(str(run.pk)) or run.stop_requested:
             outcome.status = AgentRun.Status.STOPPED
+        elif run.agent is not None and not runner.in_db(agent_accessible, user=run.user, agent=run.agent):
+            # Revoked between the request and the worker: the owner's provider and key are not ours to use.
+            outcome.status = AgentRun.Status.FAILED
+            outcome.error = AGENT_REVOKED
+            recorder.emit("error", {"content": outcome.error})
         else:
             messages = runner.in_db(_history, thread=run.thread)
             runner.drive_sync(run=run, messages=messages, recorder=recorder, outcome=outcome)

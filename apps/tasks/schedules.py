@@ -26,6 +26,7 @@ from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from apps.agents.models import Agent
+from apps.billing.services import INSUFFICIENT, credits_available
 from apps.conversations import services as conversations
 from apps.conversations.models import AgentRun
 from apps.core.errors import Invalid, NotFound, ServiceError
@@ -37,17 +38,17 @@ FIRE_TASK = "tasks.fire_scheduled_agent_task"
 MIN_INTERVAL_SECONDS = 60
 RUN_ENDPOINT = "003 /api/v1/task/schedulers"
 
-#: Checks that may stop an owner's schedule from running, each returning why (or None).
-#: The billing app appends its credit check here (in its AppConfig.ready), so a schedule
-#: whose owner is out of credits skips and records why instead of starting a run.
-OWNER_CHECKS: list[Callable[[Any], str | None]] = []
-
-
 def _owner_disabled(owner: Any) -> str | None:
     return None if owner.is_active else "The owner's account is disabled."
 
 
-OWNER_CHECKS.append(_owner_disabled)
+def _owner_out_of_credits(owner: Any) -> str | None:
+    return None if credits_available(user=owner) else INSUFFICIENT
+
+
+#: Checks that may stop an owner's schedule from running, each returning why (or None): a
+#: schedule whose owner is disabled or out of credits skips and records why instead of starting a run.
+OWNER_CHECKS: list[Callable[[Any], str | None]] = [_owner_disabled, _owner_out_of_credits]
 
 
 # ------------------------------------------------------------------------------

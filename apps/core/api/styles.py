@@ -47,6 +47,13 @@ class PlatformStyle(ApiStyle):
 
     name = "platform"
 
+    def error_body(self, request: Any, error: ErrorInfo) -> dict[str, Any]:
+        body = super().error_body(request, error)
+        if error.status == 402:
+            # 004 names the reason in ``error`` (``insufficient_credits``), beside the usual ``detail``.
+            body = {"error": error.code, **body}
+        return body
+
 
 class AdminStyle(ApiStyle):
     """003 — agents backend: ``{"detail", "code"}``."""

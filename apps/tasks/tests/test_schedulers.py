@@ -120,11 +120,13 @@ def test_a_disabled_owner_or_schedule_skips_and_says_why(alice, alice_client):
     assert not AgentRun.objects.exists()
 
 
-def test_a_credit_check_can_stop_a_schedule(alice_client, monkeypatch):
+def test_an_owner_out_of_credits_skips_and_says_why(alice_client, settings):
+    settings.BILLING_ENABLED = True
+    settings.BILLING_SIGNUP_CREDITS = "0"
     schedule_id = _create(alice_client).json()["id"]
-    monkeypatch.setattr(schedules, "OWNER_CHECKS", [*schedules.OWNER_CHECKS, lambda owner: "Out of credits."])
     execution = schedules.schedule_fire(schedule_id=schedule_id)
-    assert (execution.outcome, execution.note) == ("skipped", "Out of credits.")
+    assert execution.outcome == "skipped" and execution.note.startswith("Insufficient credits")
+    assert not AgentRun.objects.exists()
 
 
 def test_schedulers_need_a_login(anon):
