@@ -276,3 +276,14 @@ def test_enhance_prompt_uses_the_model(alice, alice_client, fake_llm):
     fake_llm.script("Write a 1,000-word post on async Rust for beginners.")
     response = alice_client.post(ENHANCE, {"prompt": "rust async post"}, format="json")
     assert response.json() == {"result": "Write a 1,000-word post on async Rust for beginners."}
+
+
+def test_the_admin_lists_jobs_and_shows_one(admin_user, alice):
+    from django.test import Client
+
+    job = GenerationJob.objects.create(owner=alice, kind="podcast", input={"content": REPORT}, progress_note="Speaking")
+    browser = Client()
+    browser.force_login(admin_user)
+    assert browser.get("/admin/studio/generationjob/").status_code == 200
+    page = browser.get(f"/admin/studio/generationjob/{job.pk}/change/")
+    assert page.status_code == 200 and b"Speaking" in page.content

@@ -97,3 +97,11 @@ def test_spans_are_exported_over_otlp_when_the_endpoint_is_set():
     finally:
         server.shutdown()
     assert _Collector.received and _Collector.received[0][0] == "/v1/traces" and _Collector.received[0][1] > 0
+
+
+def test_a_celery_task_gets_a_span(spans):
+    task = type("Task", (), {"name": "studio.execute_job"})()
+    tracing._task_started(task_id="t1", task=task)
+    tracing._task_finished(task_id="t1", state="SUCCESS")
+    (span,) = spans.get_finished_spans()
+    assert span.name == "celery studio.execute_job" and span.attributes["celery.state"] == "SUCCESS"
