@@ -90,6 +90,7 @@ LOCAL_APPS = [
     "apps.knowledge",
     "apps.tasks",
     "apps.sandboxes",
+    "apps.studio",
     "apps.billing",
     "apps.web",
 ]
@@ -393,6 +394,32 @@ RUN_REAP_EVERY_SECONDS = env.int("RUN_REAP_EVERY_SECONDS", default=30)
 CELERY_BEAT_SCHEDULE = {
     "conversations.reap_stale_runs": {"task": "conversations.reap_stale_runs", "schedule": RUN_REAP_EVERY_SECONDS},
 }
+
+# ------------------------------------------------------------------------------
+# Studio (speech, podcasts, slide decks), scheduled agent tasks, versions, tracing
+# ------------------------------------------------------------------------------
+# Speech: espeak-ng offline; an OpenAI-compatible /audio/speech endpoint when TTS_BASE_URL is set.
+TTS_BASE_URL = env.str("TTS_BASE_URL", default="")
+TTS_API_KEY = env.str("TTS_API_KEY", default="")
+TTS_MODEL = env.str("TTS_MODEL", default="tts-1")
+TTS_VOICE = env.str("TTS_VOICE", default="alloy")
+TTS_DEFAULT_LANGUAGE = env.str("TTS_DEFAULT_LANGUAGE", default="en-US")
+TTS_MAX_CHARS = env.int("TTS_MAX_CHARS", default=5000)
+TTS_TIMEOUT_SECONDS = env.float("TTS_TIMEOUT_SECONDS", default=120.0)
+# Podcast and PPT routes wait this long for their job, then answer 202 with the job to poll.
+STUDIO_WAIT_SECONDS = env.float("STUDIO_WAIT_SECONDS", default=60.0)
+# The desktop release feed: /api/system/version/import_github reads this repository's latest release.
+VERSION_GITHUB_REPO = env.str("VERSION_GITHUB_REPO", default="")
+VERSION_GITHUB_API_URL = env.str("VERSION_GITHUB_API_URL", default="https://api.github.com")
+VERSION_GITHUB_TIMEOUT = env.float("VERSION_GITHUB_TIMEOUT", default=15.0)
+# The Jaeger UI behind /api/observability/jaeger (unset: those routes answer 404); its cookie's lifetime.
+JAEGER_UI_URL = env.str("JAEGER_UI_URL", default="")
+JAEGER_COOKIE_SECONDS = env.int("JAEGER_COOKIE_SECONDS", default=900)
+# OpenTelemetry traces (docs/tracing.md): exported over OTLP/HTTP when the endpoint is set.
+OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="codexengine")
+if OTEL_EXPORTER_OTLP_ENDPOINT:
+    MIDDLEWARE.insert(0, "apps.system.tracing.TracingMiddleware")
 
 # ------------------------------------------------------------------------------
 # Hardening (issue 8): tool limits, proxies, quotas
