@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from apps.core.jobs import enqueue
 from apps.knowledge import services
 
 MAX_RETRIES = 5
@@ -18,3 +19,15 @@ def ingest_document_task(self, *, document_id: str) -> None:
             services.document_fail(document_id=document_id, reason="Ingestion gave up after repeated transient errors.")
             return
         raise self.retry(exc=exc, countdown=min(60, 2 ** (self.request.retries + 1))) from exc
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def ingest_documents_task(*, document_ids: list[str]) -> None:
+    """Ingest a batch in one worker, parsing the next document while the current one embeds.
+
+    Redelivered after a killed worker, it skips the documents it already finished; a document
+    that meets a transient error goes on alone as :func:`ingest_document_task`, with its retries.
+    """
+    for document_id, result in services.documents_ingest(document_ids=document_ids, only_pending=True):
+        if isinstance(result, Exception):
+            enqueue(ingest_document_task, document_id=document_id)
