@@ -5,7 +5,6 @@ import logging
 import socket
 
 import numpy as np
-import pytest
 from django.conf import settings
 
 from apps.knowledge import embedding, encoders
