@@ -1,24 +1,23 @@
 """One agent step of a 001 task: the prompt from the task and its past steps, one model call, one action.
 
-The agent runtime (:mod:`apps.agents.runtime`) loops until the model answers; a task
-step must stop after a single action, so this module speaks to the model directly,
-through the providers app's :class:`~apps.providers.llm.ChatModel` contract, and runs
-tools through the tools app's service.
+The step is the runtime's one loop (:func:`apps.agents.runtime.loop.agent_loop`) limited
+to one step and one action, with two control actions (ask the user, give the final
+answer) that end the step instead of running a tool. This module only builds the
+prompt from the stored steps and turns the loop's events into the documented
+``action`` and ``result``.
 """
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.utils import timezone
 
-from apps.core.errors import ServiceError
-from apps.providers.llm import ChatModel, Source, ToolCall, ToolSpec
-from apps.providers.services import usage_record_add
-from apps.tools.registry import ToolContext
-from apps.tools.services import tool_execute
+from apps.agents.runtime.loop import LoopLimits, RunIds, agent_loop
+from apps.providers.llm import ChatModel, ProviderError, Source, ToolSpec
+from apps.tools.toolset import Toolset
 
 ASK_USER = "ask_user"
 FINAL_ANSWER = "final_answer"
@@ -80,13 +79,6 @@ class StepOutcome:
     model: str
     final: bool
     awaiting_input: bool
-
-
-@dataclass
-class _Reply:
-    text: list[str] = field(default_factory=list)
-    reasoning: list[str] = field(default_factory=list)
-    calls: tuple[ToolCall, ...] = ()
 
 
 def _user_turn(text: str, state_data: dict[str, Any] | None) -> str:
@@ -162,19 +154,12 @@ def _result(status: str, *, details: Any = None, summary: str = "", error: str |
     return {"status": status, "details": details or {}, "summary": summary, "error": error, "message": message}
 
 
-async def _run_tool(*, user: Any, call: ToolCall, arguments: dict[str, Any], offered: set[str]) -> dict[str, Any]:
-    if call.name not in offered:
-        return _result("FAILURE", details={"tool": call.name}, summary=f"{call.name} is not available.",
-                       error=f"The tool {call.name} is not available to the task agent.")
-    try:
-        outcome = await tool_execute(user=user, tool_name=call.name, tool_params=arguments, context=ToolContext(user=user))
-    except ServiceError as exc:
-        # Bad parameters from the model are a failed step the model can correct, not a client error.
-        return _result("FAILURE", details={"tool": call.name}, summary=f"{call.name} was called wrongly.", error=exc.message)
-    details = {"tool": call.name, "output": outcome.result}
-    if outcome.error:
-        return _result("FAILURE", details=details, summary=f"{call.name} failed.", error=outcome.result)
-    return _result("SUCCESS", details=details, summary=f"{call.name}: {outcome.result[:SUMMARY_LENGTH]}")
+def _tool_result(name: str, data: dict[str, Any]) -> dict[str, Any]:
+    output = str(data.get("result", ""))
+    details = {"tool": name, "output": output}
+    if data.get("error"):
+        return _result("FAILURE", details=details, summary=f"{name} failed.", error=output)
+    return _result("SUCCESS", details=details, summary=f"{name}: {output[:SUMMARY_LENGTH]}")
 
 
 async def step_run(
@@ -182,31 +167,39 @@ async def step_run(
     user: Any,
     model: ChatModel,
     messages: list[dict[str, Any]],
-    tools: Sequence[ToolSpec],
+    toolset: Toolset,
     sources: Sequence[Source],
     session_id: str,
     endpoint: str,
 ) -> StepOutcome:
-    """Call the model once, take its one action, and record the call's token usage.
+    """One step of the agent loop: one model call and its one action (usage is recorded by the loop).
 
     Raises :class:`~apps.providers.llm.ProviderError` when the model cannot be reached.
     """
-    offered = [*tools, *CONTROL_ACTIONS]
-    reply = _Reply()
-    async for chunk in model.stream(messages, tools=offered, sources=sources):
-        if chunk.kind == "content":
-            reply.text.append(chunk.text)
-        elif chunk.kind == "reasoning":
-            reply.reasoning.append(chunk.text)
-        elif chunk.kind == "tool_calls":
-            reply.calls = chunk.tool_calls
-        elif chunk.kind == "usage" and chunk.usage is not None:
-            await usage_record_add(
-                user=user, provider_id=model.provider_id, model=model.model_name, usage=chunk.usage,
-                session_id=session_id, endpoint=endpoint,
-            )
-    text = "".join(reply.text).strip()
-    reasoning = "".join(reply.reasoning).strip()
+    text: list[str] = []
+    reasoning: list[str] = []
+    call: dict[str, Any] | None = None
+    tool_result: dict[str, Any] | None = None
+    async for event in agent_loop(
+        model=model,
+        toolset=toolset,
+        conversation=messages,
+        ids=RunIds(user=user, thread_id=session_id, endpoint=endpoint),
+        limits=LoopLimits(max_steps=1, last_step_answers=False, actions_per_step=1, control_actions=CONTROL_ACTIONS),
+        sources=sources,
+    ):
+        if event.type == "content":
+            text.append(event.data["content"])
+        elif event.type == "reasoning":
+            reasoning.append(event.data["content"])
+        elif event.type == "tool_call":
+            call = event.data
+        elif event.type == "tool_result":
+            tool_result = event.data
+        elif event.type == "error":
+            raise ProviderError(event.data["content"])
+    answer_text = "".join(text).strip()
+    thought = "".join(reasoning).strip()
 
     def outcome(action: dict[str, Any], result: dict[str, Any]) -> StepOutcome:
         return StepOutcome(
@@ -214,29 +207,25 @@ async def step_run(
             final=bool(action["final"]), awaiting_input=result["status"] == "AWAITING_INPUT",
         )
 
-    if not reply.calls:
-        if not text:
+    if call is None:
+        if not answer_text:
             return outcome(
-                {"name": NO_ACTION, "parameters": {}, "reasoning": reasoning, "final": False},
+                {"name": NO_ACTION, "parameters": {}, "reasoning": thought, "final": False},
                 _result("FAILURE", summary="No action.", error="The model returned neither an answer nor an action."),
             )
         # A plain text answer is the model's final answer.
         return outcome(
-            {"name": FINAL_ANSWER, "parameters": {"answer": text}, "reasoning": reasoning, "final": True},
-            _result("SUCCESS", details={"answer": text}, summary=text[:SUMMARY_LENGTH], message=text),
+            {"name": FINAL_ANSWER, "parameters": {"answer": answer_text}, "reasoning": thought, "final": True},
+            _result("SUCCESS", details={"answer": answer_text}, summary=answer_text[:SUMMARY_LENGTH], message=answer_text),
         )
-    # One action per step: further calls of the same reply are not run, and the prompt never shows them.
-    call = reply.calls[0]
-    arguments = call.parsed_arguments()
-    action = {"name": call.name, "parameters": arguments, "reasoning": text or reasoning, "final": False, "call_id": call.id}
-    if call.name == FINAL_ANSWER:
-        answer = str(arguments.get("answer") or text).strip() or "(no answer)"
+    name, arguments = call["tool"], call["arguments"]
+    action = {"name": name, "parameters": arguments, "reasoning": answer_text or thought, "final": False, "call_id": call["id"]}
+    if name == FINAL_ANSWER:
+        answer = str(arguments.get("answer") or answer_text).strip() or "(no answer)"
         return outcome({**action, "final": True},
                        _result("SUCCESS", details={"answer": answer}, summary=answer[:SUMMARY_LENGTH], message=answer))
-    if call.name == ASK_USER:
-        question = str(arguments.get("question") or text).strip() or "The agent needs more information."
+    if name == ASK_USER:
+        question = str(arguments.get("question") or answer_text).strip() or "The agent needs more information."
         return outcome(action, _result("AWAITING_INPUT", details={"question": question},
                                        summary="Waiting for the user's answer.", message=question))
-    result = await _run_tool(user=user, call=call, arguments=arguments, offered={tool.name for tool in tools})
-    return outcome(action, result)
-
+    return outcome(action, _tool_result(name, tool_result or {"result": "The tool returned nothing.", "error": True}))

@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
+from apps.billing.services import credits_require
 from apps.core.errors import BadGateway, Conflict, Invalid, PayloadTooLarge
 from apps.knowledge import selectors as knowledge_selectors
 from apps.knowledge import services as knowledge_services
@@ -19,7 +20,8 @@ from apps.providers.selectors import chat_model, model_config_for
 from apps.tasks import agent
 from apps.tasks.models import MAX_TASK_STEPS, Task, TaskStep
 from apps.tasks.selectors import task_document_entry, task_documents
-from apps.tools.selectors import tool_list
+from apps.tools.selectors import toolset_resolve
+from apps.tools.toolset import Toolset, ToolsetRequest
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +93,13 @@ def _past(step: TaskStep) -> agent.PastStep:
     return agent.PastStep(input=step.input, state_data=step.state_data, action=step.action, result=step.result)
 
 
+async def _step_and_close(*, toolset: Toolset, **kwargs: Any) -> agent.StepOutcome:
+    try:
+        return await agent.step_run(toolset=toolset, **kwargs)
+    finally:
+        await toolset.aclose()
+
+
 def task_step_run(*, task: Task, message: str = "", state_data: dict[str, Any] | None = None) -> TaskStep:
     """Progress ``task`` by exactly one agent step: one model call, one action, its result.
 
@@ -102,6 +111,7 @@ def task_step_run(*, task: Task, message: str = "", state_data: dict[str, Any] |
     _check_length(message)
     if state_data is not None and not isinstance(state_data, dict):
         raise Invalid("stateData must be an object.", field_errors={"stateData": ["Must be an object."]})
+    credits_require(user=task.owner)
     # The row lock is held through the model call so that one task runs one step at a time;
     # a concurrent POST is told so at once rather than queued behind a slow model.
     with transaction.atomic():
@@ -126,11 +136,11 @@ def task_step_run(*, task: Task, message: str = "", state_data: dict[str, Any] |
             sources=sources,
             steps=[*(_past(step) for step in steps), current],
         )
-        tools = [tool.spec() for tool in tool_list(user=task.owner)]
+        toolset = toolset_resolve(request=ToolsetRequest(user=task.owner))
         model = chat_model(model_config_for(user=task.owner))
         try:
-            outcome = async_to_sync(agent.step_run)(
-                user=task.owner, model=model, messages=messages, tools=tools, sources=sources,
+            outcome = async_to_sync(_step_and_close)(
+                user=task.owner, model=model, messages=messages, toolset=toolset, sources=sources,
                 session_id=str(task.pk), endpoint=ENDPOINT,
             )
         except ProviderError as exc:

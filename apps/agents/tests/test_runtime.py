@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from asgiref.sync import async_to_sync
 
-from apps.agents.runtime import RunOverrides, agent_run_stream
+from apps.agents.runtime import RunOptions, agent_run_stream
 from apps.agents.tests.factories import AgentFactory
 from apps.providers.models import UsageRecord
 from apps.providers.testing import Reply
@@ -31,7 +32,7 @@ def test_it_calls_a_tool_and_then_answers(alice, fake_llm):
         Reply(tool_calls=[{"name": "calculator", "arguments": {"expression": "6 * 7"}, "id": "call_1"}]),
         Reply(text="The answer is 42."),
     )
-    events = run(user=alice, agent=agent, messages=QUESTION, overrides=RunOverrides(), run_id=None,
+    events = run(user=alice, agent=agent, messages=QUESTION, options=RunOptions(), run_id=None,
                  thread_id="t-1", endpoint="/api/stream")
 
     assert of_type(events, "tool_call") == [{"id": "call_1", "tool": "calculator", "arguments": {"expression": "6 * 7"}}]
@@ -72,7 +73,7 @@ def test_it_stops_at_max_loop_count(alice, fake_llm):
     fake_llm.make_provider(owner=alice)
     fake_llm.default = Reply(tool_calls=[{"name": "calculator", "arguments": {"expression": "1+1"}}])
     events = run(user=alice, agent=AgentFactory(owner=alice), messages=QUESTION,
-                 overrides=RunOverrides(max_loop_count=3))
+                 options=RunOptions(max_loop_count=3))
     assert len(fake_llm.chat_requests) == 3
     assert "tools" not in fake_llm.chat_requests[-1]
     assert len(of_type(events, "tool_result")) == 2
@@ -170,10 +171,10 @@ def test_it_stops_while_the_upstream_is_silent(alice, fake_llm):
 def test_it_applies_request_overrides(alice, fake_llm):
     fake_llm.make_provider(owner=alice)
     agent = AgentFactory(owner=alice, system_prefix="Saved prompt", available_tools=["calculator"])
-    overrides = RunOverrides.from_request({"system_prefix": "Be terse.", "available_tools": ["current_time"],
+    overrides = RunOptions.from_request({"system_prefix": "Be terse.", "available_tools": ["current_time"],
                                            "llm_model_config": {"model": "other-model", "temperature": 0.1},
                                            "unknown_field": 1})
-    run(user=alice, agent=agent, messages=QUESTION, overrides=overrides)
+    run(user=alice, agent=agent, messages=QUESTION, options=overrides)
     body = fake_llm.chat_requests[0]
     assert body["messages"][0]["content"].startswith("Be terse.")
     assert [t["function"]["name"] for t in body["tools"]] == ["current_time"]
@@ -181,11 +182,11 @@ def test_it_applies_request_overrides(alice, fake_llm):
 
 
 def test_from_request_ignores_bad_types():
-    overrides = RunOverrides.from_request({"max_loop_count": "ten", "available_tools": "calculator",
+    overrides = RunOptions.from_request({"max_loop_count": "ten", "available_tools": "calculator",
                                            "deep_thinking": "yes", "llm_model_config": [1]})
-    assert overrides == RunOverrides()
-    assert RunOverrides.from_request({"max_loop_count": 999}).max_loop_count == 50
-    admin = RunOverrides.from_request({"agent_name": "X", "enable_deep_thinking": True, "locale": "fr-FR",
+    assert overrides == RunOptions()
+    assert RunOptions.from_request({"max_loop_count": 999}).max_loop_count == 50
+    admin = RunOptions.from_request({"agent_name": "X", "enable_deep_thinking": True, "locale": "fr-FR",
                                        "resources": [{"id": "kb1"}]})
     assert (admin.agent_name, admin.deep_thinking, admin.locale, admin.available_knowledge_bases) == (
         "X", True, "fr-FR", ["kb1"])
@@ -251,7 +252,7 @@ def test_a_real_model_gets_the_numbered_sources(alice, fake_llm, settings, tmp_p
 def test_deep_thinking_and_force_summary_shape_the_system_prompt(alice, fake_llm):
     fake_llm.make_provider(owner=alice)
     run(user=alice, agent=None, messages=QUESTION,
-        overrides=RunOverrides.from_request({"deep_thinking": True, "force_summary": True}))
+        options=RunOptions.from_request({"deep_thinking": True, "force_summary": True}))
     system = fake_llm.chat_requests[0]["messages"][0]["content"]
     assert "step by step" in system and "Summary:" in system
 
@@ -275,14 +276,14 @@ def test_a_multimodal_provider_gets_the_image(alice, fake_llm):
 
 def test_an_inline_sub_agent_runs_as_a_tool(alice, fake_llm):
     fake_llm.make_provider(owner=alice)
-    overrides = RunOverrides.from_request({"available_tools": [], "custom_sub_agents": [
+    overrides = RunOptions.from_request({"available_tools": [], "custom_sub_agents": [
         {"name": "Poet", "systemPrefix": "You write haiku.", "description": "Writes poems"}]})
     fake_llm.script(
         Reply(tool_calls=[{"name": "agent_custom_1", "arguments": {"task": "A haiku on rain"}, "id": "p1"}]),
         Reply(text="Rain on the rooftop"),
         Reply(text="Here it is: Rain on the rooftop"),
     )
-    events = run(user=alice, agent=None, messages=QUESTION, overrides=overrides)
+    events = run(user=alice, agent=None, messages=QUESTION, options=overrides)
     assert of_type(events, "tool_result")[0]["result"] == "Rain on the rooftop"
     assert fake_llm.chat_requests[1]["messages"][0]["content"].startswith("You write haiku.")
 
@@ -299,7 +300,7 @@ def test_broken_tool_arguments_come_back_as_a_tool_error(alice, fake_llm):
 
 def test_the_offline_model_answers_from_the_tool_at_the_loop_limit(alice):
     events = run(user=alice, agent=None, messages=[{"role": "user", "content": "What is 6 * 7?"}],
-                 overrides=RunOverrides(max_loop_count=2))
+                 options=RunOptions(max_loop_count=2))
     assert "The result is 42." in "".join(e["content"] for e in of_type(events, "content"))
 
 
@@ -338,3 +339,41 @@ def test_it_takes_model_ids_for_run_and_thread(alice, fake_llm):
     run(user=alice, agent=None, messages=QUESTION, run_id=run_id, thread_id=thread_id, endpoint="/chat/stream")
     record = UsageRecord.objects.get(user=alice)
     assert (record.run_id, record.session_id) == (run_id, str(thread_id))
+
+
+def test_options_read_camel_case_and_survive_storage():
+    options = RunOptions.from_request({"systemPrefix": "Short.", "availableTools": ["calculator"], "maxLoopCount": 3,
+                                       "enableWebSearch": True, "llmModelConfig": {"model": "m", "maxTokens": 20},
+                                       "extra_mcp_config": {"mcpServers": {"x": {"url": "http://127.0.0.1:1/mcp"}}}})
+    assert options.system_prefix == "Short." and options.available_tools == ["calculator"]
+    assert options.max_loop_count == 3 and options.web_search is True
+    assert options.model.model == "m" and options.model.max_tokens == 20
+    assert options.mcp_servers == {"mcpServers": {"x": {"url": "http://127.0.0.1:1/mcp"}}}
+    assert RunOptions.from_json(json.loads(json.dumps(options.to_json()))) == options
+    assert RunOptions().to_json() == {}
+
+
+def test_a_tool_streams_its_progress_events_into_the_run(alice, fake_llm):
+    from apps.tools.registry import Tool, ToolResult
+    from apps.tools.toolset import Provision, provider_register, provider_unregister, registered_providers
+
+    async def slow(params, context):
+        await context.emit("progress", {"content": "half way"})
+        return ToolResult("done", artifacts=[{"name": "out.txt"}])
+
+    def provide(request):
+        return Provision(tools=[Tool(name="slow_tool", description="A slow tool.", function=slow)])
+
+    fake_llm.make_provider(owner=alice)
+    fake_llm.script(Reply(tool_calls=[{"name": "slow_tool", "arguments": {}, "id": "c1"}]), Reply(text="ok"))
+    provider_register("test-slow", provide)
+    try:
+        events = run(user=alice, agent=None, messages=QUESTION)
+    finally:
+        provider_unregister("test-slow")
+    assert provide not in registered_providers()
+    kinds = [event.type for event in events]
+    assert kinds.index("tool_call") < kinds.index("progress") < kinds.index("tool_result")
+    assert of_type(events, "tool_result") == [
+        {"id": "c1", "tool": "slow_tool", "result": "done", "error": False, "artifacts": [{"name": "out.txt"}]}
+    ]

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from apps.accounts.authentication import BearerAuthentication, CsrfSessionAuthentication
 from apps.agents import selectors as agent_selectors
+from apps.agents.runtime import RunOptions
 from apps.conversations import selectors, services
 from apps.conversations.api import render
 from apps.conversations.api import serializers as s
@@ -39,7 +40,7 @@ def _throttle_stream(request: Request) -> None:
 
 
 def _context(run: AgentRun, *, agent_name: str = "") -> render.StreamContext:
-    name = agent_name or (run.agent.name if run.agent_id and run.agent else "") or run.options.get("agent_name") or ""
+    name = agent_name or (run.agent.name if run.agent_id and run.agent else "") or RunOptions.from_json(run.options).agent_name or ""
     return render.StreamContext(thread_id=run.thread_id, message_id=str(run.response_message_id), agent_name=name)
 
 
@@ -121,7 +122,7 @@ class _SageChatBase(SageView):
         body = dict(data.validated_data)
         messages = body.pop("messages")
         agent = agent_selectors.agent_get(user=request.user, agent_id=body["agent_id"]) if body.get("agent_id") else None
-        options = {key: value for key, value in body.items() if value is not None and key != "user_id"}
+        options = RunOptions.from_request({key: value for key, value in body.items() if value is not None})
         run = services.run_start(
             user=request.user,
             messages=[dict(message) for message in messages],
@@ -308,11 +309,7 @@ class AdminChatStreamApi(AdminApiView):
             user=request.user,
             messages=[dict(message) for message in body["messages"]],
             thread_id="" if thread_id == "__default__" else thread_id,
-            options={
-                "agent_name": body.get("agent_name") or "",
-                "deep_thinking": body.get("enable_deep_thinking", False),
-                "locale": body.get("locale") or "",
-            },
+            options=RunOptions.from_request(body),
             endpoint="003 /api/v1/agent/chat/stream",
         )
         return relay(
@@ -367,11 +364,8 @@ def _platform_agent(request: Request, agent_id: Any) -> Any:
     return agent_selectors.agent_get(user=request.user, agent_id=agent_id) if agent_id else None
 
 
-def _platform_options(data: dict[str, Any]) -> dict[str, Any]:
-    options: dict[str, Any] = {"deep_thinking": data.get("enable_thinking", False)}
-    if data.get("model_name"):
-        options["llm_model_config"] = {"model": data["model_name"]}
-    return options
+def _platform_options(data: dict[str, Any]) -> RunOptions:
+    return RunOptions.from_request({"enable_thinking": data.get("enable_thinking", False), "model_name": data.get("model_name")})
 
 
 class PlatformRunStartApi(PlatformApiView):

@@ -127,7 +127,7 @@ def test_it_reports_a_failing_tool_as_a_failed_step(alice_client, task, fake_llm
 @pytest.mark.parametrize(
     ("call", "error"),
     [
-        ({"name": "rm_rf", "arguments": {}}, "The tool rm_rf is not available to the task agent."),
+        ({"name": "rm_rf", "arguments": {}}, "The tool rm_rf is not available to this agent."),
         ({"name": "calculator", "arguments": {"expr": "1"}}, "Invalid parameters for calculator: 'expression' is a required property"),
     ],
 )

@@ -1,0 +1,52 @@
+"""Retrieval for a run: the question's passages from the knowledge app, as numbered sources."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from apps.core.errors import ServiceError
+from apps.knowledge.selectors import knowledge_search
+from apps.providers.llm import Source
+
+logger = logging.getLogger(__name__)
+
+TOP_K = 5
+
+
+def search(*, user: Any, query: str, knowledge_base_ids: Sequence[str], thread_id: str | None) -> list[Any]:
+    """The best chunks of the user's library, the thread's files and the given bases (database reads)."""
+    try:
+        return knowledge_search(
+            user=user, query=query, knowledge_base_ids=knowledge_base_ids, thread_id=thread_id,
+            include_default_library=True, top_k=TOP_K,
+        )
+    except ServiceError as exc:
+        logger.info("retrieval skipped: %s", exc.message)
+        return []
+
+
+def sources_of(chunks: Sequence[Any]) -> list[Source]:
+    sources = []
+    for number, chunk in enumerate(chunks, start=1):
+        where = f", page {chunk.page}" if getattr(chunk, "page", None) else ""
+        where += f", row {chunk.row}" if getattr(chunk, "row", None) is not None else ""
+        title = f"{getattr(chunk, 'title', '') or chunk.filename}{where}"
+        sources.append(Source(number=number, title=title, content=chunk.content))
+    return sources
+
+
+def sources_text(sources: Sequence[Source]) -> str:
+    body = "\n\n".join(f"[{source.number}] {source.title}\n{source.content}" for source in sources)
+    return "\n\nSources from the user's documents. Ground your answer in them and cite them as [n].\n\n" + body
+
+
+def citation(chunk: Any) -> dict[str, Any]:
+    return {
+        "document_id": str(chunk.document_id),
+        "filename": chunk.filename,
+        "page": chunk.page,
+        "row": chunk.row,
+        "chunk_id": str(chunk.chunk_id),
+        "score": float(chunk.score),
+    }
