@@ -32,6 +32,7 @@ class FetchResult:
     content_type: str
     text: str
     truncated: bool
+    content: bytes = b""
 
 
 def address_allowed(address: IPAddress) -> bool:
@@ -130,6 +131,7 @@ async def _fetch(url: str, limit: int) -> FetchResult:
                         content_type=response.headers.get("content-type", ""),
                         text=text,
                         truncated=truncated,
+                        content=bytes(body),
                     )
             except httpx.HTTPError as exc:
                 raise FetchRefused(f"Could not fetch {host}: {type(exc).__name__}.") from exc
