@@ -108,13 +108,11 @@ async def connect(spec: ServerSpec) -> AsyncIterator[ClientSession]:
         await check_url(spec.url, allow_private=spec.allow_private)
     timeout = settings.MCP_CONNECT_TIMEOUT
     if spec.transport == STREAMABLE_HTTP:
-        client = create_mcp_http_client(
-            headers=_headers(spec), timeout=httpx2.Timeout(timeout, read=settings.MCP_CALL_TIMEOUT)
-        )
+        # Reads stay the SDK's (a stream may idle for minutes); each call has its own timeout here.
+        client = create_mcp_http_client(headers=_headers(spec), timeout=httpx2.Timeout(timeout, read=300))
         transport = streamable_http_client(spec.url, http_client=client)
     elif spec.transport == SSE:
-        transport = sse_client(spec.url, headers=_headers(spec), timeout=timeout,
-                               sse_read_timeout=settings.MCP_CALL_TIMEOUT)
+        transport = sse_client(spec.url, headers=_headers(spec), timeout=timeout)
     elif spec.transport == STDIO and spec.command:
         transport = stdio_client(StdioServerParameters(command=spec.command[0], args=list(spec.command[1:])))
     else:
@@ -163,7 +161,12 @@ async def list_tools(spec: ServerSpec) -> list[RemoteTool]:
 
 
 class _Connection:
-    """One live session, owned by a task of its own: the SDK's cancel scopes must open and close in one task."""
+    """One live session, owned by a task of its own: the SDK's cancel scopes must open and close in one task.
+
+    Calls run concurrently on the session, each in a task the owner starts, so a call that
+    times out is cancelled alone. A call that fails marks the connection broken: the next
+    call opens a new one (a server that restarted comes back; one that is gone fails fast).
+    """
 
     def __init__(self, spec: ServerSpec) -> None:
         self.spec = spec
@@ -171,23 +174,43 @@ class _Connection:
             asyncio.Queue()
         )
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.broken = False
         self.task = asyncio.create_task(self._serve(), name=f"mcp:{spec.name}")
 
+    @property
+    def usable(self) -> bool:
+        return not self.broken and not self.task.done()
+
+    async def _call(self, session: ClientSession, work: Callable[[ClientSession], Awaitable[Any]],
+                    answer: asyncio.Future) -> None:
+        try:
+            result = await work(session)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.broken = True
+            if not answer.done():
+                answer.set_exception(_failure(exc))
+            return
+        if not answer.done():
+            answer.set_result(result)
+
     async def _serve(self) -> None:
+        calls: set[asyncio.Task] = set()
         try:
             async with connect(self.spec) as session:
                 self.ready.set_result(None)
                 while (item := await self.requests.get()) is not None:
                     work, answer = item
-                    try:
-                        result = await work(session)
-                    except Exception as exc:
-                        if not answer.done():
-                            answer.set_exception(_failure(exc))
-                        raise
-                    if not answer.done():
-                        answer.set_result(result)
+                    call = asyncio.create_task(self._call(session, work, answer))
+                    calls.add(call)
+                    call.add_done_callback(calls.discard)
+                    # The caller cancels its answer on timeout; that cancels the call.
+                    answer.add_done_callback(lambda done, call=call: call.cancel() if done.cancelled() else None)
+                for call in list(calls):
+                    call.cancel()
         except BaseException as exc:
+            self.broken = True
             failure = _failure(exc)
             if not self.ready.done():
                 self.ready.set_exception(failure)
@@ -200,13 +223,14 @@ class _Connection:
 
     async def run(self, work: Callable[[ClientSession], Awaitable[T]], timeout: float) -> T:
         await asyncio.wait_for(asyncio.shield(self.ready), settings.MCP_CONNECT_TIMEOUT)
-        if self.task.done():
+        if not self.usable:
             raise MCPFailure("The connection to the MCP server was lost.")
         answer: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self.requests.put_nowait((work, answer))
         done, _ = await asyncio.wait({answer, self.task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         if answer in done:
             return answer.result()
+        answer.cancel()
         if self.task in done:
             raise MCPFailure("The connection to the MCP server was lost.")
         raise MCPFailure(f"The MCP server did not answer within {timeout:g} seconds.")
@@ -229,10 +253,13 @@ class MCPSessionPool:
 
     def __init__(self) -> None:
         self._connections: dict[str, _Connection] = {}
+        self._closing: list[_Connection] = []
 
     def _connection(self, spec: ServerSpec) -> _Connection:
         connection = self._connections.get(spec.name)
-        if connection is None or connection.task.done():
+        if connection is None or not connection.usable:
+            if connection is not None:
+                self._closing.append(connection)
             connection = self._connections[spec.name] = _Connection(spec)
         return connection
 
@@ -252,6 +279,7 @@ class MCPSessionPool:
         return _text_of(result)
 
     async def aclose(self) -> None:
-        connections, self._connections = list(self._connections.values()), {}
+        connections, self._connections = [*self._closing, *self._connections.values()], {}
+        self._closing = []
         for connection in connections:
             await connection.close()

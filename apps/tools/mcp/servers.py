@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from django.db import IntegrityError
+from asgiref.sync import async_to_sync, sync_to_async
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -112,14 +112,19 @@ async def mcp_server_add(
     """Register a server (refused by the rules above with a clear 4xx), then list its tools once."""
     name = _check_name(name)
     await mcp_server_check(user=user, transport=transport, url=url, command=command, allow_private=allow_private)
-    try:
-        server = await MCPServer.objects.acreate(
-            owner=user, name=name, transport=transport, url=url, api_key=api_key or "", command=command or [],
-            allow_private=allow_private, source=source, config=config or {},
-        )
-    except IntegrityError as exc:
-        raise Conflict(f"You already have an MCP server named {name}.") from exc
+    server = await sync_to_async(_create)(
+        owner=user, name=name, transport=transport, url=url, api_key=api_key or "", command=command or [],
+        allow_private=allow_private, source=source, config=config or {},
+    )
     return await mcp_server_refresh(server=server) if refresh else server
+
+
+def _create(**fields: Any) -> MCPServer:
+    try:
+        with transaction.atomic():
+            return MCPServer.objects.create(**fields)
+    except IntegrityError as exc:
+        raise Conflict(f"You already have an MCP server named {fields['name']}.") from exc
 
 
 async def mcp_server_refresh(*, server: MCPServer) -> MCPServer:
