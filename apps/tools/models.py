@@ -22,7 +22,10 @@ class Skill(models.Model):
         AGENT = "agent", "agent"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, related_name="skills", on_delete=models.CASCADE)
+    # Shipped system skills have no owner; every other skill has one.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, related_name="skills", on_delete=models.CASCADE
+    )
     scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.USER)
     agent = models.ForeignKey("agents.Agent", null=True, blank=True, related_name="skills", on_delete=models.CASCADE)
     name = models.CharField(max_length=64)
@@ -46,6 +49,11 @@ class Skill(models.Model):
             models.UniqueConstraint(
                 fields=["agent", "name"], condition=Q(scope="agent"), name="skill_unique_agent_name",
                 violation_error_message="This agent already has a skill of this name.",
+            ),
+            models.CheckConstraint(
+                condition=Q(scope="system") | Q(owner__isnull=False),
+                name="skill_owner_unless_system",
+                violation_error_message="Only a system skill may have no owner.",
             ),
             models.CheckConstraint(
                 condition=Q(scope="agent", agent__isnull=False) | (~Q(scope="agent") & Q(agent__isnull=True)),

@@ -7,6 +7,7 @@ second call with ``resource`` reads one of them.
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -17,7 +18,7 @@ from apps.core.errors import Conflict, Forbidden, Invalid, NotFound
 from apps.core.fetch import fetch
 from apps.tools.models import Skill, SkillFile, SkillVersion
 from apps.tools.registry import Tool, ToolContext, ToolFailed
-from apps.tools.skillfiles import MAX_UNPACKED_BYTES, SkillBundle, parse_skill_md, read_skill_zip
+from apps.tools.skillfiles import MAX_UNPACKED_BYTES, SKILL_FILE, SkillBundle, parse_skill_md, read_skill_zip
 from apps.tools.toolset import Provision, ToolsetRequest
 
 LOAD_SKILL = "load_skill"
@@ -121,14 +122,23 @@ def skill_save_bundle(*, user: Any, bundle: SkillBundle, is_system: bool = False
         except IntegrityError as exc:
             raise Conflict("A skill of this name is being saved by another request; retry.") from exc
     else:
-        _keep_version(skill)
-        skill.description, skill.content, skill.version = document.description, document.content, skill.version + 1
-        skill.save(update_fields=["description", "content", "version", "updated_at"])
+        _new_version(skill, document.description, document.content)
         skill.files.all().delete()
-    SkillFile.objects.bulk_create(
-        [SkillFile(skill=skill, path=path, data=data, size=len(data)) for path, data in sorted(bundle.files.items())]
-    )
+    _add_files(skill, bundle.files)
     return skill
+
+
+def _new_version(skill: Skill, description: str, content: str) -> None:
+    """Keep the current SKILL.md as a version, then replace it."""
+    SkillVersion.objects.get_or_create(skill=skill, version=skill.version, defaults={"content": skill.content})
+    skill.description, skill.content, skill.version = description, content, skill.version + 1
+    skill.save(update_fields=["description", "content", "version", "updated_at"])
+
+
+def _add_files(skill: Skill, files: dict[str, bytes]) -> None:
+    SkillFile.objects.bulk_create(
+        [SkillFile(skill=skill, path=path, data=data, size=len(data)) for path, data in sorted(files.items())]
+    )
 
 
 def skill_upload(*, user: Any, data: bytes, is_system: bool = False, is_agent: bool = False,
@@ -149,10 +159,6 @@ async def skill_import_url(*, user: Any, url: str, is_system: bool = False, is_a
                                              is_agent=is_agent, agent_id=agent_id)
 
 
-def _keep_version(skill: Skill) -> None:
-    SkillVersion.objects.get_or_create(skill=skill, version=skill.version, defaults={"content": skill.content})
-
-
 @transaction.atomic
 def skill_content_update(*, skill: Skill, content: str) -> Skill:
     """Replace SKILL.md (validated; the name stays) and keep the previous text as a version."""
@@ -161,14 +167,46 @@ def skill_content_update(*, skill: Skill, content: str) -> Skill:
         raise Invalid("The name in SKILL.md cannot change; upload the skill under its new name instead.",
                       field_errors={"content": ["The name must stay " + skill.name + "."]})
     skill = Skill.objects.select_for_update().get(pk=skill.pk)
-    _keep_version(skill)
-    skill.description, skill.content, skill.version = document.description, content, skill.version + 1
-    skill.save(update_fields=["description", "content", "version", "updated_at"])
+    _new_version(skill, document.description, content)
     return skill
 
 
 def skill_delete(*, skill: Skill) -> None:
     skill.delete()
+
+
+SYSTEM_SKILLS_DIR = Path(__file__).resolve().parent / "system_skills"
+
+
+def system_skills_install(*, directory: Path = SYSTEM_SKILLS_DIR) -> list[tuple[str, str]]:
+    """Install each shipped skill folder as an owner-less system skill; an unchanged one is left alone."""
+    outcomes = []
+    for folder in sorted(path for path in directory.iterdir() if (path / SKILL_FILE).is_file()):
+        files = {
+            str(path.relative_to(folder)): path.read_bytes()
+            for path in sorted(folder.rglob("*")) if path.is_file() and path.name != SKILL_FILE
+        }
+        document = parse_skill_md((folder / SKILL_FILE).read_text(encoding="utf-8"))
+        outcomes.append((document.name, _install_system_skill(SkillBundle(document=document, files=files))))
+    return outcomes
+
+
+@transaction.atomic
+def _install_system_skill(bundle: SkillBundle) -> str:
+    document = bundle.document
+    skill = Skill.objects.select_for_update().filter(scope=Skill.Scope.SYSTEM, name=document.name).first()
+    if skill is None:
+        skill = Skill.objects.create(owner=None, scope=Skill.Scope.SYSTEM, name=document.name,
+                                     description=document.description, content=document.content)
+        outcome = "installed"
+    elif skill.content == document.content and {file.path: bytes(file.data) for file in skill.files.all()} == bundle.files:
+        return "unchanged"
+    else:
+        _new_version(skill, document.description, document.content)
+        skill.files.all().delete()
+        outcome = f"updated to version {skill.version}"
+    _add_files(skill, bundle.files)
+    return outcome
 
 
 # ------------------------------------------------------------------------------

@@ -195,3 +195,16 @@ def test_import_url_fetches_through_the_safe_fetcher(alice, alice_client, zip_ur
 def test_every_skill_route_requires_sign_in(anon, method, path):
     response = getattr(anon, method)(path)
     assert response.status_code == 401
+
+
+def test_the_shipped_system_skills_install_once_and_load(alice_client):
+    from apps.tools.skills import system_skills_install
+
+    assert dict(system_skills_install()) == {"code-review": "installed", "data-migration": "installed",
+                                             "meeting-notes": "installed"}
+    assert set(dict(system_skills_install()).values()) == {"unchanged"}
+    skill = Skill.objects.get(name="data-migration")
+    assert skill.scope == "system" and skill.owner is None
+    assert {file.path for file in skill.files.all()} == {"mapping-template.md", "verification-checklist.md"}
+    names = {item["name"] for item in alice_client.get("/api/skills").json()["data"]["skills"]}
+    assert {"code-review", "data-migration", "meeting-notes"} <= names
