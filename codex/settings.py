@@ -89,16 +89,19 @@ LOCAL_APPS = [
     "apps.conversations",
     "apps.knowledge",
     "apps.tasks",
+    "apps.billing",
     "apps.web",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 SITE_ID = 1
 
 MIDDLEWARE = [
+    "apps.core.client_ip.ClientIpMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "apps.core.api.input_guard.InputGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "apps.web.middleware.browser_home_redirect",
@@ -200,7 +203,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBIL
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "apps.accounts.backends.UsernameOrEmailBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "apps.accounts.backends.AllauthBackend",
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -215,7 +218,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/accounts/login/"  # allauth's page signs in any user, not only staff
+LOGIN_URL = "/app/login"  # the web login: it follows LOCAL_LOGIN_ENABLED and offers the upstream providers
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_ACCESS_SECONDS", default=3600)),
@@ -264,6 +267,7 @@ if env.str("OIDC_CLIENT_ID", default=""):
     }
 SOCIALACCOUNT_LOGIN_ON_GET = True
 SOCIALACCOUNT_ADAPTER = "apps.accounts.adapters.SocialAccountAdapter"
+ACCOUNT_ADAPTER = "apps.accounts.adapters.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
@@ -273,6 +277,7 @@ LOGIN_REDIRECT_URL = "/"
 # REST framework and the schema
 # ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    "NUM_PROXIES": 0,  # ClientIpMiddleware has already settled REMOTE_ADDR
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "apps.accounts.authentication.BearerAuthentication",
     ],
@@ -289,6 +294,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": APP_VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # apps.core.limits.BigIntConverter: ids that fit a bigint column.
+    "PATH_CONVERTER_OVERRIDES": {"bigint": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}},
 }
 
 # ------------------------------------------------------------------------------
@@ -376,6 +383,59 @@ MCP_CLAUDE_CODE_TOKEN_URL = env.str("MCP_CLAUDE_CODE_TOKEN_URL", default="")
 CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=100_000)
 RUN_START_THROTTLE = env.str("RUN_START_THROTTLE", default="60/min")
 RUN_STREAM_THROTTLE = env.str("RUN_STREAM_THROTTLE", default="240/min")
+# Runs go to a queue of their own, served by a thread-pool worker whose threads each wait on the
+# worker's one run event loop (docs/scaling.md); ingestion and generation stay on CELERY_QUEUE.
+CELERY_RUN_QUEUE = env.str("CELERY_RUN_QUEUE", default="runs")
+# The most runs one run worker holds in progress; past it, runs wait (queued) in the broker.
+RUN_WORKER_CONCURRENCY = env.int("RUN_WORKER_CONCURRENCY", default=200)
+# A running run's worker writes its heartbeat this often; the reaper (beat, every RUN_REAP_EVERY_SECONDS)
+# fails a run whose heartbeat is older than RUN_STALE_SECONDS, so a dead worker's run never stays running.
+RUN_HEARTBEAT_SECONDS = env.float("RUN_HEARTBEAT_SECONDS", default=10.0)
+RUN_STALE_SECONDS = env.float("RUN_STALE_SECONDS", default=60.0)
+RUN_REAP_EVERY_SECONDS = env.int("RUN_REAP_EVERY_SECONDS", default=30)
+CELERY_BEAT_SCHEDULE = {
+    "conversations.reap_stale_runs": {"task": "conversations.reap_stale_runs", "schedule": RUN_REAP_EVERY_SECONDS},
+}
+
+# ------------------------------------------------------------------------------
+# Hardening (issue 8): tool limits, proxies, quotas
+# ------------------------------------------------------------------------------
+# CPU-bound tools (the calculator) run in a child process killed after this many seconds.
+TOOL_TIME_LIMIT = env.float("TOOL_TIME_LIMIT", default=5.0)
+TOOL_MEMORY_LIMIT = env.int("TOOL_MEMORY_LIMIT", default=512 * 1024 * 1024)
+# Peers (IPs or networks) whose X-Forwarded-For is believed; empty: the header is ignored.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
+# ------------------------------------------------------------------------------
+# Billing: credits, prices, plans, payments, BYOK keys, feature flags
+# ------------------------------------------------------------------------------
+# Off: every model call is metered (UsageRecord) and priced nothing. On: runs need a positive balance.
+BILLING_ENABLED = env.bool("BILLING_ENABLED", default=False)
+BILLING_SIGNUP_CREDITS = env.str("BILLING_SIGNUP_CREDITS", default="5")
+# Unset, the /api/billing/admin/* routes answer 503.
+BILLING_ADMIN_API_KEY = env.str("BILLING_ADMIN_API_KEY", default="")
+# A header set by a proxy we trust (e.g. CF-IPCountry); never read when unset.
+BILLING_COUNTRY_HEADER = env.str("BILLING_COUNTRY_HEADER", default="")
+POLAR_ACCESS_TOKEN = env.str("POLAR_ACCESS_TOKEN", default="")
+POLAR_WEBHOOK_SECRET = env.str("POLAR_WEBHOOK_SECRET", default="")
+POLAR_SERVER = env.str("POLAR_SERVER", default="production")
+# Another Polar API base URL (a proxy, a local stand-in); unset, POLAR_SERVER picks it.
+POLAR_API_URL = env.str("POLAR_API_URL", default="")
+POLAR_SUCCESS_URL = env.str("POLAR_SUCCESS_URL", default="http://localhost:8000/?checkout=success")
+OPENROUTER_BASE_URL = env.str("OPENROUTER_BASE_URL", default="https://openrouter.ai/api/v1")
+OPENROUTER_API_KEY = env.str("OPENROUTER_API_KEY", default="")
+OPENROUTER_DEFAULT_MODEL = env.str("OPENROUTER_DEFAULT_MODEL", default="openai/gpt-4o-mini")
+OPENROUTER_CACHE_SECONDS = env.int("OPENROUTER_CACHE_SECONDS", default=6 * 3600)
+FEATURE_FLAGS_ENABLED = env.bool("FEATURE_FLAGS_ENABLED", default=False)
+# Beat (hourly): staff-assigned subscriptions roll into their next period; each period is granted once.
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "billing-renew-subscription-grants": {"task": "apps.billing.tasks.subscriptions_renew_task", "schedule": 3600.0},
+}
+# e.g. smtp+tls://user:password@smtp.example.com:587; unset keeps EMAIL_BACKEND (console by default).
+EMAIL_URL = env.str("EMAIL_URL", default="")
+if EMAIL_URL and not TESTING:
+    vars().update(env.email_url("EMAIL_URL"))
 
 # ------------------------------------------------------------------------------
 # Logging

@@ -7,7 +7,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("accounts/", include("allauth.urls")),
+    path("accounts/", include("apps.accounts.allauth_urls")),
     path("", include("apps.system.urls")),
     path("", include("apps.accounts.urls")),
     path("", include("apps.providers.urls")),
@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("apps.conversations.urls")),
     path("", include("apps.knowledge.urls")),
     path("", include("apps.tasks.urls")),
+    path("", include("apps.billing.urls")),
     path("", include("apps.web.urls")),
 ]
 

@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# The container's roles: web (daphne), worker, beat, migrate (migrate + bootstrap), or any command.
+# The container's roles: web (daphne), runs (the run worker), worker (ingestion, generation, scheduled
+# tasks), beat, migrate (migrate + bootstrap), or any command. codex/launcher.py holds the command
+# lines, the same ones `make run` starts (docs/scaling.md).
 set -euo pipefail
 
 case "${1:-web}" in
   web)
-    exec daphne -b 0.0.0.0 -p "${PORT:-8000}" --proxy-headers codex.asgi:application
+    exec python -m codex.launcher exec web 0.0.0.0 "${PORT:-8000}"
+    ;;
+  runs)
+    exec python -m codex.launcher exec runs
     ;;
   worker)
-    exec celery -A codex worker --loglevel="${LOG_LEVEL:-INFO}" --concurrency="${CELERY_CONCURRENCY:-2}"
+    exec python -m codex.launcher exec tasks
     ;;
   beat)
     # Schedules live in the database (django-celery-beat); run exactly one beat per installation.
-    exec celery -A codex beat --loglevel="${LOG_LEVEL:-INFO}" --pidfile=
+    exec python -m codex.launcher exec beat
     ;;
   migrate)
     python manage.py migrate --noinput

@@ -1,10 +1,11 @@
-"""The Django admin for accounts: people, roles, the department and menu trees, and the logs."""
+"""The Django admin for accounts: people, roles, the department and menu trees, the logs, and API keys."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
 import django_filters
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ORDER_VAR, ChangeList
@@ -15,9 +16,21 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from apps.accounts.filters import LoginLogFilterSet, OperationLogFilterSet, UserFilterSet
-from apps.accounts.models import Department, InviteCode, LoginLog, Menu, OperationLog, Role, User, VerificationCode
+from apps.accounts.models import (
+    ApiKey,
+    Department,
+    InviteCode,
+    LoginLog,
+    Menu,
+    OperationLog,
+    Role,
+    User,
+    VerificationCode,
+)
 from apps.accounts.selectors.console import tree_order
+from apps.accounts.services.api_keys import api_key_check_new, api_key_create, api_key_revoke
 from apps.accounts.services.console import users_add_role, users_set_active
+from apps.core.errors import Forbidden, Invalid
 
 
 # ------------------------------------------------------------------------------
@@ -108,7 +121,11 @@ class DepartmentSubtreeFilter(admin.SimpleListFilter):
 
 def _assign_role_action(role: Role) -> Callable[[admin.ModelAdmin, HttpRequest, QuerySet[User]], None]:
     def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        added = users_add_role(users=queryset, role=role)
+        try:
+            added = users_add_role(actor=request.user, users=queryset, role=role)
+        except Forbidden as exc:
+            modeladmin.message_user(request, exc.message, messages.ERROR)
+            return
         modeladmin.message_user(request, f"Role “{role.name}” given to {added} user(s).", messages.SUCCESS)
 
     return action
@@ -311,3 +328,64 @@ class InviteCodeAdmin(admin.ModelAdmin):
     search_fields = ("code", "created_by__username")
     autocomplete_fields = ("created_by",)
     readonly_fields = ("uses",)
+
+
+# ------------------------------------------------------------------------------
+# API keys: made here or by their owner under /api/keys; only the hash is kept
+# ------------------------------------------------------------------------------
+class ApiKeyAdminForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = ("owner", "name", "expires_at")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.instance._state.adding and data.get("owner") and data.get("name"):
+            try:
+                api_key_check_new(owner=data["owner"], name=data["name"], expires_at=data.get("expires_at"))
+            except Invalid as exc:
+                raise forms.ValidationError(exc.message) from None
+        return data
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    form = ApiKeyAdminForm
+    list_display = ("name", "prefix", "owner", "created_at", "last_used_at", "expires_at", "revoked_at", "active")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter), "created_at")
+    search_fields = ("name", "prefix", "owner__username")
+    autocomplete_fields = ("owner",)
+    actions = ["revoke"]
+
+    def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> tuple[str, ...]:
+        if obj is None:
+            return ("owner", "name", "expires_at")
+        return ("owner", "name", "prefix", "key_hash", "created_at", "last_used_at", "expires_at", "revoked_at")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> tuple[str, ...]:
+        if obj is None:
+            return ()
+        return ("owner", "prefix", "key_hash", "created_at", "last_used_at", "expires_at", "revoked_at")
+
+    @admin.display(boolean=True, description="active")
+    def active(self, key: ApiKey) -> bool:
+        return key.is_active()
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        key, secret = api_key_create(owner=obj.owner, name=obj.name, expires_at=obj.expires_at)
+        obj.pk, obj.prefix, obj.key_hash, obj.created_at = key.pk, key.prefix, key.key_hash, key.created_at
+        obj._state.adding = False
+        self.message_user(request, f"The key's secret, shown only now: {secret}", messages.WARNING)
+
+    def has_delete_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
+        return False  # revoke instead: the row records who had access
+
+    @admin.action(description="Revoke selected keys", permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        keys = list(queryset.filter(revoked_at__isnull=True))
+        for key in keys:
+            api_key_revoke(api_key=key)
+        self.message_user(request, f"Revoked {len(keys)} key(s).", messages.SUCCESS)

@@ -5,8 +5,12 @@ from typing import Any
 
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication
 from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed
+
+from apps.accounts.services.auth import TOKEN_VERSION_CLAIM
 
 
 class BearerAuthentication(JWTAuthentication):
@@ -27,9 +31,56 @@ class BearerAuthentication(JWTAuthentication):
             return None
         return super().authenticate(request)
 
+    def get_user(self, validated_token: Any) -> Any:
+        # A password change or a logout bumps the user's token version: older tokens stop here.
+        user = super().get_user(validated_token)
+        if validated_token.get(TOKEN_VERSION_CLAIM, 0) != user.token_version:
+            raise AuthenticationFailed("Token has been revoked.", code="token_not_valid")
+        return user
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+def _trusted_origins() -> set[str]:
+    return {origin.rstrip("/") for origin in (*settings.CSRF_TRUSTED_ORIGINS, *settings.CORS_ALLOWED_ORIGINS)}
+
+
+def cross_site_refusal(request: Any) -> str | None:
+    """Why an unsafe cookie-authenticated request looks cross-site, or ``None`` when it does not.
+
+    The documented cookie flow is ``curl -c``/``curl -b``, and curl cannot hold a CSRF token,
+    so the protection is the browser's own: the session cookie is ``SameSite=Lax`` (not sent on
+    cross-site POSTs at all), and a browser that sends it anyway labels the request with
+    ``Sec-Fetch-Site`` and ``Origin``, which must then say this site. A request with neither
+    header comes from a non-browser client, which no other site can drive.
+    """
+    if request.method in SAFE_METHODS:
+        return None
+    origin = request.META.get("HTTP_ORIGIN")
+    if origin and origin.rstrip("/") in _trusted_origins():
+        return None
+    fetch_site = request.META.get("HTTP_SEC_FETCH_SITE")
+    if fetch_site is not None:
+        return None if fetch_site in ("same-origin", "none") else f"Cross-site request refused (Sec-Fetch-Site: {fetch_site})."
+    if origin is None:
+        return None
+    if origin == "null" or origin.rstrip("/") != f"{request.scheme}://{request.get_host()}":
+        return "Cross-site request refused (Origin does not match this site)."
+    return None
+
 
 class CsrfSessionAuthentication(SessionAuthentication):
-    """The Django session cookie, with CSRF enforced on unsafe methods (DRF's behaviour)."""
+    """The Django session cookie; unsafe methods are refused when the browser says they are cross-site."""
+
+    def enforce_csrf(self, request: Any) -> None:
+        reason = cross_site_refusal(request)
+        if reason:
+            raise exceptions.PermissionDenied(reason)
+
+
+class FormSessionAuthentication(SessionAuthentication):
+    """The session cookie for our own HTML forms (the OAuth2 consent page), which carry Django's CSRF token."""
 
 
 class BearerScheme(OpenApiAuthenticationExtension):

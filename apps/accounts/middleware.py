@@ -8,6 +8,8 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponse
 
+from apps.core.client_ip import client_ip
+
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SKIPPED_PREFIXES = ("/admin/", "/static/", "/media/")
 SECRET_MARKERS = ("password", "token", "secret", "key", "code", "authorization", "credential")
@@ -23,10 +25,6 @@ def redact(value: Any) -> Any:
     if isinstance(value, list):
         return [redact(item) for item in value]
     return value
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _body(request: HttpRequest) -> Any:

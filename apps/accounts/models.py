@@ -1,7 +1,8 @@
-"""Users, roles, departments, menus, and the logs and codes around signing in."""
+"""Users, roles, departments, menus, API keys, and the logs and codes around signing in."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
@@ -111,6 +112,9 @@ class User(AbstractUser):
     department = models.ForeignKey(Department, null=True, blank=True, related_name="users", on_delete=models.SET_NULL)
     roles = models.ManyToManyField(Role, blank=True, related_name="users")
     config = models.JSONField(default=dict, blank=True)
+    # Every JWT carries the version it was issued under; a password change or a logout bumps
+    # it, and tokens of an older version are refused on every request (and cannot refresh).
+    token_version = models.PositiveIntegerField(default=0, editable=False)
 
     objects = CodexUserManager()
 
@@ -235,3 +239,39 @@ class InviteCode(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class ApiKey(models.Model):
+    """A secret a program sends as ``Authorization: Bearer ce-...`` to act as its owner.
+
+    Only the SHA-256 of the secret is kept: the secret itself is shown once, when the
+    key is made. ``prefix`` (the first characters) lets people tell their keys apart.
+    A key is never deleted, only revoked, so the record of who had access remains.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(User, related_name="api_keys", on_delete=models.CASCADE)
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+        indexes = [models.Index(fields=["owner", "-created_at"], name="apikey_owner_recent")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(name=""), name="apikey_name_not_empty", violation_error_message="A key needs a name."
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def is_active(self, now: datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

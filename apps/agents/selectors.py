@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 
 from apps.agents.defaults import DEFAULT_AGENT_NAME, DEFAULT_MAX_LOOP_COUNT, default_system_prompt
 from apps.agents.models import Agent, AgentGrant
-from apps.core.errors import NotFound
+from apps.core.errors import Invalid, NotFound
 from apps.providers.offline import OFFLINE_MODEL_NAME
 from apps.providers.selectors import available_models, model_config_for
 from apps.tools.registry import all_tools
@@ -38,6 +38,23 @@ def agent_get(*, user: Any, agent_id: Any) -> Agent:
     return agent
 
 
+def agent_for_model(*, user: Any, model: str) -> Agent:
+    """The agent an OpenAI-style ``model`` names: its id, or its name if exactly one visible agent has it."""
+    agents = agent_list(user=user)
+    pk = _uuid(model)
+    agent = agents.filter(pk=pk).first() if pk else None
+    if agent is not None:
+        return agent
+    named = list(agents.filter(name=model)[:2])
+    if len(named) == 1:
+        return named[0]
+    if named:
+        message = f"Several of your agents are named '{model}'; use the agent's id as the model."
+        raise Invalid(message, field_errors={"model": [message]}, code="model_ambiguous")
+    message = f"The model '{model}' does not exist or you do not have access to it."
+    raise NotFound(message, field_errors={"model": [message]}, code="model_not_found")
+
+
 def agent_get_owned(*, user: Any, agent_id: Any) -> Agent:
     """An agent the user may change: only its owner may (a grantee gets 404, not a hint)."""
     pk = _uuid(agent_id)
@@ -45,6 +62,15 @@ def agent_get_owned(*, user: Any, agent_id: Any) -> Agent:
     if agent is None:
         raise NotFound("Agent not found.")
     return agent
+
+
+def agent_accessible(*, user: Any, agent: Agent) -> bool:
+    """Whether ``user`` may run ``agent`` now: its owner, or a grantee whose grant still exists.
+
+    Checked at every run start (in the request and again in the worker), because a thread
+    keeps its agent after the owner revokes the grant.
+    """
+    return agent.owner_id == user.pk or AgentGrant.objects.filter(agent_id=agent.pk, user_id=user.pk).exists()
 
 
 def agent_grant_list(*, agent: Agent) -> QuerySet[AgentGrant]:

@@ -10,6 +10,7 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from apps.accounts.selectors.users import users_shareable_with
 from apps.agents.models import Agent, AgentGrant
 from apps.core.errors import Invalid, NotFound
 from apps.providers.llm import ProviderError
@@ -68,10 +69,18 @@ def agent_delete(*, agent: Agent) -> None:
 
 @transaction.atomic
 def agent_grants_set(*, agent: Agent, user_ids: list[Any]) -> list[AgentGrant]:
-    """Share ``agent`` with exactly ``user_ids`` (the owner never needs a grant)."""
+    """Share ``agent`` with exactly ``user_ids`` (the owner never needs a grant).
+
+    Each new grantee must be visible to the owner (``users_shareable_with``); an invisible account
+    answers exactly like one that does not exist. Existing grants stay as they are.
+    """
     wanted = {str(value) for value in user_ids}
-    users = list(get_user_model().objects.filter(pk__in=[value for value in wanted if _is_uuid(value)]))
-    unknown = wanted - {str(user.pk) for user in users}
+    ids = [value for value in wanted if _is_uuid(value)]
+    existing_ids = set(AgentGrant.objects.filter(agent=agent).values_list("user_id", flat=True))
+    visible = users_shareable_with(actor=agent.owner).filter(pk__in=ids)
+    users = list(visible | get_user_model().objects.filter(pk__in=[pk for pk in existing_ids if str(pk) in wanted]))
+    users = list({user.pk: user for user in users}.values())
+    unknown = wanted - {str(user.pk) for user in users} - {str(agent.owner_id)}
     if unknown:
         raise Invalid("Unknown users.", field_errors={"user_ids": [f"Unknown user: {value}" for value in sorted(unknown)]})
     users = [user for user in users if user.pk != agent.owner_id]

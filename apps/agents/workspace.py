@@ -2,6 +2,10 @@
 
 Layout: ``workspaces/<agent id>/<session id>/<path>``. Every path a client names is
 checked to stay inside its workspace: no ``..``, no absolute path, no symlink out.
+
+A session's workspace belongs to the user whose session (thread) it is: the agent's owner
+cannot read a grantee's files, nor a grantee the owner's. Without a session, a listing
+covers only the asking user's own sessions, with paths ``<session id>/<path>``.
 """
 from __future__ import annotations
 
@@ -10,11 +14,13 @@ import posixpath
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from apps.agents.models import Agent
+from apps.conversations.selectors import thread_list
 from apps.core.errors import Invalid, NotFound
 
 ROOT = "workspaces"
@@ -65,36 +71,70 @@ def _inside(root: str, relative: str) -> str:
     return name
 
 
-def workspace_list(*, agent: Agent, session_id: str | None) -> list[WorkspaceFile]:
+def _own_session(user: Any, agent: Agent, session_id: str) -> str:
+    """The root of ``session_id``'s workspace when it is ``user``'s session; 404 otherwise."""
     root = workspace_root(agent=agent, session_id=session_id)
-    files: list[WorkspaceFile] = []
+    if not thread_list(user=user).filter(pk=session_id).exists():
+        raise NotFound("Workspace not found.")
+    return root
 
-    def walk(prefix: str) -> None:
+
+def _own_sessions(user: Any, agent: Agent) -> list[str]:
+    try:
+        directories, _ = default_storage.listdir(workspace_root(agent=agent, session_id=None))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return sorted(thread_list(user=user).filter(pk__in=directories).values_list("pk", flat=True))
+
+
+def _walk(root: str, prefix: str, files: list[WorkspaceFile]) -> None:
+    try:
+        directories, names = default_storage.listdir(f"{root}/{prefix}".rstrip("/"))
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for name in sorted(names):
+        relative = f"{prefix}{name}"
         try:
-            directories, names = default_storage.listdir(f"{root}/{prefix}".rstrip("/"))
-        except (FileNotFoundError, NotADirectoryError):
-            return
-        for name in sorted(names):
-            relative = f"{prefix}{name}"
-            try:
-                storage_name = _inside(root, relative)
-            except Invalid:
-                continue  # a symlink pointing out of the workspace is not listed
-            try:
-                modified = default_storage.get_modified_time(storage_name)
-            except (NotImplementedError, OSError):
-                modified = None
-            files.append(WorkspaceFile(relative, name, default_storage.size(storage_name), modified))
-        for directory in sorted(directories):
-            walk(f"{prefix}{directory}/")
+            storage_name = _inside(root, relative)
+        except Invalid:
+            continue  # a symlink pointing out of the workspace is not listed
+        try:
+            modified = default_storage.get_modified_time(storage_name)
+        except (NotImplementedError, OSError):
+            modified = None
+        files.append(WorkspaceFile(relative, name, default_storage.size(storage_name), modified))
+    for directory in sorted(directories):
+        _walk(root, f"{prefix}{directory}/", files)
 
-    walk("")
+
+def workspace_list(*, user: Any, agent: Agent, session_id: str | None) -> list[WorkspaceFile]:
+    files: list[WorkspaceFile] = []
+    if session_id:
+        _walk(_own_session(user, agent, session_id), "", files)
+        return files
+    # No session named: every session of this user, never another user's.
+    root = workspace_root(agent=agent, session_id=None)
+    for session in _own_sessions(user, agent):
+        _walk(root, f"{session}/", files)
     return files
 
 
-def workspace_file(*, agent: Agent, session_id: str | None, file_path: str) -> str:
-    """The storage name of an existing workspace file."""
-    name = _inside(workspace_root(agent=agent, session_id=session_id), file_path)
+def _split_session(session_id: str | None, file_path: str) -> tuple[str, str]:
+    if session_id:
+        return session_id, file_path
+    session, _, relative = (file_path or "").partition("/")
+    if not session or not relative:
+        raise Invalid("Without session_id, file_path starts with the session id.",
+                      field_errors={"file_path": ["<session id>/<path>, or pass session_id."]})
+    return session, relative
+
+
+def workspace_file(*, user: Any, agent: Agent, session_id: str | None, file_path: str) -> str:
+    """The storage name of an existing workspace file of one of ``user``'s sessions."""
+    session, relative = _split_session(session_id, file_path)
+    root = workspace_root(agent=agent, session_id=session)
+    name = _inside(root, relative)
+    _own_session(user, agent, session)
     if not default_storage.exists(name):
         raise NotFound("File not found.")
     try:
@@ -106,8 +146,8 @@ def workspace_file(*, agent: Agent, session_id: str | None, file_path: str) -> s
     return name
 
 
-def workspace_delete(*, agent: Agent, session_id: str | None, file_path: str) -> str:
-    name = workspace_file(agent=agent, session_id=session_id, file_path=file_path)
+def workspace_delete(*, user: Any, agent: Agent, session_id: str | None, file_path: str) -> str:
+    name = workspace_file(user=user, agent=agent, session_id=session_id, file_path=file_path)
     default_storage.delete(name)
     return file_path
 

@@ -316,6 +316,12 @@ def append_event(run_id: str, event: dict[str, Any]) -> None:
     pipe.execute()
 
 
+async def warm() -> None:
+    """Open this loop's Redis connection now rather than on a run's first event."""
+    if settings.REDIS_AVAILABLE:
+        await _appender(asyncio.get_running_loop()).client.ping()
+
+
 async def flush_appends() -> None:
     """Wait until every event appended on this loop so far has reached Redis."""
     appender = _appenders.get(asyncio.get_running_loop())
@@ -347,6 +353,14 @@ def live_count(run_id: str) -> int:
         with _memory.lock:
             return len(_memory.lists.get(run_id, ()))
     return int(_redis().llen(_prefixed(events_key(run_id))))
+
+
+def kept_events(run_id: str) -> list[dict[str, Any]]:
+    """Every event the live log holds for the run, from a plain thread (the reaper)."""
+    if not settings.REDIS_AVAILABLE:
+        with _memory.lock:
+            return list(_memory.lists.get(run_id, ()))
+    return [json.loads(item) for item in _redis().lrange(_prefixed(events_key(run_id)), 0, -1)]
 
 
 def request_stop(run_id: str) -> None:

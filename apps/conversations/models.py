@@ -123,10 +123,16 @@ class AgentRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Written by the worker running it every RUN_HEARTBEAT_SECONDS; the reaper fails a run whose
+    # heartbeat has stopped (its worker died), so no run stays running forever.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["user", "status"], name="agentrun_user_status")]
+        indexes = [
+            models.Index(fields=["user", "status"], name="agentrun_user_status"),
+            models.Index(fields=["status", "heartbeat_at"], name="agentrun_status_heartbeat"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(finished_at__isnull=True) | Q(status__in=["completed", "failed", "stopped"]),

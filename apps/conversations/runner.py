@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, connection
+from django.utils import timezone
 
 from apps.agents import runtime
 from apps.agents.runtime import RunOptions, agent_run_stream
@@ -94,10 +96,12 @@ _db_executor = _DbExecutor()
 class RunRecorder:
     """Numbers a run's events 1, 2, 3, ...; keeps them live at once and in PostgreSQL in batches."""
 
-    def __init__(self, run_id: str) -> None:
+    def __init__(self, run_id: str, *, kept: list[dict[str, Any]] = ()) -> None:
+        # ``kept``: events numbered before the worker took the run (the ``queued`` status), whose
+        # rows the worker writes with its first batch so the request that made them spends no query.
         self.run_id = run_id
-        self.sequence = 0
-        self.pending: list[dict[str, Any]] = []
+        self.sequence = len(kept)
+        self.pending: list[dict[str, Any]] = list(kept)
         self.last_flush = time.monotonic()
         self.flushes: list[Future] = []
 
@@ -124,6 +128,20 @@ class RunRecorder:
         for flush in self.flushes:
             flush.result()
         self.flushes.clear()
+
+
+def queued_event(run: AgentRun) -> dict[str, Any]:
+    """Every run's event 1, sent at creation: the run waits for a free slot on a run worker.
+
+    The request appends it live; the worker that takes the run writes the same event (same
+    time stamp, the run's creation) as a row, so replays from either store agree.
+    """
+    return {
+        "seq": 1,
+        "type": "status",
+        "data": {"step": "queued", "status": "queued", "content": "Queued: the answer starts as soon as a run worker is free."},
+        "ts": round(run.created_at.timestamp(), 6),
+    }
 
 
 @dataclass
@@ -158,6 +176,8 @@ class Outcome:
             self.citations.extend(data.get("citations", []))
         elif type == "usage":
             self._add_usage(data)
+        elif type == "status" and data.get("status") == AgentRun.Status.STOPPED:
+            self.status = AgentRun.Status.STOPPED  # the runtime stopped the run itself (out of credits)
         elif type == "error":
             self.status = AgentRun.Status.FAILED
             self.error = str(data.get("content", "")) or "The agent run failed."
@@ -173,7 +193,7 @@ class Outcome:
 
 
 class StopSignal:
-    """``should_stop`` for the runtime: answered from memory, kept current by the loop's :class:`_StopPoller`."""
+    """``should_stop`` for the runtime: answered from memory, kept current by the loop's :class:`_RunWatch`."""
 
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
@@ -183,23 +203,30 @@ class StopSignal:
         return self.stopped
 
 
-class _StopPoller:
-    """One task per event loop asks Redis about every running run's stop key, in one round trip.
+def _heartbeat(run_ids: list[str]) -> None:
+    AgentRun.objects.filter(pk__in=run_ids, status=AgentRun.Status.RUNNING).update(heartbeat_at=timezone.now())
 
-    A stop key set by any process is seen within STOP_CHECK_SECONDS. The task belongs to
-    the loop, not to a run, so a run that ends never cancels a Redis call halfway.
+
+class _RunWatch:
+    """One task per event loop watches every run on it: stop keys and heartbeats, one round trip each.
+
+    A stop key set by any process is seen within STOP_CHECK_SECONDS. Every
+    RUN_HEARTBEAT_SECONDS one UPDATE marks all of the loop's runs alive, so the reaper
+    can tell a run whose worker died from a slow one. The task belongs to the loop, not
+    to a run, so a run that ends never cancels a Redis call halfway.
     """
 
     def __init__(self) -> None:
         self.signals: set[StopSignal] = set()
         self.task: asyncio.Task | None = None
+        self.last_heartbeat = time.monotonic()
 
     def add(self, signal: StopSignal) -> None:
         self.signals.add(signal)
         if self.task is None or self.task.done():
-            self.task = asyncio.get_running_loop().create_task(self._poll())
+            self.task = asyncio.get_running_loop().create_task(self._watch())
 
-    async def _poll(self) -> None:
+    async def _watch(self) -> None:
         while self.signals:
             await asyncio.sleep(STOP_CHECK_SECONDS)
             signals = list(self.signals)
@@ -209,34 +236,42 @@ class _StopPoller:
                 flags = await livelog.stops_requested([signal.run_id for signal in signals])
             except Exception:
                 logger.warning("stop check failed; retrying", exc_info=True)
-                continue
-            for signal, flag in zip(signals, flags, strict=True):
-                signal.stopped = signal.stopped or flag
+            else:
+                for signal, flag in zip(signals, flags, strict=True):
+                    signal.stopped = signal.stopped or flag
+            if time.monotonic() - self.last_heartbeat >= settings.RUN_HEARTBEAT_SECONDS:
+                self.last_heartbeat = time.monotonic()
+                try:
+                    await asyncio.wrap_future(
+                        _db_pool.submit(_on_db_thread, _heartbeat, {"run_ids": [signal.run_id for signal in signals]})
+                    )
+                except Exception:
+                    logger.warning("run heartbeat failed; retrying", exc_info=True)
 
 
-_pollers: dict[asyncio.AbstractEventLoop, _StopPoller] = {}
+_watches: dict[asyncio.AbstractEventLoop, _RunWatch] = {}
 
 
-def _poller() -> _StopPoller:
+def _watch() -> _RunWatch:
     loop = asyncio.get_running_loop()
-    poller = _pollers.get(loop)
-    if poller is None:
-        for old in [known for known in _pollers if known.is_closed()]:
-            del _pollers[old]
-        poller = _pollers[loop] = _StopPoller()
-    return poller
+    watch = _watches.get(loop)
+    if watch is None:
+        for old in [known for known in _watches if known.is_closed()]:
+            del _watches[old]
+        watch = _watches[loop] = _RunWatch()
+    return watch
 
 
 async def drive(*, run: AgentRun, messages: list[dict[str, Any]], recorder: RunRecorder, outcome: Outcome) -> None:
     """Run the agent to its end, recording every event it yields."""
     runtime.db_executor.set(_db_executor)  # this run's task context only
     stop = StopSignal(str(run.pk))
-    poller = _poller()
-    poller.add(stop)
+    watch = _watch()
+    watch.add(stop)
     try:
         await _drive(run=run, messages=messages, recorder=recorder, outcome=outcome, stop=stop)
     finally:
-        poller.signals.discard(stop)
+        watch.signals.discard(stop)
         # The caller emits ``end`` from its own thread next: everything before it must be out first.
         await livelog.flush_appends()
 
@@ -293,3 +328,45 @@ def drive_sync(*, run: AgentRun, messages: list[dict[str, Any]], recorder: RunRe
         drive(run=run, messages=messages, recorder=recorder, outcome=outcome), run_loop()
     )
     future.result()
+
+
+# ------------------------------------------------------------------------------
+# Warm-up: a run worker answers its first run as fast as its tenth
+# ------------------------------------------------------------------------------
+def _touch_database() -> None:
+    AgentRun.objects.exists()
+
+
+def _retrieval_needs_encoder() -> bool:
+    from django.db.models import Q
+
+    from apps.knowledge.models import Chunk
+
+    # Chunks embedded by the local model: only then does a run's retrieval load the encoder.
+    return Chunk.objects.filter(Q(knowledge_base__isnull=True) | Q(knowledge_base__embedding_base_url="")).exists()
+
+
+async def _warm_loop() -> None:
+    from apps.providers.client import http_client
+
+    http_client()  # the pooled client and its TLS context, made once per loop
+    await livelog.warm()
+
+
+def warm_up() -> None:
+    """Make now what the first run would otherwise make: the run loop, its clients, connections, the encoder.
+
+    Called from the run worker's ``worker_ready``, so the worker answers a ping (and
+    ``make run`` prints its ready line) only once this is done.
+    """
+    from apps.knowledge import selectors  # noqa: F401 (the runtime imports it on a run's first retrieval)
+    from apps.tools.registry import all_tools
+
+    all_tools()
+    asyncio.run_coroutine_threadsafe(_warm_loop(), run_loop()).result()
+    for future in [_db_pool.submit(_on_db_thread, _touch_database, {}) for _ in range(DB_THREADS)]:
+        future.result()
+    if in_db(_retrieval_needs_encoder):
+        from apps.knowledge.embedding import local_model
+
+        local_model()

@@ -6,24 +6,35 @@ by :func:`run_execute` in a worker; stop requests work from any process.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from apps.agents.models import Agent
 from apps.agents.runtime import RunOptions
+from apps.agents.selectors import agent_accessible
+from apps.billing.services import credits_require
 from apps.conversations import livelog, runner
 from apps.conversations.models import AgentRun, Message, Project, Thread
 from apps.core import throttle
-from apps.core.errors import Conflict, Invalid, NotFound, PayloadTooLarge
+from apps.core.errors import Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge
 from apps.core.jobs import enqueue
 
 logger = logging.getLogger(__name__)
 
 TITLE_LENGTH = 60
+AGENT_REVOKED = "This agent is no longer shared with you; choose another agent or start a new chat."
+
+
+def _ensure_agent_access(*, user: Any, agent: Agent | None) -> None:
+    if agent is not None and not agent_accessible(user=user, agent=agent):
+        raise Forbidden(AGENT_REVOKED, code="agent_access_revoked")
 
 
 # ------------------------------------------------------------------------------
@@ -134,6 +145,7 @@ def run_start(
     """Keep the user's message(s), create a queued run and hand it to a worker."""
     throttle.check("run-start", str(user.pk), settings.RUN_START_THROTTLE, message="Too many runs started; wait a moment.")
     _check_messages(messages)
+    credits_require(user=user)
     fresh = created = False
     if thread is None:
         thread = Thread.objects.select_for_update().filter(pk=thread_id).first() if thread_id else None
@@ -151,14 +163,20 @@ def run_start(
     # A thread made just now has no run to collide with: spare the query.
     if not created and thread.runs.filter(status__in=[AgentRun.Status.QUEUED, AgentRun.Status.RUNNING]).exists():
         raise Conflict("A run is already active on this thread; stop it or wait for it to finish.")
+    _ensure_agent_access(user=user, agent=agent or thread.agent)
     fresh = fresh or not thread.messages.exists()
     run = AgentRun.objects.create(
         thread=thread, user=user, agent=agent or thread.agent, endpoint=endpoint,
         options=options.to_json() if options else {},
     )
+    new = _new_messages(thread, messages, fresh=fresh)
+    # Messages of one insert may share a created_at; reading back breaks the tie by id, so the ids
+    # rise in the order sent and a history (system, user, assistant, user) keeps its order.
+    ids = sorted(uuid.uuid4() for _ in new)
     Message.objects.bulk_create(
         [
             Message(
+                id=message_id,
                 thread=thread,
                 run=run,
                 role=message.get("role") if message.get("role") in Message.Role.values else Message.Role.USER,
@@ -166,7 +184,7 @@ def run_start(
                 parts=message["content"] if isinstance(message.get("content"), list) else None,
                 metadata={"message_id": message["message_id"]} if message.get("message_id") else {},
             )
-            for message in _new_messages(thread, messages, fresh=fresh)
+            for message_id, message in zip(ids, new, strict=True)
         ]
     )
     changed = ["updated_at"]
@@ -180,6 +198,9 @@ def run_start(
         thread.save(update_fields=changed)
     from apps.conversations.tasks import execute_run  # the task module imports this one
 
+    # Before the task is sent, so the worker's events follow it: a run past every worker's
+    # limit waits in the broker, and its streams say so at once instead of staying silent.
+    transaction.on_commit(lambda: livelog.append_event(str(run.pk), runner.queued_event(run)))
     enqueue(execute_run, run_id=str(run.pk))
     transaction.on_commit(lambda: _announce(run))
     return run
@@ -262,8 +283,9 @@ def _history(thread: Thread) -> list[dict[str, Any]]:
 
 def _run_claim(*, run_id: str) -> AgentRun | None:
     """Move a queued run to running exactly once; a finished or running run is not run again."""
+    now = timezone.now()
     claimed = AgentRun.objects.filter(pk=run_id, status=AgentRun.Status.QUEUED).update(
-        status=AgentRun.Status.RUNNING, started_at=timezone.now()
+        status=AgentRun.Status.RUNNING, started_at=now, heartbeat_at=now
     )
     if not claimed:
         return None
@@ -281,11 +303,16 @@ def run_execute(*, run_id: str) -> None:
         logger.info("run %s is not queued; nothing to do", run_id)
         return
     _announce(run)
-    recorder = runner.RunRecorder(str(run.pk))
+    recorder = runner.RunRecorder(str(run.pk), kept=[runner.queued_event(run)])
     outcome = runner.Outcome()
     try:
         if livelog.stop_requested(str(run.pk)) or run.stop_requested:
             outcome.status = AgentRun.Status.STOPPED
+        elif run.agent is not None and not runner.in_db(agent_accessible, user=run.user, agent=run.agent):
+            # Revoked between the request and the worker: the owner's provider and key are not ours to use.
+            outcome.status = AgentRun.Status.FAILED
+            outcome.error = AGENT_REVOKED
+            recorder.emit("error", {"content": outcome.error})
         else:
             messages = runner.in_db(_history, thread=run.thread)
             runner.drive_sync(run=run, messages=messages, recorder=recorder, outcome=outcome)
@@ -302,7 +329,10 @@ def _run_finish(*, run: AgentRun, recorder: runner.RunRecorder, outcome: runner.
     # client that saw ``end`` finds it in the history), and every event row is written
     # before the status says finished (so a replay from PostgreSQL is complete).
     recorder.flush_now()
-    runner.in_db(_answer_save, run=run, outcome=outcome)
+    if not runner.in_db(_answer_save, run=run, outcome=outcome):
+        # The reaper took this run for dead (no heartbeat for RUN_STALE_SECONDS) and ended it.
+        logger.warning("run %s was failed by the reaper while it ran; its late end is dropped", run.pk)
+        return
     end = {"status": outcome.status, "message_id": str(run.response_message_id)}
     if outcome.error:
         end["error"] = outcome.error
@@ -314,7 +344,10 @@ def _run_finish(*, run: AgentRun, recorder: runner.RunRecorder, outcome: runner.
     _announce(run)
 
 
-def _answer_save(*, run: AgentRun, outcome: runner.Outcome) -> None:
+def _answer_save(*, run: AgentRun, outcome: runner.Outcome) -> bool:
+    """Save the answer of a run that is still running; False if it is not (the reaper ended it)."""
+    if not AgentRun.objects.filter(pk=run.pk, status=AgentRun.Status.RUNNING).exists():
+        return False
     thread_exists = Thread.objects.filter(pk=run.thread_id).exists()
     if thread_exists and (outcome.content or outcome.tool_calls or outcome.reasoning):
         Message.objects.create(
@@ -328,10 +361,11 @@ def _answer_save(*, run: AgentRun, outcome: runner.Outcome) -> None:
             citations=outcome.citations,
             metadata={"tool_results": outcome.tool_results} if outcome.tool_results else {},
         )
+    return True
 
 
 def _run_close(*, run: AgentRun, outcome: runner.Outcome, event_count: int) -> None:
-    AgentRun.objects.filter(pk=run.pk).update(
+    AgentRun.objects.filter(pk=run.pk, status=AgentRun.Status.RUNNING).update(
         status=outcome.status,
         finished_at=timezone.now(),
         error=outcome.error,
@@ -339,3 +373,63 @@ def _run_close(*, run: AgentRun, outcome: runner.Outcome, event_count: int) -> N
         event_count=event_count,
     )
     Thread.objects.filter(pk=run.thread_id).update(updated_at=timezone.now())
+
+
+# ------------------------------------------------------------------------------
+# Runs whose worker died (beat runs this every RUN_REAP_EVERY_SECONDS)
+# ------------------------------------------------------------------------------
+REAPED_ERROR = "The worker running this answer stopped before it finished; send the message again."
+
+
+def runs_reap_stale() -> list[str]:
+    """Fail every running run whose heartbeat stopped: its worker died (an OOM kill, a lost machine).
+
+    Each gets an ``error`` and an ``end`` event after the last one it kept, so every stream
+    of it ends, and its thread takes new messages. What it had answered is kept as the
+    assistant message. Safe to run concurrently: each run is taken under a row lock.
+    """
+    cutoff = timezone.now() - timedelta(seconds=settings.RUN_STALE_SECONDS)
+    stale = AgentRun.objects.filter(_stale(cutoff)).values_list("pk", flat=True)
+    return [str(run_id) for run_id in list(stale) if _run_reap(run_id=str(run_id), cutoff=cutoff)]
+
+
+def _stale(cutoff: datetime) -> Q:
+    # A run claimed before heartbeats existed has none: its start time stands in.
+    return Q(status=AgentRun.Status.RUNNING) & (
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+    )
+
+
+def _run_reap(*, run_id: str, cutoff: datetime) -> bool:
+    with transaction.atomic():
+        run = (
+            AgentRun.objects.select_for_update(skip_locked=True)
+            .filter(_stale(cutoff), pk=run_id)
+            .first()
+        )
+        if run is None:
+            return False
+        # The live list holds every event the worker announced; some may not have reached PostgreSQL.
+        kept = livelog.kept_events(run_id)
+        runner.write_events(run_id, kept)
+        last = max([event["seq"] for event in kept] + [run.events.aggregate(last=Max("sequence"))["last"] or 0])
+        outcome = runner.Outcome()
+        for event in kept:
+            outcome.take(event["type"], event["data"])
+        outcome.status, outcome.error = AgentRun.Status.FAILED, REAPED_ERROR
+        now = round(time.time(), 6)
+        closing = [
+            {"seq": last + 1, "type": "error", "data": {"content": REAPED_ERROR}, "ts": now},
+            {"seq": last + 2, "type": "end", "data": {"status": outcome.status, "error": REAPED_ERROR,
+                                                       "message_id": str(run.response_message_id)}, "ts": now},
+        ]
+        runner.write_events(run_id, closing)
+        _answer_save(run=run, outcome=outcome)
+        _run_close(run=run, outcome=outcome, event_count=last + 2)
+    logger.warning("run %s had no heartbeat since %s: failed", run_id, run.heartbeat_at)
+    for event in closing:
+        livelog.append_event(run_id, event)
+    livelog.finish_events(run_id)
+    run.status = outcome.status
+    _announce(run)
+    return True

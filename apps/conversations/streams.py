@@ -36,6 +36,23 @@ async def _db(fn: Callable[..., Any], **kwargs: Any) -> Any:
     return await sync_to_async(_call_and_close)(fn, kwargs)
 
 
+def _key_ordered(value: Any) -> Any:
+    """``value`` with every object's keys sorted.
+
+    PostgreSQL's jsonb reorders keys (by length) while Redis keeps them as written; with
+    one order for both, a replay renders the same bytes whichever store serves it.
+    """
+    if isinstance(value, dict):
+        return {key: _key_ordered(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_key_ordered(item) for item in value]
+    return value
+
+
+def _same_everywhere(event: dict[str, Any]) -> dict[str, Any]:
+    return {**event, "data": _key_ordered(event["data"])}
+
+
 async def run_events(*, run_id: str, after: int = 0, status: str | None = None) -> AsyncIterator[dict[str, Any]]:
     """Events of run ``run_id`` numbered above ``after``, ending with its ``end`` event.
 
@@ -48,7 +65,7 @@ async def run_events(*, run_id: str, after: int = 0, status: str | None = None) 
         status = await _db(selectors.run_status, run_id=run_id)
     if status in AgentRun.FINISHED:
         for event in await _db(selectors.run_events_after, run_id=run_id, after=after):
-            yield event
+            yield _same_everywhere(event)
         return
     async with livelog.subscribed(livelog.run_channel(run_id)) as subscription:
         last = after
@@ -58,7 +75,7 @@ async def run_events(*, run_id: str, after: int = 0, status: str | None = None) 
                 if event["seq"] <= last:
                     continue
                 last = event["seq"]
-                yield event
+                yield _same_everywhere(event)
                 if event["type"] == END:
                     return
             pending = await _next_events(subscription, run_id=run_id, last=last)

@@ -1,7 +1,7 @@
-"""The documented conversation paths of 000, 002, 003 and 004."""
+"""The documented conversation paths of 000, 002, 003 and 004, and the OpenAI-compatible /v1."""
 from django.urls import path
 
-from apps.conversations.api import views
+from apps.conversations.api import openai, views
 
 urlpatterns = [
     # 000 — CodexEngine
@@ -35,4 +35,8 @@ urlpatterns = [
     path("api/agent-run/<str:agent_run_id>/status", views.PlatformRunStatusApi.as_view()),
     path("api/agent-run/<str:agent_run_id>", views.PlatformRunDetailApi.as_view()),
     path("api/agent/initiate", views.PlatformInitiateApi.as_view()),
+    # OpenAI-compatible (docs/openai-api.md)
+    path("v1/models", openai.ModelListApi.as_view()),
+    path("v1/models/<path:model>", openai.ModelDetailApi.as_view()),
+    path("v1/chat/completions", openai.chat_completions),
 ]

@@ -24,6 +24,13 @@ class Unauthorized(ServiceError):
     code = "not_authenticated"
 
 
+class PaymentRequired(ServiceError):
+    """Out of credits: the run (or step) is refused before any model is called."""
+
+    status = 402
+    code = "insufficient_credits"
+
+
 class Forbidden(ServiceError):
     status = 403
     code = "permission_denied"

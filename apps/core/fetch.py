@@ -25,6 +25,10 @@ class FetchRefused(Invalid):
     code = "fetch_refused"
 
 
+class HostUnresolved(FetchRefused):
+    """The host has no address (now): nothing was reached, and nothing can be judged."""
+
+
 @dataclass(frozen=True)
 class FetchResult:
     url: str
@@ -72,9 +76,9 @@ async def checked_address(url: str) -> tuple[str, str, int]:
         try:
             candidates = await resolve(host, port)
         except (socket.gaierror, UnicodeError) as exc:
-            raise FetchRefused(f"The host {host} could not be resolved.") from exc
+            raise HostUnresolved(f"The host {host} could not be resolved.") from exc
     if not candidates:
-        raise FetchRefused(f"The host {host} could not be resolved.")
+        raise HostUnresolved(f"The host {host} could not be resolved.")
     for candidate in candidates:
         # Strip an IPv6 zone id ("fe80::1%eth0") before parsing.
         if not address_allowed(ipaddress.ip_address(candidate.split("%")[0])):
@@ -82,7 +86,7 @@ async def checked_address(url: str) -> tuple[str, str, int]:
     return host, candidates[0], port
 
 
-def _pinned_url(url: str, address: str, port: int) -> str:
+def pinned_url(url: str, address: str, port: int) -> str:
     parts = urlsplit(url)
     netloc = f"[{address}]" if ":" in address else address
     return urlunsplit((parts.scheme, f"{netloc}:{port}", parts.path or "/", parts.query, ""))
@@ -107,7 +111,7 @@ async def _fetch(url: str, limit: int) -> FetchResult:
             extensions = {"sni_hostname": host} if url.startswith("https") else {}
             try:
                 async with client.stream(
-                    "GET", _pinned_url(url, address, port), headers=headers, extensions=extensions
+                    "GET", pinned_url(url, address, port), headers=headers, extensions=extensions
                 ) as response:
                     if response.is_redirect and (location := response.headers.get("location")):
                         url = urljoin(url, location)

@@ -19,6 +19,7 @@ from uuid import UUID
 import httpx
 from django.conf import settings
 
+from apps.core.fetch import FetchRefused, checked_address, pinned_url
 from apps.providers.llm import (
     ModelChunk,
     ModelConfig,
@@ -63,23 +64,43 @@ def _timeout() -> httpx.Timeout:
     )
 
 
+_STATUS_SUMMARIES = {
+    400: "The provider refused the request (HTTP 400).",
+    401: "The provider rejected the API key (HTTP 401).",
+    402: "The provider asks for payment or credit (HTTP 402).",
+    403: "The provider refused access (HTTP 403).",
+    404: "The provider does not know this model or endpoint (HTTP 404).",
+    413: "The request was too large for the provider (HTTP 413).",
+    429: "The provider is rate limiting this key (HTTP 429).",
+}
+
+
 def _upstream_message(status: int, body: bytes) -> str:
-    detail = ""
+    """A summary of an upstream error by its status. The body is logged, never echoed: the
+    URL is the user's choice, and an echoed body would read any internal page back to them."""
+    logger.info("provider error HTTP %s: %s", status, body[:500])
+    if status in _STATUS_SUMMARIES:
+        return _STATUS_SUMMARIES[status]
+    if status >= 500:
+        return f"The provider had an internal error (HTTP {status})."
+    return f"The provider answered HTTP {status}."
+
+
+async def _outbound(config: ModelConfig, url: str, headers: dict[str, str]) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """The URL, headers and extensions to call: unless the provider may reach private networks,
+    every address the host resolves to is checked and the connection pinned to the checked one."""
+    if config.allow_private_network:
+        return url, headers, {}
     try:
-        payload = json.loads(body)
-        error = payload.get("error") if isinstance(payload, dict) else None
-        detail = error.get("message", "") if isinstance(error, dict) else str(error or payload.get("detail", ""))
-    except (ValueError, AttributeError):
-        detail = body.decode("utf-8", "replace")
-    detail = " ".join(detail.split())[:200]
-    if status == 401:
-        return "The provider rejected the API key (HTTP 401)."
-    if status == 403:
-        return "The provider refused access (HTTP 403)."
-    if status == 404:
-        return "The provider does not know this model or endpoint (HTTP 404)."
-    suffix = f": {detail}" if detail else ""
-    return f"The provider answered HTTP {status}{suffix}"
+        host, address, port = await checked_address(url)
+    except FetchRefused as exc:
+        raise ProviderError(
+            "The provider's address is not allowed: only public addresses can be called "
+            "(an administrator can allow a private one)."
+        ) from exc
+    pinned_headers = {**headers, "Host": host if port in (80, 443) else f"{host}:{port}"}
+    extensions = {"sni_hostname": host} if url.startswith("https") else {}
+    return pinned_url(url, address, port), pinned_headers, extensions
 
 
 class OpenAICompatibleModel:
@@ -132,8 +153,9 @@ class OpenAICompatibleModel:
         while True:
             started = False
             try:
+                url, headers, extensions = await _outbound(self.config, self._url, self._headers())
                 async with http_client().stream(
-                    "POST", self._url, json=body, headers=self._headers(), timeout=_timeout()
+                    "POST", url, json=body, headers=headers, timeout=_timeout(), extensions=extensions
                 ) as response:
                     if response.status_code >= 400:
                         payload = await response.aread()
@@ -183,7 +205,8 @@ class OpenAICompatibleModel:
             if payload.get("error"):
                 error = payload["error"]
                 message = error.get("message") if isinstance(error, dict) else str(error)
-                raise ProviderError(f"The provider reported an error: {str(message)[:200]}")
+                logger.info("provider error in stream: %s", str(message)[:500])
+                raise ProviderError("The provider reported an error mid-answer.")
             if payload.get("usage"):
                 usage = _usage(payload["usage"])
             for choice in payload.get("choices") or ():
@@ -225,8 +248,11 @@ class OpenAICompatibleModel:
     async def complete(self, messages: list[dict[str, Any]], *, max_tokens: int | None = None) -> str:
         """One non-streaming completion: the answer text."""
         body = self._body(messages, stream=False, max_tokens=max_tokens)
+        url, headers, extensions = await _outbound(self.config, self._url, self._headers())
         try:
-            response = await http_client().post(self._url, json=body, headers=self._headers(), timeout=_timeout())
+            response = await http_client().post(
+                url, json=body, headers=headers, timeout=_timeout(), extensions=extensions
+            )
         except httpx.TimeoutException as exc:
             raise ProviderError("The provider did not answer in time.") from exc
         except httpx.ConnectError as exc:

@@ -34,6 +34,7 @@ class ModelConfig:
     top_p: float | None = None
     presence_penalty: float | None = None
     supports_multimodal: bool = False
+    allow_private_network: bool = False
 
 
 @dataclass(frozen=True)

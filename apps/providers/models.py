@@ -28,6 +28,9 @@ class LLMProvider(models.Model):
     presence_penalty = models.FloatField(null=True, blank=True)
     max_model_len = models.PositiveIntegerField(null=True, blank=True)
     supports_multimodal = models.BooleanField(default=False)
+    # Off: calls follow the outbound policy of the URL fetcher (public addresses only, pinned).
+    # Only staff may turn it on, for a self-hosted Ollama or vLLM on the LAN.
+    allow_private_network = models.BooleanField(default=False)
     is_default = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -79,10 +82,15 @@ class LLMProvider(models.Model):
 class UsageRecord(models.Model):
     """Tokens spent by one model call; billing prices these."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, related_name="usage_records", on_delete=models.CASCADE)
+    # Usage outlives its user and its provider (billing prices it): the labels keep who and what it was.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, related_name="usage_records", on_delete=models.SET_NULL
+    )
+    user_label = models.CharField(max_length=300, blank=True)
     provider = models.ForeignKey(
         LLMProvider, null=True, blank=True, related_name="usage_records", on_delete=models.SET_NULL
     )
+    provider_label = models.CharField(max_length=300, blank=True)
     model = models.CharField(max_length=200)
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)

@@ -1,6 +1,7 @@
 """Reads of providers, scoped to who asks, and the choice of model for a call."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 from uuid import UUID
 
@@ -55,13 +56,16 @@ def model_config_from_provider(provider: LLMProvider, *, model: str | None = Non
         top_p=provider.top_p,
         presence_penalty=provider.presence_penalty,
         supports_multimodal=provider.supports_multimodal,
+        allow_private_network=provider.allow_private_network,
     )
 
 
 def environment_model_config() -> ModelConfig | None:
     if not (settings.LLM_BASE_URL and settings.LLM_MODEL):
         return None
-    return ModelConfig(base_url=settings.LLM_BASE_URL, api_key=settings.LLM_API_KEY, model=settings.LLM_MODEL)
+    # The operator's own endpoint: a private address is the usual case.
+    return ModelConfig(base_url=settings.LLM_BASE_URL, api_key=settings.LLM_API_KEY, model=settings.LLM_MODEL,
+                       allow_private_network=True)
 
 
 def default_provider(*, user: Any) -> LLMProvider | None:
@@ -90,7 +94,7 @@ def model_config_for(
         return model_config_from_provider(provider, model=model)
     config = environment_model_config()
     if config is not None and model:
-        return ModelConfig(base_url=config.base_url, api_key=config.api_key, model=model)
+        return dataclasses.replace(config, model=model)
     return config
 
 

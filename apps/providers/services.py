@@ -4,9 +4,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from asgiref.sync import async_to_sync
 from django.db import transaction
 
 from apps.core.errors import Conflict, Invalid
+from apps.core.fetch import FetchRefused, HostUnresolved, checked_address
 from apps.providers.client import OpenAICompatibleModel
 from apps.providers.llm import ModelConfig, ProviderError, Usage
 from apps.providers.models import LLMProvider, UsageRecord
@@ -33,28 +35,73 @@ def single_api_key(api_keys: Any) -> str:
     return key
 
 
+def provider_network_access(*, user: Any, allow_private_network: bool | None) -> bool:
+    """Whether calls may reach private addresses: only staff may say so, and only explicitly."""
+    if allow_private_network and not getattr(user, "is_staff", False):
+        raise Invalid(
+            "Only staff can let a provider reach private addresses.",
+            field_errors={"allow_private_network": ["Staff only."]},
+        )
+    return bool(allow_private_network)
+
+
+async def provider_address_check(*, base_url: str, allow_private_network: bool) -> None:
+    """Refuse a base URL whose host resolves to a non-public address, unless private ones are allowed."""
+    if allow_private_network:
+        return
+    try:
+        await checked_address(base_url)
+    except HostUnresolved:
+        return  # a host that is down now may be saved; every call checks its addresses again
+    except FetchRefused as exc:
+        raise Invalid(
+            "The base URL must resolve to public addresses only (an administrator can allow a private one).",
+            field_errors={"base_url": ["Not a public address."]},
+        ) from exc
+
+
 def _clear_other_defaults(provider: LLMProvider) -> None:
     LLMProvider.objects.filter(owner=provider.owner, is_default=True).exclude(pk=provider.pk).update(is_default=False)
 
 
 @transaction.atomic
-def llm_provider_create(*, owner: Any, api_keys: Any, is_default: bool = False, **fields: Any) -> LLMProvider:
-    provider = LLMProvider(owner=owner, api_key=single_api_key(api_keys), is_default=is_default)
+def llm_provider_create(
+    *, owner: Any, api_keys: Any, is_default: bool = False, allow_private_network: bool = False, **fields: Any
+) -> LLMProvider:
+    """A new provider, never the default (002: "the create path stores non-default").
+
+    A pasted example body says ``"is_default": true``; honouring it would make an untested
+    URL every chat's provider. The default is chosen with update, once the provider works.
+    """
+    private = provider_network_access(user=owner, allow_private_network=allow_private_network)
+    if "base_url" in fields:
+        async_to_sync(provider_address_check)(base_url=fields["base_url"], allow_private_network=private)
+    provider = LLMProvider(owner=owner, api_key=single_api_key(api_keys), is_default=False, allow_private_network=private)
     for name in PROVIDER_FIELDS:
         if name in fields:
             setattr(provider, name, fields[name])
-    if is_default:
-        # Locks the owner's rows so two concurrent "make default" calls cannot both win.
-        list(LLMProvider.objects.select_for_update().filter(owner=owner))
-        _clear_other_defaults(provider)
     provider.full_clean()
     provider.save()
     return provider
 
 
 @transaction.atomic
-def llm_provider_update(*, provider: LLMProvider, api_keys: Any = None, is_default: bool | None = None, **fields: Any) -> LLMProvider:
+def llm_provider_update(
+    *,
+    provider: LLMProvider,
+    user: Any,
+    api_keys: Any = None,
+    is_default: bool | None = None,
+    allow_private_network: bool | None = None,
+    **fields: Any,
+) -> LLMProvider:
     provider = LLMProvider.objects.select_for_update().get(pk=provider.pk)
+    if allow_private_network is not None:
+        provider.allow_private_network = provider_network_access(user=user, allow_private_network=allow_private_network)
+    if "base_url" in fields or allow_private_network is not None:
+        async_to_sync(provider_address_check)(
+            base_url=fields.get("base_url", provider.base_url), allow_private_network=provider.allow_private_network
+        )
     if api_keys is not None:
         provider.api_key = single_api_key(api_keys)
     for name in PROVIDER_FIELDS:
@@ -78,10 +125,21 @@ def llm_provider_delete(*, provider: LLMProvider) -> None:
 
 
 async def llm_provider_verify(
-    *, base_url: str, api_keys: Any, model: str, multimodal: bool = False, **fields: Any
+    *,
+    user: Any,
+    base_url: str,
+    api_keys: Any,
+    model: str,
+    multimodal: bool = False,
+    allow_private_network: bool = False,
+    **fields: Any,
 ) -> dict[str, Any]:
-    """Really call the endpoint: a tiny completion, with an image when ``multimodal``."""
+    """Really call the endpoint: a tiny completion, with an image when ``multimodal``.
+
+    The client applies the outbound policy at call time too (addresses resolved, checked and
+    pinned), so a DNS answer that changes after this check cannot reach a private host."""
     config = ModelConfig(
+        allow_private_network=provider_network_access(user=user, allow_private_network=allow_private_network),
         base_url=base_url,
         api_key=single_api_key(api_keys),
         model=model,
@@ -123,6 +181,7 @@ async def usage_record_add(
     """One row per model call, written once the call ends (never per token)."""
     fields = {
         "user": user,
+        "user_label": f"{user.pk}:{user.username}"[:300],
         "model": model[:200],
         "input_tokens": usage.input_tokens,
         "output_tokens": usage.output_tokens,
@@ -132,6 +191,9 @@ async def usage_record_add(
         "session_id": (session_id or "")[:200],
         "endpoint": endpoint[:200],
     }
-    if provider_id is not None and not await LLMProvider.objects.filter(pk=provider_id).aexists():
-        provider_id = None  # deleted mid-run: the tokens were still spent
+    if provider_id is not None:
+        provider_name = await LLMProvider.objects.filter(pk=provider_id).values_list("name", flat=True).afirst()
+        if provider_name is None:
+            provider_id = None  # deleted mid-run: the tokens were still spent
+        fields["provider_label"] = (provider_name or "")[:300]
     return await UsageRecord.objects.acreate(provider_id=provider_id, **fields)

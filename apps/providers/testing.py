@@ -66,6 +66,8 @@ class FakeLLMServer:
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.recording = record
+        # What GET /models lists; tests may add OpenRouter-style entries with ``pricing``.
+        self.models: list[dict[str, Any]] = [{"id": FAKE_MODEL, "object": "model", "owned_by": "fake"}]
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self), bind_and_activate=False)
@@ -123,11 +125,11 @@ class FakeLLMServer:
         return [body for body in self.requests if "messages" in body]
 
     def make_provider(self, *, owner: Any = None, is_default: bool = True, **fields: Any) -> Any:
-        """An LLMProvider row pointing at this server."""
+        """An LLMProvider row pointing at this server (on loopback, so as staff would set it up)."""
         from apps.providers.models import LLMProvider
 
         values = {"name": "Fake upstream", "base_url": self.base_url, "api_key": self.api_key or "sk-fake-key",
-                  "model": FAKE_MODEL, **fields}
+                  "model": FAKE_MODEL, "allow_private_network": True, **fields}
         return LLMProvider.objects.create(owner=owner, is_default=is_default, **values)
 
 
@@ -214,7 +216,7 @@ def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
             if not self._authorised():
                 return
             if self.path.rstrip("/").endswith("/models"):
-                self._json(200, {"object": "list", "data": [{"id": FAKE_MODEL, "object": "model", "owned_by": "fake"}]})
+                self._json(200, {"object": "list", "data": server.models})
             else:
                 self._json(404, {"error": {"message": "Not found"}})
 

@@ -41,9 +41,12 @@ def task_documents(*, task: Task) -> QuerySet[Document]:
 
 
 def task_document_get(*, task: Task, document_id: object) -> Document:
-    if _as_uuid(document_id) is None:
-        raise NotFound("Document not found.")
-    document = task_documents(task=task).filter(pk=_as_uuid(document_id)).first()
+    """A workspace document by its id or by the filename it was uploaded under (the upload answers both)."""
+    documents = task_documents(task=task)
+    document_uuid = _as_uuid(document_id)
+    document = documents.filter(pk=document_uuid).first() if document_uuid is not None else None
+    if document is None:
+        document = documents.filter(filename=str(document_id)).order_by("-created_at").first()
     if document is None:
         raise NotFound("Document not found.")
     return document

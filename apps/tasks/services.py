@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
+from apps.billing.services import credits_require
 from apps.core.errors import BadGateway, Conflict, Invalid, PayloadTooLarge
 from apps.knowledge import selectors as knowledge_selectors
 from apps.knowledge import services as knowledge_services
@@ -110,6 +111,7 @@ def task_step_run(*, task: Task, message: str = "", state_data: dict[str, Any] |
     _check_length(message)
     if state_data is not None and not isinstance(state_data, dict):
         raise Invalid("stateData must be an object.", field_errors={"stateData": ["Must be an object."]})
+    credits_require(user=task.owner)
     # The row lock is held through the model call so that one task runs one step at a time;
     # a concurrent POST is told so at once rather than queued behind a slow model.
     with transaction.atomic():

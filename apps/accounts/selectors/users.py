@@ -34,14 +34,21 @@ def user_list(*, actor: User, page: int, page_size: int, search: str = "") -> Pa
     return paginate(users.order_by("date_joined", "id"), page=page, page_size=page_size)
 
 
+def users_shareable_with(*, actor: User) -> QuerySet[User]:
+    """The accounts ``actor`` may pick and share with (docs/security.md, "Who sees whom").
+
+    Active accounts other than the actor's own; an actor in a department sees only that
+    department's members; staff see everyone. Emails are never part of what is shown.
+    """
+    users = User.objects.filter(is_active=True).exclude(pk=actor.pk)
+    if actor.is_staff or actor.is_superuser or actor.department_id is None:
+        return users
+    return users.filter(department_id=actor.department_id)
+
+
 def user_options(*, actor: User) -> QuerySet[User]:
-    """Active accounts other than ``actor``, for pickers such as sharing an agent; names only, no emails."""
-    return (
-        User.objects.filter(is_active=True)
-        .exclude(pk=actor.pk)
-        .order_by("username")
-        .only("id", "username", "name", "nickname")
-    )
+    """The accounts visible to ``actor``, for pickers such as sharing an agent; names only, no emails."""
+    return users_shareable_with(actor=actor).order_by("username").only("id", "username", "name", "nickname")
 
 
 def session_info(*, user: User) -> SessionInfo:

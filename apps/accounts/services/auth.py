@@ -7,8 +7,12 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth import login as django_login
 from django.contrib.auth import logout as django_logout
+from django.db import transaction
+from django.db.models import F
 from django.http import HttpRequest
+from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts.models import User
@@ -27,31 +31,70 @@ class TokenPair:
     expires_in: int
 
 
+TOKEN_VERSION_CLAIM = "tv"
+
+
 def tokens_issue(*, user: User) -> TokenPair:
     refresh = RefreshToken.for_user(user)
+    # Copied into the access token below; checked by BearerAuthentication on every request.
+    # Read from the row, not the instance: another request may have bumped it since it was loaded.
+    refresh[TOKEN_VERSION_CLAIM] = User.objects.filter(pk=user.pk).values_list("token_version", flat=True).first() or 0
     lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
     return TokenPair(access=str(refresh.access_token), refresh=str(refresh), expires_in=int(lifetime.total_seconds()))
 
 
+def _blacklist_once(token: RefreshToken, user: User) -> bool:
+    """Blacklist ``token``; False when it already was. The blacklist row is unique per token, so
+    of two concurrent refreshes of one token the second insert waits for the first to commit,
+    fails, and finds the row: exactly one refresh wins."""
+    jti = token[settings.SIMPLE_JWT.get("JTI_CLAIM", "jti")]
+    outstanding, _ = OutstandingToken.objects.get_or_create(
+        jti=jti,
+        defaults={"user": user, "token": str(token), "created_at": timezone.now(),
+                  "expires_at": timezone.now() + settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"]},
+    )
+    _, created = BlacklistedToken.objects.get_or_create(token=outstanding)
+    return created
+
+
 def tokens_refresh(*, refresh: str) -> TokenPair:
-    """Rotate a refresh token (the old one is blacklisted); 401 when it is invalid or revoked."""
+    """Rotate a refresh token (the old one is blacklisted); 401 when it is invalid, revoked,
+    of an older token version, or already used by a concurrent refresh."""
+    invalid = Unauthorized("Token is invalid or expired.", code="token_not_valid")
     try:
         old = RefreshToken(refresh)
         user = User.objects.get(pk=old["user_id"], is_active=True)
-        old.blacklist()
-    except (TokenError, User.DoesNotExist, KeyError) as exc:
-        raise Unauthorized("Token is invalid or expired.", code="token_not_valid") from exc
+    except (TokenError, User.DoesNotExist, KeyError, ValueError) as exc:
+        raise invalid from exc
+    if old.get(TOKEN_VERSION_CLAIM, 0) != user.token_version:
+        raise invalid
+    with transaction.atomic():
+        if not _blacklist_once(old, user):
+            raise invalid
     return tokens_issue(user=user)
 
 
-def tokens_revoke(*, refresh: str | None) -> None:
-    """Blacklist a refresh token; an already invalid one is silently accepted (logout is idempotent)."""
-    if not refresh:
-        return
-    try:
-        RefreshToken(refresh).blacklist()
-    except TokenError:
-        pass
+def tokens_revoke_all(*, user: User) -> None:
+    """Every token of ``user`` stops working: the version bump refuses older access tokens at once,
+    and the outstanding refresh tokens are blacklisted too."""
+    User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
+    user.refresh_from_db(fields=["token_version"])
+    outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
+    )
+
+
+def tokens_revoke(*, refresh: str | None, user: User | None = None) -> None:
+    """Logout: revoke every token of the user (known from the request or from the refresh token).
+    An invalid or missing refresh token is silently accepted (logout is idempotent)."""
+    if (user is None or not user.is_authenticated) and refresh:
+        try:
+            user = User.objects.filter(pk=RefreshToken(refresh)["user_id"]).first()
+        except (TokenError, KeyError, ValueError):
+            user = None
+    if user is not None and user.is_authenticated:
+        tokens_revoke_all(user=user)
 
 
 def login_authenticate(
@@ -97,5 +140,5 @@ def session_login(
 
 
 def session_end(*, request: HttpRequest, refresh: str | None) -> None:
-    tokens_revoke(refresh=refresh)
+    tokens_revoke(refresh=refresh, user=getattr(request, "user", None))
     django_logout(request)

@@ -86,6 +86,13 @@ def verification_code_send(
     return SentCode(expires_in=settings.EMAIL_CODE_TTL_SECONDS, retry_after=settings.EMAIL_CODE_RETRY_SECONDS)
 
 
+def verification_code_sent(*, email: str, purpose: str = VerificationCode.Purpose.REGISTER) -> bool:
+    """Whether a code was sent to ``email`` and not yet spent (expired ones count: the flow was begun)."""
+    if not email.strip():
+        return False
+    return VerificationCode.objects.filter(email__iexact=email.strip(), purpose=purpose, used_at__isnull=True).exists()
+
+
 def verification_code_check(
     *, email: str, code: str, purpose: str = VerificationCode.Purpose.REGISTER
 ) -> VerificationCode:

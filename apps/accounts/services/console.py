@@ -19,7 +19,7 @@ from apps.accounts import permissions_catalog as perms
 from apps.accounts.captcha import captcha_verify
 from apps.accounts.models import Department, Menu, Role, User
 from apps.accounts.selectors import console as selectors
-from apps.accounts.services.auth import TokenPair, login_authenticate, tokens_issue
+from apps.accounts.services.auth import TokenPair, local_login_authenticate, tokens_issue
 from apps.accounts.services.users import (
     user_assign_roles,
     user_create,
@@ -50,7 +50,7 @@ def console_login(
         if missing:
             raise Invalid("The captcha is required.", code="captcha_required", field_errors=missing)
         captcha_verify(captcha_id=captcha_id, code=captcha_code)
-    user = login_authenticate(
+    user = local_login_authenticate(
         request=request, login=username, password=password, ip=ip, user_agent=user_agent, api="admin"
     )
     return user, tokens_issue(user=user)
@@ -69,14 +69,41 @@ def _department(department_id: int | None) -> Department | None:
 
 
 def _guard_privileges(*, actor: User, target: User | None, is_staff: bool | None) -> None:
-    # Menu codes let an operator manage accounts, not mint or touch superusers:
-    # only a superuser may change staff status or edit another superuser.
+    # Menu codes let an operator manage accounts, not mint or touch staff: only a superuser
+    # may change staff status or edit (or reset the password of) a staff or superuser account.
     if actor.is_superuser:
         return
-    if target is not None and target.is_superuser:
-        raise Forbidden("Only a superuser may change a superuser's account.")
+    if target is not None and (target.is_superuser or target.is_staff):
+        raise Forbidden("Only a superuser may change a staff account.")
     if is_staff is not None and is_staff != (target.is_staff if target else False):
         raise Forbidden("Only a superuser may change staff status.", field_errors={"is_staff": ["Not allowed."]})
+
+
+def _codes_of_menus(menus: Iterable[Menu]) -> set[str]:
+    return {menu.perms for menu in menus if menu.perms}
+
+
+def _guard_grant(*, actor: User, codes: set[str], field: str) -> None:
+    """Nobody grants a permission they do not hold (superusers hold them all)."""
+    if actor.is_superuser:
+        return
+    missing = sorted(codes - actor.menu_permission_codes())
+    if missing:
+        raise Forbidden(
+            "You cannot grant permissions you do not hold.",
+            field_errors={field: [f"Not held by you: {', '.join(missing)}."]},
+        )
+
+
+def _guard_roles_grant(*, actor: User, role_ids: Iterable[int]) -> None:
+    menus = Menu.objects.filter(roles__pk__in=set(role_ids))
+    _guard_grant(actor=actor, codes=_codes_of_menus(menus), field="role_ids")
+
+
+def _guard_own_role(*, actor: User, role: Role) -> None:
+    # Editing a role one holds is editing one's own permissions.
+    if not actor.is_superuser and role.users.filter(pk=actor.pk).exists():
+        raise Forbidden("You cannot edit a role you hold.")
 
 
 @transaction.atomic
@@ -96,6 +123,7 @@ def console_user_create(
     is_staff: bool = False,
 ) -> User:
     _guard_privileges(actor=actor, target=None, is_staff=is_staff)
+    _guard_roles_grant(actor=actor, role_ids=role_ids)
     user = user_create(
         username=username,
         email=email,
@@ -120,6 +148,10 @@ def console_user_update(*, actor: User, user_id: object, **fields: Any) -> User:
     if user.pk == actor.pk and fields.get("is_active") is False:
         raise Invalid("You cannot disable your own account.", field_errors={"is_active": ["Not your own."]})
     role_ids = fields.pop("role_ids", None)
+    if role_ids is not None:
+        if user.pk == actor.pk:
+            raise Forbidden("You cannot change your own roles.", field_errors={"role_ids": ["Not your own."]})
+        _guard_roles_grant(actor=actor, role_ids=role_ids)
     password = fields.pop("password", None)
     if "dept_id" in fields:
         fields["department"] = _department(fields.pop("dept_id"))
@@ -134,6 +166,7 @@ def console_user_update(*, actor: User, user_id: object, **fields: Any) -> User:
 
 def console_user_delete(*, actor: User, user_id: object) -> None:
     user = selectors.user_get(actor=actor, user_id=user_id, code=perms.USER_DEL)
+    _guard_privileges(actor=actor, target=user, is_staff=None)
     user_delete_by_admin(actor=actor, user_id=user.pk)
 
 
@@ -169,38 +202,55 @@ def _ensure_role_unique(*, name: str | None, code: str | None, exclude: Role | N
 
 @transaction.atomic
 def role_create(
-    *, name: str, code: str, description: str = "", is_active: bool = True, menu_ids: Iterable[int] | None = None
+    *,
+    actor: User,
+    name: str,
+    code: str,
+    description: str = "",
+    is_active: bool = True,
+    menu_ids: Iterable[int] | None = None,
 ) -> Role:
     _ensure_role_unique(name=name, code=code)
+    menus = _menus(menu_ids) if menu_ids is not None else None
+    if menus is not None:
+        _guard_grant(actor=actor, codes=_codes_of_menus(menus), field="menu_ids")
     role = Role(name=name, code=code, description=description, is_active=is_active)
     _save_unique(role, "A role with this name or code already exists.")
-    if menu_ids is not None:
-        role.menus.set(_menus(menu_ids))
+    if menus is not None:
+        role.menus.set(menus)
     return role
 
 
 @transaction.atomic
 def role_update(*, actor: User, role_id: int, **fields: Any) -> Role:
     role = selectors.role_get(actor=actor, role_id=role_id, code=perms.ROLE_EDIT)
+    _guard_own_role(actor=actor, role=role)
     menu_ids = fields.pop("menu_ids", None)
+    menus = _menus(menu_ids) if menu_ids is not None else list(role.menus.all())
+    # The role's users hold its codes once it is saved (or switched on): the editor must hold them.
+    _guard_grant(actor=actor, codes=_codes_of_menus(menus), field="menu_ids")
     _ensure_role_unique(name=fields.get("name"), code=fields.get("code"), exclude=role)
     for name, value in fields.items():
         setattr(role, name, value)
     _save_unique(role, "A role with this name or code already exists.")
     if menu_ids is not None:
-        role.menus.set(_menus(menu_ids))
+        role.menus.set(menus)
     return role
 
 
 @transaction.atomic
 def role_set_menus(*, actor: User, role_id: int, menu_ids: Iterable[int]) -> Role:
     role = selectors.role_get(actor=actor, role_id=role_id, code=perms.ROLE_EDIT)
-    role.menus.set(_menus(menu_ids))
+    _guard_own_role(actor=actor, role=role)
+    menus = _menus(menu_ids)
+    _guard_grant(actor=actor, codes=_codes_of_menus(menus), field="menu_ids")
+    role.menus.set(menus)
     return role
 
 
 def role_delete(*, actor: User, role_id: int) -> None:
     role = selectors.role_get(actor=actor, role_id=role_id, code=perms.ROLE_DEL)
+    _guard_own_role(actor=actor, role=role)
     if role.users.exists():
         raise Conflict("This role is assigned to users; take it from them first.")
     role.delete()
@@ -289,7 +339,8 @@ def _checked_menu_parent(*, node: Menu | None, parent_id: int | None) -> Menu | 
 
 
 @transaction.atomic
-def menu_create(*, title: str, parent_id: int | None = None, **fields: Any) -> Menu:
+def menu_create(*, actor: User, title: str, parent_id: int | None = None, **fields: Any) -> Menu:
+    _guard_grant(actor=actor, codes={fields["perms"]} if fields.get("perms") else set(), field="perms")
     menu = Menu(title=title, parent=_checked_menu_parent(node=None, parent_id=parent_id), **fields)
     menu.save()
     return menu
@@ -298,6 +349,10 @@ def menu_create(*, title: str, parent_id: int | None = None, **fields: Any) -> M
 @transaction.atomic
 def menu_update(*, actor: User, menu_id: int, **fields: Any) -> Menu:
     menu = selectors.menu_get(actor=actor, menu_id=menu_id, code=perms.MENU_EDIT)
+    # A menu's code is granted to every role that has the menu: rewriting it, or touching a
+    # menu whose code one does not hold, would hand out (or take away) a permission one lacks.
+    codes = {menu.perms, fields.get("perms") or ""} - {""}
+    _guard_grant(actor=actor, codes=codes, field="perms")
     if "parent_id" in fields:
         menu.parent = _checked_menu_parent(node=menu, parent_id=fields.pop("parent_id"))
     if fields.get("type") == Menu.Type.BUTTON and menu.children.exists():
@@ -311,6 +366,7 @@ def menu_update(*, actor: User, menu_id: int, **fields: Any) -> Menu:
 @transaction.atomic
 def menu_delete(*, actor: User, menu_id: int) -> None:
     menu = selectors.menu_get(actor=actor, menu_id=menu_id, code=perms.MENU_DEL)
+    _guard_grant(actor=actor, codes={menu.perms} - {""}, field="perms")
     _lock_tree(Menu)
     if menu.children.exists():
         raise Conflict("This menu has children; delete them first.")
@@ -370,8 +426,11 @@ def users_set_active(*, actor: User, users: QuerySet[User], is_active: bool) -> 
 
 
 @transaction.atomic
-def users_add_role(*, users: QuerySet[User], role: Role) -> int:
+def users_add_role(*, actor: User, users: QuerySet[User], role: Role) -> int:
     """Give ``role`` to every user in ``users`` that lacks it; returns how many gained it."""
+    _guard_roles_grant(actor=actor, role_ids=[role.pk])
+    if not actor.is_superuser:
+        users = users.exclude(pk=actor.pk).exclude(is_staff=True).exclude(is_superuser=True)
     missing = list(users.exclude(roles=role).values_list("pk", flat=True))
     role.users.add(*missing)
     return len(missing)

@@ -11,6 +11,7 @@ from django.db.models import ProtectedError
 
 from apps.accounts.models import Department, Role, User
 from apps.accounts.services import codes
+from apps.accounts.services.auth import tokens_revoke_all
 from apps.core import throttle
 from apps.core.errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -93,10 +94,13 @@ def user_update(*, user: User, **fields: object) -> User:
     return user
 
 
+@transaction.atomic
 def user_set_password(*, user: User, password: str) -> User:
+    """A new password; every token issued before it stops working."""
     _validate_password(password, user)
     user.set_password(password)
     user.save(update_fields=["password"])
+    tokens_revoke_all(user=user)
     return user
 
 
@@ -142,8 +146,9 @@ def user_register(
     """Self-service sign-up, the same rules on every API.
 
     Registration must be open (``LOCAL_LOGIN_ENABLED`` and the ``allow_registration``
-    setting); an invite code is spent when registration is invite-only, and an emailed
-    code when ``REGISTRATION_REQUIRES_EMAIL_CODE`` is on.
+    setting); an invite code is spent when registration is invite-only or one is given, and
+    an emailed code when ``REGISTRATION_REQUIRES_EMAIL_CODE`` is on, one was sent to this
+    address, or one is given.
     """
     from apps.system.selectors import registration_invite_only
 
@@ -153,7 +158,9 @@ def user_register(
     if invite_only and not invite_code:
         raise Invalid("An invite code is required.", field_errors={"invite_code": ["This field is required."]})
     checked_code = None
-    if settings.REGISTRATION_REQUIRES_EMAIL_CODE:
+    # A code that was sent, or given, is checked even where codes are optional: otherwise a
+    # wrong code would still make the account the client believed it was proving an email for.
+    if settings.REGISTRATION_REQUIRES_EMAIL_CODE or verification_code or codes.verification_code_sent(email=email):
         if not verification_code:
             raise Invalid(
                 "A verification code is required.", field_errors={"verification_code": ["This field is required."]}
@@ -166,7 +173,8 @@ def user_register(
     with transaction.atomic():
         if checked_code is not None:
             codes.verification_code_consume(code=checked_code)
-        if invite_only:
+        # A given invite code must be valid even when registration is open (NOTES.md: 400).
+        if invite_only or invite_code:
             codes.invite_code_consume(code=invite_code or "")
         return user_create(username=username, email=email, password=password, name=name, phone=phone)
 

@@ -9,11 +9,21 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.accounts.models import Department, InviteCode, LoginLog, Menu, OperationLog, Role, User, VerificationCode
+from apps.accounts.models import (
+    ApiKey,
+    Department,
+    InviteCode,
+    LoginLog,
+    Menu,
+    OperationLog,
+    Role,
+    User,
+    VerificationCode,
+)
 from apps.accounts.services.logs import login_log_record
 from apps.accounts.tests.factories import DepartmentFactory, MenuFactory, RoleFactory, UserFactory
 
-ACCOUNT_MODELS = [User, Role, Department, Menu, LoginLog, OperationLog, VerificationCode, InviteCode]
+ACCOUNT_MODELS = [User, Role, Department, Menu, LoginLog, OperationLog, VerificationCode, InviteCode, ApiKey]
 READ_ONLY = {LoginLog, OperationLog, VerificationCode}
 
 

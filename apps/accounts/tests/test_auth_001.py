@@ -51,6 +51,18 @@ def test_it_requires_an_invite_code_when_invite_only(anon):
     assert not User.objects.filter(username="dora.k").exists()
 
 
+def test_a_given_invite_code_must_be_valid_even_when_registration_is_open(anon):
+    body = _assert_task_error(anon.post("/auth/register", {**NEW_USER, "inviteCode": "NOPE"}, format="json"), 400)
+    assert "invite_code" in [error["field"] for error in body["validationErrors"]]
+    assert not User.objects.filter(username="dora.k").exists()
+    invite = InviteCodeFactory(code="WELCOME", max_uses=2)
+    assert anon.post("/auth/register", {**NEW_USER, "inviteCode": "WELCOME"}, format="json").status_code == 200
+    invite.refresh_from_db()
+    assert invite.uses == 1
+    assert anon.post("/auth/register", {**NEW_USER, "username": "eve", "email": "e@example.com", "inviteCode": ""},
+                     format="json").status_code == 200
+
+
 def test_it_spends_an_invite_code_once(anon):
     SystemSetting.objects.create(key="registration_invite_only", value=True)
     invite = InviteCodeFactory(code="WELCOME", max_uses=1)

@@ -97,6 +97,24 @@ def test_it_registers_with_the_emailed_code(anon):
     _assert_envelope_error(again, 400)
 
 
+@pytest.mark.parametrize("send_first", [True, False])
+def test_a_wrong_code_is_refused_once_one_was_sent_or_given_even_when_codes_are_optional(anon, send_first):
+    if send_first:
+        anon.post("/api/auth/register/send-code", {"email": "dora@example.com"}, format="json")
+        wrong = "111111" if _sent_code() != "111111" else "222222"
+        _assert_envelope_error(anon.post("/api/auth/register", NEW_USER, format="json"), 400)
+    else:
+        wrong = "123456"
+    body = _assert_envelope_error(
+        anon.post("/api/auth/register", {**NEW_USER, "verification_code": wrong}, format="json"), 400
+    )
+    assert "verification_code" in body["data"]["errors"]
+    assert not User.objects.filter(username="dora").exists()
+    if send_first:
+        response = anon.post("/api/auth/register", {**NEW_USER, "verification_code": _sent_code()}, format="json")
+        assert response.status_code == 200, response.content
+
+
 @override_settings(REGISTRATION_REQUIRES_EMAIL_CODE=True)
 def test_a_code_dies_after_five_wrong_guesses(anon):
     anon.post("/api/auth/register/send-code", {"email": "dora@example.com"}, format="json")
@@ -210,10 +228,11 @@ def test_logout_blacklists_the_refresh_token_and_ends_the_session(path, alice, p
         tokens_refresh(refresh=tokens["refresh_token"])
 
 
-def test_a_session_logout_without_csrf_is_refused(alice, password):
+def test_a_cross_site_session_logout_is_refused(alice, password):
     client = APIClient(enforce_csrf_checks=True)
     client.post("/api/auth/login", {"username_or_email": "alice", "password": password}, format="json")
-    _assert_envelope_error(client.post("/api/auth/logout", {}, format="json"), 403)
+    forged = client.post("/api/auth/logout", {}, format="json", HTTP_ORIGIN="https://evil.example")
+    _assert_envelope_error(forged, 403)
     assert client.get("/api/auth/session").status_code == 200
 
 

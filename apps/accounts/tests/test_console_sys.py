@@ -334,7 +334,8 @@ def test_it_lists_menus_as_a_tree(admin_client):
 
 
 def test_it_creates_updates_and_deletes_menus(alice, alice_client):
-    grant(alice, perms.MENU_ADD, perms.MENU_EDIT, perms.MENU_DEL)
+    # Giving a menu a code needs holding that code (see test_it_refuses_privilege_escalation).
+    grant(alice, perms.MENU_ADD, perms.MENU_EDIT, perms.MENU_DEL, "report:list")
     directory = MenuFactory(type=Menu.Type.DIRECTORY)
 
     created = alice_client.post(

@@ -102,10 +102,10 @@ class GrantInputSerializer(serializers.Serializer):
 
 
 class GrantedUserSerializer(serializers.Serializer):
+    """Usernames only: a grant list must not be a way to read other people's emails."""
+
     user_id = serializers.UUIDField(source="user.pk")
     username = serializers.CharField(source="user.username")
-    name = serializers.CharField(source="user.name")
-    email = serializers.EmailField(source="user.email")
     granted_at = serializers.DateTimeField(source="created_at")
 
 

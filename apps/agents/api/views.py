@@ -115,11 +115,11 @@ class AgentAuthApi(SageAgentApi):
 class AgentWorkspaceListApi(SageAgentApi):
     @extend_schema(request=None, parameters=[SESSION_PARAM], responses=s.WorkspaceListSerializer, tags=["agent"])
     def post(self, request: Request, agent_id: UUID) -> Response:
-        agent = selectors.agent_get_owned(user=request.user, agent_id=agent_id)
+        agent = selectors.agent_get(user=request.user, agent_id=agent_id)
         query = s.WorkspaceQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         session_id = query.validated_data.get("session_id") or None
-        files = workspace.workspace_list(agent=agent, session_id=session_id)
+        files = workspace.workspace_list(user=request.user, agent=agent, session_id=session_id)
         return Response(s.WorkspaceListSerializer({"agent_id": agent.pk, "session_id": session_id, "files": files}).data)
 
 
@@ -127,11 +127,11 @@ class AgentWorkspaceDownloadApi(SageAgentApi):
     @extend_schema(parameters=[FILE_PARAM, SESSION_PARAM], responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
                    tags=["agent"])
     def get(self, request: Request, agent_id: UUID) -> FileResponse:
-        agent = selectors.agent_get_owned(user=request.user, agent_id=agent_id)
+        agent = selectors.agent_get(user=request.user, agent_id=agent_id)
         query = s.WorkspaceFileQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         name = workspace.workspace_file(
-            agent=agent, session_id=query.validated_data.get("session_id") or None,
+            user=request.user, agent=agent, session_id=query.validated_data.get("session_id") or None,
             file_path=query.validated_data["file_path"],
         )
         return FileResponse(default_storage.open(name, "rb"), as_attachment=True, filename=name.rsplit("/", 1)[-1])
@@ -140,11 +140,11 @@ class AgentWorkspaceDownloadApi(SageAgentApi):
 class AgentWorkspaceDeleteApi(SageAgentApi):
     @extend_schema(parameters=[FILE_PARAM, SESSION_PARAM], responses=s.WorkspaceDeleteSerializer, tags=["agent"])
     def delete(self, request: Request, agent_id: UUID) -> Response:
-        agent = selectors.agent_get_owned(user=request.user, agent_id=agent_id)
+        agent = selectors.agent_get(user=request.user, agent_id=agent_id)
         query = s.WorkspaceFileQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         path = workspace.workspace_delete(
-            agent=agent, session_id=query.validated_data.get("session_id") or None,
+            user=request.user, agent=agent, session_id=query.validated_data.get("session_id") or None,
             file_path=query.validated_data["file_path"],
         )
         return Response({"file_path": path, "deleted": True})

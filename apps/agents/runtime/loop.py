@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from apps.agents.events import AgentEvent
+from apps.agents.runtime.threads import in_db
 from apps.agents.runtime.usage import record_usage
+from apps.billing.services import INSUFFICIENT, credits_available
 from apps.providers.llm import ChatModel, ModelChunk, ProviderError, Source, ToolCall, ToolSpec
 from apps.tools.registry import ToolContext, ToolResult
 from apps.tools.toolset import Toolset
@@ -182,6 +184,10 @@ async def agent_loop(
     controls = {spec.name for spec in limits.control_actions}
     try:
         for step in range(limits.max_steps):
+            if step > 0 and not await in_db(credits_available, user=ids.user):
+                # The balance ran out on the previous model call: stop before the next one, and say why.
+                yield AgentEvent("status", {"step": "insufficient_credits", "status": "stopped", "content": INSUFFICIENT})
+                return
             last = step == limits.max_steps - 1
             offer_tools = not (last and limits.last_step_answers)
             messages = conversation

@@ -94,6 +94,8 @@ class RunOptions:
     #: Adds the web tool to whatever tools the run has (003 ``enable_web_search``).
     web_search: bool = False
     model: ModelOptions | None = None
+    #: The caller's id for its own end user (OpenAI's ``user``), kept with the run for the record.
+    end_user: str | None = None
 
     @classmethod
     def from_request(cls, body: Any) -> RunOptions:
@@ -131,6 +133,7 @@ class RunOptions:
             force_summary=body.get("force_summary") is True,
             web_search=body.get("enable_web_search", body.get("web_search")) is True,
             model=ModelOptions.from_request(model),
+            end_user=_text(body.get("end_user")),
         )
 
     def to_json(self) -> dict[str, Any]:

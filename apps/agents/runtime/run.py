@@ -104,10 +104,15 @@ async def agent_run_stream(
             yield AgentEvent("citations", {"citations": [retrieval.citation(chunk) for chunk in chunks]})
 
         yield AgentEvent("status", {"step": "answering", "content": "Agent routing to answer generation..."})
-        # One system message: many chat templates accept a system message only first.
-        system = plan.system_prompt + (retrieval.sources_text(sources) if sources else "")
+        # One system message: many chat templates accept a system message only first. The caller's
+        # own system messages (an OpenAI client's, say) join the agent's prompt, after it.
+        history = [m for m in messages if isinstance(m, dict)]
+        instructions = "".join(
+            f"\n\n{text}" for m in history if m.get("role") == "system" and (text := message_text(m))
+        )
+        system = plan.system_prompt + instructions + (retrieval.sources_text(sources) if sources else "")
         conversation = [{"role": "system", "content": system}]
-        conversation.extend(_clean(m, multimodal=plan.multimodal) for m in messages if isinstance(m, dict))
+        conversation.extend(_clean(m, multimodal=plan.multimodal) for m in history if m.get("role") != "system")
         async for event in agent_loop(
             model=plan.model, toolset=plan.toolset, conversation=conversation, ids=ids,
             limits=LoopLimits(max_steps=plan.max_loop_count), sources=sources, should_stop=should_stop,

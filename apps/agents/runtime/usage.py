@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from apps.agents.events import AgentEvent
+from apps.agents.runtime.threads import in_db
+from apps.billing.services import usage_charge
 from apps.providers.llm import ChatModel, Usage
 from apps.providers.services import usage_record_add
 
@@ -22,10 +24,12 @@ async def record_usage(
     endpoint: str,
 ) -> AgentEvent:
     """Keep the usage of one model call and return the ``usage`` event that reports it."""
-    await usage_record_add(
+    record = await usage_record_add(
         user=user, provider_id=model.provider_id, model=model.model_name, usage=usage,
         run_id=run_id, session_id=session_id, endpoint=endpoint,
     )
+    # Priced and charged once per call (with billing off, or on the user's own key, nothing is).
+    await in_db(usage_charge, usage=record)
     return AgentEvent(
         "usage",
         {

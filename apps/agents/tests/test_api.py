@@ -10,6 +10,7 @@ from django.core.files.storage import default_storage
 
 from apps.agents.models import Agent, AgentGrant
 from apps.agents.tests.factories import AgentFactory, AgentGrantFactory
+from apps.conversations.tests.factories import ThreadFactory
 from apps.providers.testing import Reply
 from apps.providers.tests.factories import LLMProviderFactory
 
@@ -223,6 +224,8 @@ def media(settings, tmp_path):
 @pytest.fixture
 def agent_with_files(alice, media):
     agent = AgentFactory(owner=alice)
+    for session in ("s1", "s2"):
+        ThreadFactory(id=session, owner=alice, agent=agent)
     default_storage.save(f"workspaces/{agent.pk}/s1/report.md", ContentFile(b"# Report"))
     default_storage.save(f"workspaces/{agent.pk}/s1/data/table.csv", ContentFile(b"a,b\n1,2\n"))
     default_storage.save(f"workspaces/{agent.pk}/s2/other.txt", ContentFile(b"other session"))

@@ -1,4 +1,4 @@
-"""Turn a run's events into a streaming HTTP response, in whichever API's format.
+"""Turn a run's events into a streaming HTTP response, in whichever API's format (or wait for all of them).
 
 The view has already authenticated the caller and checked the run is theirs; the
 body streams from an async iterator, so an open stream costs a coroutine, not a thread.
@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from django.db import connection
 from django.http import StreamingHttpResponse
@@ -26,6 +27,10 @@ def _stop_detached(run_id: str) -> None:
         connection.close()  # an executor thread keeps no connection
 
 
+def _stop_in_background(run_id: str) -> None:
+    asyncio.get_running_loop().run_in_executor(None, _stop_detached, run_id)
+
+
 async def _frames(
     *, run_id: str, after: int, status: str | None, render: Renderer, stop_on_disconnect: bool
 ) -> AsyncIterator[str]:
@@ -36,7 +41,20 @@ async def _frames(
     except (asyncio.CancelledError, GeneratorExit):
         # The client went away mid-run; where the document says the session ends with it, stop it.
         if stop_on_disconnect:
-            asyncio.get_running_loop().run_in_executor(None, _stop_detached, run_id)
+            _stop_in_background(run_id)
+        raise
+
+
+async def events_to_end(*, run_id: str, status: str | None = None) -> list[dict[str, Any]]:
+    """Every event of the run up to its ``end``, for an answer sent whole rather than streamed.
+
+    Awaited in an async view, so a waiting request holds no thread. A client that leaves
+    first cancels the wait (Django's ASGI handler does so on disconnect), which stops the run.
+    """
+    try:
+        return [event async for event in streams.run_events(run_id=str(run_id), status=status)]
+    except asyncio.CancelledError:
+        _stop_in_background(str(run_id))
         raise
 
 

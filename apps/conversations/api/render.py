@@ -2,7 +2,7 @@
 
 The runner keeps events in one neutral shape ``{seq, type, data, ts}``; only here
 do they become 000 ``data:`` frames, 002 NDJSON lines, 003 ``event: <type>``
-frames or 004 ``event: message`` frames with ``sequence``.
+frames or 004 ``event: message`` frames with ``sequence``, or OpenAI's ``chat.completion.chunk``.
 """
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from apps.conversations.runner import Outcome
+from apps.core.api.styles import OPENAI, ErrorInfo
 from apps.core.streaming import ndjson_line, sse_comment, sse_frame
 
 Renderer = Callable[[dict[str, Any]], list[str]]
@@ -191,7 +193,7 @@ def platform(context: StreamContext) -> Renderer:
             if data.get("error"):
                 payload["error"] = data["error"]
         elif kind == "status":
-            payload = {"type": "status", "status": "running", "step": data.get("step"),
+            payload = {"type": "status", "status": data.get("status", "running"), "step": data.get("step"),
                        "content": data.get("content", ""), **base}
         else:
             payload = {"type": kind, **data, **base}
@@ -202,3 +204,97 @@ def platform(context: StreamContext) -> Renderer:
 
 def platform_heartbeat() -> str:
     return sse_frame({"type": "ping"}, event="message")
+
+
+# ------------------------------------------------------------------------------
+# OpenAI-compatible /v1 — chat.completion.chunk frames, or one chat.completion
+# ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CompletionContext:
+    """What every chunk of one completion repeats."""
+
+    id: str
+    model: str
+    created: int
+    include_usage: bool = False
+
+
+def _openai_usage(usage: dict[str, Any]) -> dict[str, Any]:
+    prompt, completion = int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "prompt_tokens_details": {"cached_tokens": int(usage.get("cached_tokens", 0))},
+        "completion_tokens_details": {"reasoning_tokens": int(usage.get("reasoning_tokens", 0))},
+    }
+
+
+def _openai_error(message: str) -> dict[str, Any]:
+    # The run failed upstream of us (the model, mostly): OpenAI's shape for a server-side failure.
+    return OPENAI.error_body(None, ErrorInfo(502, message or "The agent run failed.", "upstream_error"))
+
+
+def openai_chunks(context: CompletionContext) -> Renderer:
+    """``data: {chat.completion.chunk}`` frames: the role first, then content, then finish_reason,
+    a usage chunk when asked for, and ``data: [DONE]``. The agent's own tool calls, reasoning and
+    status steps are not part of OpenAI's format and are not sent."""
+    tally = Outcome()
+    started = False
+
+    def chunk(choices: list[dict[str, Any]], **extra: Any) -> str:
+        body: dict[str, Any] = {
+            "id": context.id,
+            "object": "chat.completion.chunk",
+            "created": context.created,
+            "model": context.model,
+            "choices": choices,
+        }
+        if context.include_usage:
+            body["usage"] = None  # as OpenAI does: every chunk but the last has usage null
+        body.update(extra)
+        return sse_frame(body)
+
+    def delta(content: dict[str, Any], finish_reason: str | None = None) -> str:
+        return chunk([{"index": 0, "delta": content, "logprobs": None, "finish_reason": finish_reason}])
+
+    def render(event: dict[str, Any]) -> list[str]:
+        nonlocal started
+        kind, data = event["type"], event["data"]
+        frames = []
+        if not started and kind not in ("error", "end"):
+            started = True
+            frames.append(delta({"role": "assistant", "content": ""}))
+        if kind == "content":
+            frames.append(delta({"content": data.get("content", "")}))
+        elif kind == "usage":
+            tally.take(kind, data)
+        elif kind == "error":
+            frames.append(sse_frame(_openai_error(data.get("content", ""))))
+        elif kind == "end":
+            if data.get("status") != "failed":
+                frames.append(delta({}, "stop"))
+                if context.include_usage:
+                    frames.append(chunk([], usage=_openai_usage(tally.usage)))
+            frames.append(sse_frame("[DONE]"))
+        return frames
+
+    return render
+
+
+def openai_completion(context: CompletionContext, events: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+    """The HTTP status and ``chat.completion`` body of a finished run (or OpenAI's error body)."""
+    outcome = Outcome()
+    for event in events:
+        outcome.take(event["type"], event["data"])
+    if outcome.status == "failed":
+        return 502, _openai_error(outcome.error)
+    message = {"role": "assistant", "content": "".join(outcome.content), "refusal": None, "annotations": []}
+    return 200, {
+        "id": context.id,
+        "object": "chat.completion",
+        "created": context.created,
+        "model": context.model,
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}],
+        "usage": _openai_usage(outcome.usage),
+    }

@@ -3,16 +3,20 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from apps.conversations.models import AgentRun
 from conftest import Daphne, _test_database_url, start_daphne, stop_daphne
 
 
 @pytest.fixture(scope="session")
 def server_env(celery_worker_process, django_db_blocker) -> dict[str, str]:
+    from django.conf import settings
+
     from codex.celery import app
 
     with django_db_blocker.unblock():
@@ -21,6 +25,7 @@ def server_env(celery_worker_process, django_db_blocker) -> dict[str, str]:
         **os.environ,
         "DATABASE_URL": database_url,
         "CELERY_QUEUE": app.conf.task_default_queue,
+        "CELERY_RUN_QUEUE": settings.CELERY_RUN_QUEUE,
         "CODEX_TESTING": "1",
         "RUN_START_THROTTLE": "1000/min",
         "RUN_STREAM_THROTTLE": "1000/min",
@@ -75,3 +80,14 @@ def ndjson_lines(lines: Iterator[str], *, limit: int | None = None) -> list[dict
         if item.get("type") == "stream_end" or (limit is not None and len(out) >= limit):
             break
     return out
+
+
+def wait_finished(run_id: str, timeout: float = 30) -> AgentRun:
+    """The run once its worker has marked it finished (which comes just after its ``end`` event)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = AgentRun.objects.get(pk=run_id)
+        if run.is_finished:
+            return run
+        time.sleep(0.05)
+    raise AssertionError(f"run {run_id} did not finish")

@@ -1,15 +1,18 @@
 """Issue 4's acceptance: a new user uploads a PDF and a CSV, waits for them to be ingested and
-asks on every API's chat route; with no provider configured, the built-in offline model answers
+asks on every API's chat route (and the OpenAI-compatible /v1); with no provider configured, the built-in offline model answers
 from the right page and row, with citations, in the stream and in the stored history.
 """
 from __future__ import annotations
 
 import time
 
+import openai
 import pytest
 
+from apps.agents.tests.factories import AgentFactory
 from apps.conversations.tests.conftest import ndjson_lines, sse_events
 from apps.knowledge.tests.conftest import corpus_file
+from conftest import bearer_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -79,3 +82,13 @@ def test_a_new_user_gets_cited_answers_from_a_pdf_and_a_csv_on_every_chat_route(
         _cited(next(frame["citations"] for frame in frames if frame["type"] == "citations"), "handbook.pdf", "page")
         assert "15 dollars" in "".join(frame["content"] for frame in frames if frame["type"] == "content")
         assert frames[-1]["status"] == "completed"
+
+    # The OpenAI-compatible /v1, through the official SDK, with an agent of alice's.
+    agent = AgentFactory(owner=alice, available_tools=[])
+    client = openai.OpenAI(base_url=f"{daphne_server.url}/v1", api_key=bearer_for(alice), max_retries=0)
+    completion = client.chat.completions.create(model=str(agent.pk), messages=[{"role": "user", "content": PDF_QUESTION}])
+    assert "15 dollars" in completion.choices[0].message.content
+    streamed = client.chat.completions.create(
+        model=str(agent.pk), messages=[{"role": "user", "content": CSV_QUESTION}], stream=True
+    )
+    assert "Lapsang" in "".join(chunk.choices[0].delta.content or "" for chunk in streamed if chunk.choices)

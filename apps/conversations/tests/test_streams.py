@@ -5,29 +5,19 @@ The built-in offline model answers unless a test points a provider at the fake u
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from apps.agents.tests.factories import AgentFactory
 from apps.conversations import livelog
 from apps.conversations.models import AgentRun, Message, RunEvent
-from apps.conversations.tests.conftest import ndjson_lines, sse_events
+from apps.conversations.tests.conftest import ndjson_lines, sse_events, wait_finished
 from apps.providers.testing import Reply
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SLOW = Reply(text=" ".join(f"word{i}" for i in range(400)), delay=0.03)
 
-
-def _wait_finished(run_id: str, timeout: float = 30) -> AgentRun:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = AgentRun.objects.get(pk=run_id)
-        if run.is_finished:
-            return run
-        time.sleep(0.05)
-    raise AssertionError(f"run {run_id} did not finish")
 
 
 def test_000_chat_streams_status_tokens_and_done(alice, daphne_server):
@@ -38,7 +28,8 @@ def test_000_chat_streams_status_tokens_and_done(alice, daphne_server):
         assert response.headers["content-type"].startswith("text/event-stream")
         frames = [frame["data"] for frame in sse_events(response.iter_lines())]
     kinds = [frame["type"] for frame in frames]
-    assert kinds[0] == "status" and frames[0]["content"].startswith("Agent routing to")
+    assert kinds[:2] == ["status", "status"] and frames[0]["content"].startswith("Queued")
+    assert frames[1]["content"].startswith("Agent routing to")
     assert "token" in kinds and kinds[-1] == "done" and "error" not in kinds
     answer = "".join(frame["content"] for frame in frames if frame["type"] == "token")
     assert "offline model" in answer
@@ -125,7 +116,7 @@ def test_an_agent_calls_a_tool_through_the_fake_upstream(alice, daphne_server, f
     assert kinds[-1] == "stream_end" and lines[0]["agent_name"] == agent.name
     answer = Message.objects.get(thread_id="calc", role="assistant")
     assert answer.tool_calls[0]["function"]["name"] == "calculator"
-    assert _wait_finished(str(AgentRun.objects.get().pk)).usage["total_tokens"] > 0
+    assert wait_finished(str(AgentRun.objects.get().pk)).usage["total_tokens"] > 0
 
 
 def test_an_unreachable_provider_fails_the_run_with_an_error_event(alice, daphne_server, fake_llm):
@@ -137,7 +128,7 @@ def test_an_unreachable_provider_fails_the_run_with_an_error_event(alice, daphne
         frames = [frame["data"] for frame in sse_events(response.iter_lines())]
     assert frames[-1]["type"] == "error" and frames[-1]["content"]
     assert "done" not in [frame["type"] for frame in frames]
-    assert _wait_finished(str(AgentRun.objects.get().pk)).status == "failed"
+    assert wait_finished(str(AgentRun.objects.get().pk)).status == "failed"
 
 
 def test_a_stop_from_another_connection_ends_the_run(alice, daphne_server, fake_llm):
@@ -154,7 +145,7 @@ def test_a_stop_from_another_connection_ends_the_run(alice, daphne_server, fake_
     assert rest[-1]["data"]["type"] == "status" and rest[-1]["data"]["status"] == "stopped"
     sequences = [frame["data"]["sequence"] for frame in first + rest]
     assert sequences == list(range(1, len(sequences) + 1))
-    run = _wait_finished(run_id)
+    run = wait_finished(run_id)
     assert run.status == "stopped" and run.stop_requested
 
 
@@ -165,7 +156,7 @@ def test_web_stream_outlives_its_client_and_resumes(alice, daphne_server, fake_l
         with http.stream("POST", "/api/web-stream", json={"messages": [{"role": "user", "content": "go"}],
                                                            "session_id": "web"}) as response:
             head = ndjson_lines(response.iter_lines(), limit=3)
-        run = _wait_finished(str(AgentRun.objects.get().pk))
+        run = wait_finished(str(AgentRun.objects.get().pk))
         assert run.status == "completed"
         with http.stream("GET", f"/api/stream/resume/web?last_index={len(head)}") as response:
             tail = ndjson_lines(response.iter_lines())
@@ -180,7 +171,7 @@ def test_api_stream_stops_the_session_when_its_client_leaves(alice, daphne_serve
     with daphne_server.client(alice) as http:
         with http.stream("POST", "/api/stream", json={"messages": [{"role": "user", "content": "go"}]}) as response:
             ndjson_lines(response.iter_lines(), limit=3)
-    run = _wait_finished(str(AgentRun.objects.get().pk))
+    run = wait_finished(str(AgentRun.objects.get().pk))
     assert run.status == "stopped"
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -63,6 +64,11 @@ def error_info(exc: Exception) -> ErrorInfo:
         message = _summary(_flatten(detail)) if isinstance(detail, (dict, list)) else str(detail)
         code = detail.code if hasattr(detail, "code") else exc.default_code
         return ErrorInfo(exc.status_code, message, str(code))
+    if isinstance(exc, DataError):
+        # The edge bounds what clients send (apps.core.api.input_guard, apps.core.limits); a
+        # value that still does not fit its column is the client's, and must not be a 500.
+        logger.warning("database refused a value: %s", exc)
+        return ErrorInfo(400, "A value does not fit its field.", "invalid")
     logger.exception("unhandled error", exc_info=exc)
     return ErrorInfo(500, "Internal server error.", "server_error")
 

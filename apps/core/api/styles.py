@@ -1,5 +1,6 @@
 """The five APIs' edges: each one's error body and success envelope, written once.
 
+The OpenAI-compatible ``/v1`` routes have an edge of their own here too.
 A view names its API with ``api_style``; the exception handler and the Sage
 envelope read it from there. Requests that never reach a view (an unknown URL)
 are matched by path with :func:`style_for_path`.
@@ -45,6 +46,13 @@ class PlatformStyle(ApiStyle):
     """004 — agent platform: ``{"detail": "..."}``."""
 
     name = "platform"
+
+    def error_body(self, request: Any, error: ErrorInfo) -> dict[str, Any]:
+        body = super().error_body(request, error)
+        if error.status == 402:
+            # 004 names the reason in ``error`` (``insufficient_credits``), beside the usual ``detail``.
+            body = {"error": error.code, **body}
+        return body
 
 
 class AdminStyle(ApiStyle):
@@ -95,11 +103,51 @@ class SageStyle(ApiStyle):
         return {"code": status, "message": message, "data": data, "timestamp": time.time()}
 
 
+class OpenAIStyle(ApiStyle):
+    """The OpenAI-compatible ``/v1``: ``{"error": {message, type, param, code}}`` as OpenAI sends it.
+
+    Clients (the openai SDKs among them) pick their exception by the HTTP status; ``type``
+    and ``code`` use OpenAI's words where one fits, so client code written for OpenAI works.
+    """
+
+    name = "openai"
+    _CODES = {
+        "not_authenticated": "invalid_api_key",
+        "authentication_failed": "invalid_api_key",
+        "token_not_valid": "invalid_api_key",
+        "invalid_api_key": "invalid_api_key",
+        "throttled": "rate_limit_exceeded",
+        "invalid": None,
+        "parse_error": None,
+    }
+
+    def error_body(self, request: Any, error: ErrorInfo) -> dict[str, Any]:
+        if error.status == 429:
+            kind = "requests"
+        elif error.status >= 500:
+            kind = "server_error"
+        else:
+            kind = "invalid_request_error"
+        field = next(iter(error.field_errors), None) if error.field_errors else None
+        if field is not None:
+            # OpenAI names the parameter at fault ("messages[0].role"), never a "non_field_errors".
+            field = field.removesuffix("non_field_errors").removesuffix(".") or None
+        return {
+            "error": {
+                "message": error.message,
+                "type": kind,
+                "param": field,
+                "code": self._CODES.get(error.code, error.code),
+            }
+        }
+
+
 CODEX = CodexStyle()
 TASK = TaskStyle()
 SAGE = SageStyle()
 ADMIN = AdminStyle()
 PLATFORM = PlatformStyle()
+OPENAI = OpenAIStyle()
 
 _TASK_PREFIXES = ("/auth/", "/users/", "/api/tasks", "/api/documents", "/api/chunks")
 _PLATFORM_PREFIXES = (
@@ -123,6 +171,10 @@ _PLATFORM_PREFIXES = (
 
 def style_for_path(path: str) -> ApiStyle:
     """The API a path belongs to, for responses made before any view runs."""
+    if path.startswith("/v1/"):
+        return OPENAI
+    if path.startswith("/api/keys"):
+        return CODEX
     if path.startswith(("/api/v1/", "/health")):
         return ADMIN
     if path.startswith(_TASK_PREFIXES):

@@ -4,6 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import generics, viewsets
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -48,6 +50,19 @@ class AdminApiView(StyledMixin, APIView):
 
 class PlatformApiView(StyledMixin, APIView):
     api_style = styles.PLATFORM
+
+
+class AnyAcceptNegotiation(DefaultContentNegotiation):
+    """JSON whatever ``Accept`` says (``text/event-stream`` included), as OpenAI's API answers."""
+
+    def select_renderer(self, request: Any, renderers: list[Any], format_suffix: str | None = None) -> tuple[Any, str]:
+        return renderers[0], renderers[0].media_type
+
+
+class OpenAIApiView(StyledMixin, APIView):
+    api_style = styles.OPENAI
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = AnyAcceptNegotiation
 
 
 class AdminViewSet(StyledMixin, viewsets.GenericViewSet):

@@ -17,6 +17,10 @@ def _http_url(value: str) -> str:
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise serializers.ValidationError("Must be an http:// or https:// URL.")
+    # "/chat/completions" is appended to the base URL: a query or fragment would swallow it
+    # and let the URL pick any path on the host.
+    if parts.query or parts.fragment or "?" in value or "#" in value or parts.username or parts.password:
+        raise serializers.ValidationError("The base URL takes no query, fragment or credentials.")
     host = parts.hostname.rstrip(".").lower()
     try:
         address = ipaddress.ip_address(host)
@@ -44,6 +48,8 @@ class LLMProviderCreateSerializer(serializers.Serializer):
     max_model_len = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     supports_multimodal = serializers.BooleanField(required=False, default=False)
     is_default = serializers.BooleanField(required=False, default=False)
+    # Staff only: let this provider reach private and loopback addresses (a LAN Ollama, vLLM).
+    allow_private_network = serializers.BooleanField(required=False, default=False)
 
 
 class LLMProviderUpdateSerializer(LLMProviderCreateSerializer):

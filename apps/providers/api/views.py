@@ -22,7 +22,9 @@ class LLMProviderVerifyApi(SageApiView):
     def post(self, request: Request) -> Response:
         data = s.LLMProviderCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        result = async_to_sync(services.llm_provider_verify)(**data.validated_data, multimodal=self.multimodal)
+        result = async_to_sync(services.llm_provider_verify)(
+            user=request.user, **data.validated_data, multimodal=self.multimodal
+        )
         return Response(s.VerifyResultSerializer(result).data)
 
 
@@ -57,7 +59,7 @@ class LLMProviderUpdateApi(SageApiView):
         provider = selectors.provider_get_owned(user=request.user, provider_id=provider_id)
         data = s.LLMProviderUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        provider = services.llm_provider_update(provider=provider, **data.validated_data)
+        provider = services.llm_provider_update(provider=provider, user=request.user, **data.validated_data)
         return Response(s.LLMProviderSerializer(provider).data)
 
 

@@ -21,7 +21,7 @@ def test_it_creates_a_provider_without_returning_the_key(alice, alice_client):
     body = response.json()
     assert body["code"] == 200
     data = body["data"]
-    assert data["name"] == "My LLM" and data["is_default"] is True
+    assert data["name"] == "My LLM" and data["is_default"] is False
     assert "sk-secret-123456" not in response.content.decode()
     assert data["api_key_hint"] == "sk-…3456"
     provider = LLMProvider.objects.get(pk=data["id"])
@@ -53,12 +53,18 @@ def test_it_rejects_a_bad_url_and_out_of_range_values(alice_client):
     assert set(response.json()["data"]["errors"]) == {"base_url", "temperature"}
 
 
-def test_it_keeps_one_default_per_owner(alice, alice_client):
+def test_create_stores_non_default_even_when_asked_and_keeps_the_current_default(alice, alice_client):
     first = LLMProviderFactory(owner=alice, is_default=True)
-    alice_client.post("/api/llm-provider/create", create_body(), format="json")
+    response = alice_client.post("/api/llm-provider/create", create_body(is_default=True), format="json")
+    assert response.json()["data"]["is_default"] is False
     first.refresh_from_db()
-    assert first.is_default is False
-    assert LLMProvider.objects.filter(owner=alice, is_default=True).count() == 1
+    assert first.is_default is True
+    assert LLMProvider.objects.filter(owner=alice, is_default=True).get() == first
+
+
+def test_a_users_first_provider_is_not_made_default_by_create(alice, alice_client):
+    alice_client.post("/api/llm-provider/create", create_body(is_default=True), format="json")
+    assert not LLMProvider.objects.filter(owner=alice, is_default=True).exists()
 
 
 def test_it_lists_own_and_system_providers_only(alice, bob, alice_client):
@@ -135,8 +141,10 @@ def test_it_reports_an_upstream_401_clearly(alice_client, fake_llm):
     assert "rejected the API key" in response.json()["message"]
 
 
-def test_it_reports_an_unreachable_provider(alice_client):
+def test_it_reports_an_unreachable_provider(alice_client, settings):
     from apps.providers.testing import FakeLLMServer
+
+    settings.FETCH_ALLOW_LOOPBACK = True
 
     closed = FakeLLMServer()
     closed.stop()

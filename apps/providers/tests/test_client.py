@@ -106,7 +106,7 @@ async def test_it_reports_an_unreachable_provider():
     server = FakeLLMServer()  # bound but never served: nothing answers once closed
     base_url = server.base_url
     server.stop()
-    model = OpenAICompatibleModel(ModelConfig(base_url=base_url, api_key="k", model="m"))
+    model = OpenAICompatibleModel(ModelConfig(base_url=base_url, api_key="k", model="m", allow_private_network=True))
     with pytest.raises(ProviderError, match="Could not connect"):
         await collect(model)
 

@@ -113,11 +113,12 @@ def test_anonymous_may_not_update_settings(anon):
 
 
 @pytest.mark.django_db
-def test_a_session_must_carry_the_csrf_token_to_update(admin_user):
+def test_a_session_update_from_another_site_is_refused(admin_user):
     from rest_framework.test import APIClient
 
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(admin_user)
-    response = client.post("/api/system/update_settings", {"allow_registration": False}, format="json")
+    response = client.post("/api/system/update_settings", {"allow_registration": False}, format="json",
+                           HTTP_ORIGIN="https://evil.example", HTTP_SEC_FETCH_SITE="cross-site")
     assert response.status_code == 403
     assert registration_allowed() is True

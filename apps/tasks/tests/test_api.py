@@ -210,6 +210,17 @@ def test_it_shows_a_document_of_the_task(alice, alice_client):
     assert response.json()["metadata"]["id"] == str(document.pk)
 
 
+def test_it_shows_a_document_by_the_filename_the_upload_answered(alice, alice_client, bob, client_for):
+    task = TaskFactory(owner=alice)
+    uploaded = alice_client.post(f"/api/tasks/{task.pk}/documents", {"file": text_file()}, format="multipart").json()
+    response = alice_client.get(f"/api/tasks/{task.pk}/documents/{uploaded['filename']}")
+    assert response.status_code == 200, response.content
+    assert response.json()["metadata"]["id"] == uploaded["metadata"]["id"]
+    assert client_for(bob).get(f"/api/tasks/{task.pk}/documents/{uploaded['filename']}").status_code == 404
+    other = TaskFactory(owner=alice)
+    assert alice_client.get(f"/api/tasks/{other.pk}/documents/{uploaded['filename']}").status_code == 404
+
+
 def test_it_answers_404_for_a_document_of_another_task_or_the_library(alice, alice_client):
     task = TaskFactory(owner=alice)
     other = TaskFactory(owner=alice)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from apps.tools.builtin import calculate, current_time
+from apps.tools.builtin import current_time
+from apps.tools.calc import CalculationRefused, calculate
 from apps.tools.registry import ToolContext, ToolFailed
 
 
@@ -20,7 +21,7 @@ def test_the_calculator_computes(expression, expected):
     "(1).__class__", "[1, 2]", "'a' * 3", "True + 1",
 ])
 def test_the_calculator_refuses_anything_else(expression):
-    with pytest.raises(ToolFailed):
+    with pytest.raises(CalculationRefused):
         calculate(expression)
 
 

@@ -8,10 +8,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.api.auth import serializers as s
-from apps.accounts.middleware import client_ip
 from apps.accounts.services.auth import local_login_authenticate, tokens_issue
 from apps.accounts.services.users import user_register
 from apps.core.api.views import CodexApiView
+from apps.core.client_ip import client_ip
 
 TAGS = ["000 auth"]
 

@@ -15,7 +15,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.accounts.authentication import CsrfSessionAuthentication
+from apps.accounts.authentication import FormSessionAuthentication
 from apps.core.api.views import SageApiView, raw
 
 TAGS = ["002 oauth2"]
@@ -111,7 +111,7 @@ class OAuth2AuthorizeApi(SageApiView):
     and it enforces CSRF on the consent POST, which DRF's CSRF exemption would otherwise let through.
     """
 
-    authentication_classes = [CsrfSessionAuthentication]
+    authentication_classes = [FormSessionAuthentication]
     permission_classes = [AllowAny]
 
     @extend_schema(

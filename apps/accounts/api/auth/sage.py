@@ -17,7 +17,6 @@ from rest_framework.response import Response
 from apps.accounts import permissions_catalog as perms
 from apps.accounts.api.auth import serializers as s
 from apps.accounts.authentication import BearerAuthentication, CsrfSessionAuthentication
-from apps.accounts.middleware import client_ip
 from apps.accounts.selectors.users import session_info, user_config, user_list, user_options
 from apps.accounts.services.auth import session_end, session_login
 from apps.accounts.services.upstream import upstream_providers
@@ -30,6 +29,7 @@ from apps.accounts.services.users import (
     user_set_config,
 )
 from apps.core.api.views import SageApiView
+from apps.core.client_ip import client_ip
 from apps.core.permissions import HasMenuPermission
 
 TAGS = ["002 auth"]

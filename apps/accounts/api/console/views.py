@@ -18,13 +18,13 @@ from rest_framework.response import Response
 from apps.accounts import permissions_catalog as perms
 from apps.accounts.api.console import serializers as s
 from apps.accounts.captcha import captcha_issue
-from apps.accounts.middleware import client_ip
 from apps.accounts.selectors import console as selectors
 from apps.accounts.services import console as services
 from apps.accounts.services.auth import TokenPair, tokens_refresh, tokens_revoke
 from apps.core import throttle
 from apps.core.api.pagination import paginate
 from apps.core.api.views import AdminApiView
+from apps.core.client_ip import client_ip
 from apps.core.permissions import HasMenuPermission
 
 ERRORS = {
@@ -117,7 +117,7 @@ class LogoutApi(AdminApiView):
     def post(self, request: Request) -> Response:
         data = s.LogoutInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        tokens_revoke(refresh=data.validated_data["refresh_token"] or None)
+        tokens_revoke(refresh=data.validated_data["refresh_token"] or None, user=request.user)
         return Response({"detail": "Signed out."})
 
 
@@ -203,7 +203,7 @@ class RoleListApi(ConsoleApi):
     def post(self, request: Request) -> Response:
         data = s.RoleInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        role = services.role_create(**data.validated_data)
+        role = services.role_create(actor=request.user, **data.validated_data)
         return Response(s.RoleOutputSerializer(role).data, status=status.HTTP_201_CREATED)
 
 
@@ -308,7 +308,7 @@ class MenuListApi(ConsoleApi):
     def post(self, request: Request) -> Response:
         data = s.MenuInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        menu = services.menu_create(**data.validated_data)
+        menu = services.menu_create(actor=request.user, **data.validated_data)
         return Response(s.MenuNodeSerializer(menu).data, status=status.HTTP_201_CREATED)
 
 

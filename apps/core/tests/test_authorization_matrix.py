@@ -1,0 +1,316 @@
+"""Every object route in the URLconf, called by {anonymous, another user, the owner, an admin}.
+
+HOW TO ADD A ROUTE (one line in ``ROUTES``):
+    key   the route exactly as the URLconf spells it (``test_every_object_route_has_an_entry``
+          prints the missing ones in this form), e.g. ``"api/widgets/<str:widget_id>"``;
+    value ``Case(method, make, ...)``: ``make(owner)`` builds one object owned by ``owner``
+          and returns the path parameters that name it (it is called afresh for each
+          caller, so a DELETE never sees a deleted object). ``query``/``body`` are sent as
+          given. The expected statuses default to anonymous 401, another user 404 (a foreign
+          object is not found, never forbidden), owner 200 and admin ``OWNER_SCOPED``; give
+          ``owner=204`` and the like where the document says so.
+    or    ``NotAnObject("why")`` for a parameterised route that names no user's object.
+
+``OWNER_SCOPED``: on the five end-user APIs a user's agents, chats, documents and tasks are
+private to them, staff included (staff work in the Django admin at /admin/), so an admin
+calling another user's object gets the same 404 as anyone else. The console routes
+(``api/v1/admin/...``) name the platform's own objects: there the admin is the owner,
+and a signed-in user without the permission code gets 403 (``CONSOLE``).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.test import APIClient
+
+from apps.accounts.models import LoginLog, OperationLog, User
+from apps.accounts.services.api_keys import api_key_create
+from apps.accounts.tests.factories import DepartmentFactory, MenuFactory, RoleFactory, UserFactory
+from apps.agents import workspace
+from apps.agents.tests.factories import AgentFactory
+from apps.conversations.models import AgentRun, RunEvent
+from apps.conversations.tests.factories import AgentRunFactory, MessageFactory, ProjectFactory, ThreadFactory
+from apps.knowledge.models import Chunk
+from apps.knowledge.tests.factories import DocumentFactory, KnowledgeBaseFactory
+from apps.providers.tests.factories import LLMProviderFactory
+from apps.tasks.tests.factories import TaskFactory
+
+OWNER_SCOPED = 404
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    make: Callable[[User], dict[str, Any]]
+    query: str = ""
+    #: A JSON body, or a callable returning a multipart one (files cannot be sent twice).
+    body: dict[str, Any] | Callable[[], dict[str, Any]] | None = None
+    anonymous: int = 401
+    other: int = 404
+    owner: int | None = 200
+    admin: int = OWNER_SCOPED
+
+
+@dataclass(frozen=True)
+class NotAnObject:
+    reason: str
+
+
+def CONSOLE(  # noqa: N802
+    method: str, make: Callable[[User], dict[str, Any]], body: dict[str, Any] | None = None, admin: int = 200
+) -> Case:
+    return Case(method, make, body=body, other=403, owner=None, admin=admin)
+
+
+# ------------------------------------------------------------------------------
+# Builders: one object of ``owner``'s, and the path parameters that name it
+# ------------------------------------------------------------------------------
+def _agent(owner: User) -> dict[str, Any]:
+    return {"agent_id": AgentFactory(owner=owner).pk}
+
+
+def _agent_with_file(owner: User) -> dict[str, Any]:
+    agent = AgentFactory(owner=owner)
+    workspace.workspace_write(agent_id=str(agent.pk), session_id="s1", file_path="notes.txt", content="hello")
+    return {"agent_id": agent.pk}
+
+
+def _provider(owner: User) -> dict[str, Any]:
+    return {"provider_id": LLMProviderFactory(owner=owner).pk}
+
+
+def _thread(owner: User, key: str = "thread_id") -> dict[str, Any]:
+    thread = ThreadFactory(owner=owner)
+    MessageFactory(thread=thread)
+    return {key: thread.pk}
+
+
+def _session(owner: User) -> dict[str, Any]:
+    return _thread(owner, "session_id")
+
+
+def _finished_session(owner: User) -> dict[str, Any]:
+    return {"session_id": _finished_run(owner)["agent_run_id"].thread_id}
+
+
+def _shared_session(owner: User) -> dict[str, Any]:
+    thread = ThreadFactory(owner=owner, is_shared=True)
+    return {"session_id": thread.pk}
+
+
+def _finished_run(owner: User) -> dict[str, Any]:
+    run = AgentRunFactory(thread=ThreadFactory(owner=owner), status=AgentRun.Status.COMPLETED)
+    RunEvent.objects.create(run=run, sequence=1, type="end", payload={"status": "completed"}, created_at=run.created_at)
+    return {"agent_run_id": _RunId(run)}
+
+
+class _RunId(str):
+    """A run's id that still knows its run, for the builders that need its thread."""
+
+    def __new__(cls, run: AgentRun) -> _RunId:
+        value = super().__new__(cls, str(run.pk))
+        value.thread_id = run.thread_id
+        return value
+
+
+def _project(owner: User) -> dict[str, Any]:
+    return {"project_id": ProjectFactory(owner=owner).pk}
+
+
+def _document(owner: User, key: str = "document_id") -> dict[str, Any]:
+    return {key: DocumentFactory(owner=owner).pk}
+
+
+def _library_file(owner: User) -> dict[str, Any]:
+    return {"filename": DocumentFactory(owner=owner).filename}
+
+
+def _kb(owner: User) -> dict[str, Any]:
+    return {"kdb_id": KnowledgeBaseFactory(owner=owner).pk}
+
+
+def _kb_document(owner: User) -> dict[str, Any]:
+    return {"doc_id": DocumentFactory(owner=owner, knowledge_base=KnowledgeBaseFactory(owner=owner)).pk}
+
+
+def _chunk(owner: User) -> dict[str, Any]:
+    document = DocumentFactory(owner=owner)
+    chunk = Chunk.objects.create(document=document, ordinal=0, content="hello", embedding=[0.0] * 383 + [1.0])
+    return {"chunk_id": chunk.pk}
+
+
+def _rag_resource(owner: User) -> dict[str, Any]:
+    return {"resource_id": KnowledgeBaseFactory(owner=owner).pk}
+
+
+def _task(owner: User) -> dict[str, Any]:
+    return {"task_id": TaskFactory(owner=owner).pk}
+
+
+def _task_document(owner: User) -> dict[str, Any]:
+    task = TaskFactory(owner=owner)
+    return {"task_id": task.pk, "document_id": DocumentFactory(owner=owner, task_id=str(task.pk)).pk}
+
+
+def _api_key(owner: User) -> dict[str, Any]:
+    key, _ = api_key_create(owner=owner, name="ci")
+    return {"key_id": key.pk}
+
+
+def _user(owner: User) -> dict[str, Any]:
+    return {"id": UserFactory().pk}
+
+
+def _role(owner: User) -> dict[str, Any]:
+    return {"id": RoleFactory().pk}
+
+
+def _dept(owner: User) -> dict[str, Any]:
+    return {"id": DepartmentFactory().pk}
+
+
+def _menu(owner: User) -> dict[str, Any]:
+    return {"id": MenuFactory().pk}
+
+
+def _login_log(owner: User) -> dict[str, Any]:
+    return {"id": LoginLog.objects.create(username="x", succeeded=True).pk}
+
+
+def _opera_log(owner: User) -> dict[str, Any]:
+    return {"id": OperationLog.objects.create(method="POST", path="/x", status_code=200, duration_ms=1).pk}
+
+
+def _text_file() -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("notes.txt", b"Some notes.", content_type="text/plain")
+
+
+WORKSPACE_FILE = "?session_id=s1&file_path=notes.txt"
+
+# One entry per parameterised route of the URLconf (see the module docstring).
+ROUTES: dict[str, Case | NotAnObject] = {
+    # accounts — upstream identity providers are the site's, named by their configured id
+    "api/auth/upstream/login/<str:provider_id>": NotAnObject("an identity provider of the site, public"),
+    "api/auth/upstream/callback/<str:provider_id>": NotAnObject("an identity provider's callback, public"),
+    "api/user/oauth/login/<str:provider_id>": NotAnObject("an identity provider of the site, public"),
+    "api/user/oauth/callback/<str:provider_id>": NotAnObject("an identity provider's callback, public"),
+    "api/keys/<str:key_id>": Case("delete", _api_key),
+    # accounts — the 003 console
+    "api/v1/admin/sys/users/<uuid:id>": CONSOLE("get", _user),
+    "api/v1/admin/sys/roles/<bigint:id>": CONSOLE("put", _role, body={"name": "Renamed", "code": "renamed"}),
+    "api/v1/admin/sys/roles/<bigint:id>/menus": CONSOLE("get", _role),
+    "api/v1/admin/sys/depts/<bigint:id>": CONSOLE("delete", admin=204, make=_dept),
+    "api/v1/admin/sys/menus/<bigint:id>": CONSOLE("delete", admin=204, make=_menu),
+    "api/v1/admin/log/login-logs/<bigint:id>": CONSOLE("delete", admin=204, make=_login_log),
+    "api/v1/admin/log/opera-logs/<bigint:id>": CONSOLE("delete", admin=204, make=_opera_log),
+    # providers
+    "api/llm-provider/update/<str:provider_id>": Case("put", _provider, body={"name": "Renamed"}),
+    "api/llm-provider/delete/<str:provider_id>": Case("delete", _provider),
+    "v1/models/<path:model>": NotAnObject("the model catalog, the same for every user"),
+    # agents
+    "api/agent/<uuid:agent_id>/auth": Case("get", _agent),
+    "api/agent/<uuid:agent_id>/file_workspace": Case("post", _agent),
+    "api/agent/<uuid:agent_id>/file_workspace/download": Case("get", _agent_with_file, query=WORKSPACE_FILE),
+    "api/agent/<uuid:agent_id>/file_workspace/delete": Case("delete", _agent_with_file, query=WORKSPACE_FILE),
+    "api/agent/<uuid:agent_id>": Case("get", _agent),
+    # conversations
+    "threads/<str:thread_id>": Case("delete", _thread),
+    "chat/<str:thread_id>/history": Case("get", _thread),
+    "api/stream/resume/<str:session_id>": Case("get", _finished_session),
+    "api/conversations/<str:session_id>/messages": Case("get", _session),
+    # Shared on purpose: a shared conversation is public (an unshared one is a 404 to all but its owner).
+    "api/share/conversations/<str:session_id>/messages": Case("get", _shared_session, anonymous=200, other=200,
+                                                              admin=200),
+    "api/conversations/<str:session_id>/title": Case("post", _session, body={"title": "New title"}),
+    "api/conversations/<str:session_id>": Case("delete", _session),
+    "api/sessions/<str:session_id>/interrupt": Case("post", _session),
+    "api/sessions/<str:session_id>/tasks_status": Case("post", _session),
+    "api/projects/<str:project_id>": Case("get", _project),
+    "api/thread/<str:thread_id>/agent/start": Case("post", _thread, body={"message": "hi"}),
+    "api/thread/<str:thread_id>/agent-runs": Case("get", _thread),
+    "api/agent-run/<str:agent_run_id>/stream": Case("get", _finished_run),
+    "api/agent-run/<str:agent_run_id>/stop": Case("post", _finished_run),
+    "api/agent-run/<str:agent_run_id>/status": Case("get", _finished_run),
+    "api/agent-run/<str:agent_run_id>": Case("get", _finished_run),
+    # knowledge
+    "documents/<str:filename>": Case("delete", _library_file),
+    "documents/<str:filename>/reingest": Case("post", _library_file),
+    "chat/<str:thread_id>/temporal": Case("delete", _thread),
+    "api/documents/<str:document_id>": Case("get", _document),
+    "api/documents/<str:document_id>/chunks": Case("get", _document),
+    "api/chunks/<str:chunk_id>": Case("get", _chunk),
+    "api/knowledge-base/delete/<str:kdb_id>": Case("delete", _kb),
+    "api/knowledge-base/doc/info/<str:doc_id>": Case("get", _kb_document),
+    "api/knowledge-base/doc/delete/<str:doc_id>": Case("delete", _kb_document),
+    "api/knowledge-base/doc/redo/<str:doc_id>": Case("put", _kb_document),
+    "api/v1/agent/rag/resources/<path:resource_id>": Case("delete", _rag_resource, owner=204),
+    # tasks
+    "api/tasks/<str:task_id>": Case("get", _task),
+    "api/tasks/<str:task_id>/steps": Case("get", _task),
+    "api/tasks/<str:task_id>/documents": Case("post", _task, body=lambda: {"file": _text_file()}),
+    "api/tasks/<str:task_id>/documents/<str:document_id>": Case("get", _task_document),
+    # web
+    "app/assets/<str:name>": NotAnObject("the web UI's static assets"),
+}
+
+#: Not ours to enumerate: Django's admin and allauth's pages have their own permission model.
+FOREIGN_PREFIXES = ("admin/", "accounts/")
+_PARAMETER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
+
+
+def _object_routes() -> list[str]:
+    def walk(patterns: list[Any], prefix: str = "") -> Any:
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                yield from walk(entry.url_patterns, prefix + str(entry.pattern))
+            elif isinstance(entry, URLPattern):
+                yield prefix + str(entry.pattern)
+
+    return [route for route in walk(get_resolver().url_patterns)
+            if _PARAMETER.search(route) and not route.startswith(FOREIGN_PREFIXES)]
+
+
+def test_every_object_route_has_an_entry():
+    routes = _object_routes()
+    missing = [route for route in routes if route not in ROUTES]
+    assert not missing, "add these routes to ROUTES in apps/core/tests/test_authorization_matrix.py:\n" + "\n".join(
+        f'    "{route}": Case(...),' for route in missing
+    )
+    stale = [route for route in ROUTES if route not in routes]
+    assert not stale, f"ROUTES names routes the URLconf no longer has: {stale}"
+
+
+def _url(route: str, kwargs: dict[str, Any], query: str) -> str:
+    return "/" + _PARAMETER.sub(lambda match: str(kwargs[match.group("name")]), route) + query
+
+
+CASES = [(route, case) for route, case in ROUTES.items() if isinstance(case, Case)]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("caller", ["anonymous", "other", "owner", "admin"])
+@pytest.mark.parametrize(("route", "case"), CASES, ids=[route for route, _ in CASES])
+def test_each_caller_gets_the_documented_status(route, case, caller, alice, bob, admin_user, client_for):
+    expected = getattr(case, caller)
+    if expected is None:
+        pytest.skip(f"{route} has no owner but the platform")
+    client = {"anonymous": APIClient(), "other": None, "owner": None, "admin": None}[caller] or client_for(
+        {"other": bob, "owner": alice, "admin": admin_user}[caller]
+    )
+    url = _url(route, case.make(alice), case.query)
+    send = getattr(client, case.method)
+    if callable(case.body):
+        response = send(url, case.body(), format="multipart")
+    elif case.body is not None:
+        response = send(url, case.body, format="json")
+    else:
+        response = send(url)
+    body = b"" if response.streaming else response.content[:300]
+    assert response.status_code == expected, f"{caller} {case.method.upper()} {url}: {response.status_code} {body!r}"

@@ -1,0 +1,179 @@
+"""The platform's processes, written once.
+
+``make run`` (scripts/run.sh), the container roles (scripts/docker-entrypoint.sh), the
+end-to-end tests and bench/stream_relay.py all start these command lines with these
+settings (docs/scaling.md):
+
+* ``web``: daphne; every stream is a coroutine on its event loop.
+* ``runs``: a Celery worker on ``CELERY_RUN_QUEUE`` with the thread pool, ``RUN_WORKER_CONCURRENCY``
+  threads, each waiting on the worker's one run event loop, where the runs are coroutines.
+* ``tasks``: a Celery worker on ``CELERY_QUEUE`` with the prefork pool, ``CELERY_CONCURRENCY``
+  processes: ingestion, generation, scheduled tasks and the run reaper (CPU work, off the run loop).
+* ``beat``: the schedules (exactly one per installation).
+
+    python -m codex.launcher run [HOST] [PORT]   all four, supervised; prints the ready line once all answer
+    python -m codex.launcher exec ROLE [HOST] [PORT]   become one role (the container's entrypoint)
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from typing import Any
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "codex.settings")
+
+ROLES = ("web", "runs", "tasks", "beat")
+READY_TIMEOUT_SECONDS = 300
+RESTART_DELAY_SECONDS = 1.0
+
+
+def _settings() -> Any:
+    import django
+    from django.conf import settings
+
+    django.setup()
+    return settings
+
+
+def node_name(role: str) -> str:
+    """The worker's Celery node name (``-n``), which the ready check pings."""
+    settings = _settings()
+    queue = settings.CELERY_RUN_QUEUE if role == "runs" else settings.CELERY_TASK_DEFAULT_QUEUE
+    return f"{queue}@{socket.gethostname()}"
+
+
+def command(role: str, *, host: str = "127.0.0.1", port: int = 8000, python: str = sys.executable) -> list[str]:
+    settings = _settings()
+    log_level = os.environ.get("LOG_LEVEL", "INFO")
+    # Gossip and mingle only share worker state we keep in Redis and PostgreSQL ourselves; they cost idle CPU.
+    quiet = ["--without-gossip", "--without-mingle"]
+    if role == "web":
+        # No --proxy-headers: it believes any client's X-Forwarded-For; apps.core.client_ip trusts TRUSTED_PROXIES only.
+        return [python, "-m", "daphne", "-b", host, "-p", str(port), "codex.asgi:application"]
+    if role == "runs":
+        return [python, "-m", "celery", "-A", "codex", "worker", "--pool=threads",
+                f"--concurrency={settings.RUN_WORKER_CONCURRENCY}", "-Q", settings.CELERY_RUN_QUEUE,
+                "-n", node_name("runs"), f"--loglevel={log_level}", *quiet]
+    if role == "tasks":
+        return [python, "-m", "celery", "-A", "codex", "worker", "--pool=prefork",
+                f"--concurrency={os.environ.get('CELERY_CONCURRENCY', '2')}", "-Q", settings.CELERY_TASK_DEFAULT_QUEUE,
+                "-n", node_name("tasks"), f"--loglevel={log_level}", *quiet]
+    if role == "beat":
+        # Schedules live in the database (django-celery-beat): no schedule file, no pid file.
+        return [python, "-m", "celery", "-A", "codex", "beat", f"--loglevel={log_level}", "--pidfile="]
+    raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+
+
+def environment(role: str) -> dict[str, str]:
+    env = dict(os.environ)
+    if role == "web":
+        # A connection pool keeps a burst of requests from opening one PostgreSQL connection each.
+        env.setdefault("DATABASE_POOL_MAX_SIZE", "16")
+    return env
+
+
+def roles() -> tuple[str, ...]:
+    """What ``run`` starts: everything, or daphne alone when there is no Redis (jobs run in it)."""
+    return ROLES if _settings().REDIS_AVAILABLE else ("web",)
+
+
+def is_ready(*, url: str, workers: list[str]) -> bool:
+    """daphne answers ``/api/health`` and every worker answers a ping (it pings once warmed up)."""
+    try:
+        urllib.request.urlopen(f"{url}/api/health", timeout=2).close()
+    except OSError:
+        return False
+    if not workers:
+        return True
+    from codex.celery import app
+
+    answered = {name for reply in app.control.ping(destination=workers, timeout=1.0) for name in reply}
+    return answered >= set(workers)
+
+
+class Supervisor:
+    """Starts the roles, restarts one that dies (as compose's restart policy does), stops all on a signal."""
+
+    def __init__(self, *, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.children: dict[str, subprocess.Popen] = {}
+        self.stopping = False
+
+    def start(self, role: str) -> None:
+        self.children[role] = subprocess.Popen(command(role, host=self.host, port=self.port), env=environment(role))
+
+    def stop(self, *_: Any) -> None:
+        self.stopping = True
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+        started = roles()
+        if "runs" not in started:
+            print("Redis is not available: background jobs run inside the web process.", flush=True)
+        for role in started:
+            self.start(role)
+        url = f"http://{self.host}:{self.port}"
+        workers = [node_name(role) for role in started if role in ("runs", "tasks")]
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        ready = False
+        try:
+            while not self.stopping:
+                if not ready and is_ready(url=url, workers=workers):
+                    ready = True
+                    print(READY.format(url=url), flush=True)
+                elif not ready and time.monotonic() > deadline:
+                    print(f"The platform did not answer within {READY_TIMEOUT_SECONDS} s.", file=sys.stderr, flush=True)
+                    return 1
+                for role, child in list(self.children.items()):
+                    if child.poll() is not None and not self.stopping:
+                        print(f"{role} exited with code {child.returncode}; restarting it.", file=sys.stderr, flush=True)
+                        time.sleep(RESTART_DELAY_SECONDS)
+                        self.start(role)
+                time.sleep(0.5)
+            return 0
+        finally:
+            self.terminate()
+
+    def terminate(self) -> None:
+        for child in self.children.values():
+            if child.poll() is None:
+                child.terminate()
+        deadline = time.monotonic() + 20
+        for child in self.children.values():
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+READY = """
+CodexEngine is running:
+  home page      {url}/
+  admin console  {url}/admin/
+  API docs       {url}/api/docs/
+  deep health    {url}/api/health/deep
+"""
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) >= 1 and argv[0] == "run":
+        host = argv[1] if len(argv) > 1 else "127.0.0.1"
+        port = int(argv[2]) if len(argv) > 2 else 8000
+        return Supervisor(host=host, port=port).run()
+    if len(argv) >= 2 and argv[0] == "exec" and argv[1] in ROLES:
+        host = argv[2] if len(argv) > 2 else "0.0.0.0"  # noqa: S104 (a container listens on all interfaces)
+        port = int(argv[3]) if len(argv) > 3 else int(os.environ.get("PORT", "8000"))
+        args = command(argv[1], host=host, port=port)
+        os.execve(args[0], args, environment(argv[1]))
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
