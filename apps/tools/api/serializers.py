@@ -92,6 +92,12 @@ class SkillListSerializer(serializers.Serializer):
     skills = SkillOutputSerializer(many=True)
 
 
+class SkillContentOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    content = serializers.CharField()
+    version = serializers.IntegerField()
+
+
 class SkillSavedSerializer(serializers.Serializer):
     user_id = serializers.CharField()
     name = serializers.CharField()

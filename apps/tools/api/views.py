@@ -104,7 +104,7 @@ class SkillImportUrlApi(SageView):
 class SkillContentApi(SageView):
     parser_classes = [JSONParser]
 
-    @extend_schema(parameters=[s.SkillNameQuerySerializer], tags=["skills"])
+    @extend_schema(parameters=[s.SkillNameQuerySerializer], responses=s.SkillContentOutputSerializer, tags=["skills"])
     def get(self, request: Request) -> Response:
         query = s.SkillNameQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
