@@ -9,6 +9,7 @@ from asgiref.sync import async_to_sync
 from apps.agents.runtime import RunOptions, agent_run_stream
 from apps.agents.tests.factories import AgentFactory
 from apps.agents.tests.runs import of_type, run
+from apps.conversations.tests.factories import ThreadFactory
 from apps.providers.models import UsageRecord
 from apps.providers.testing import Reply
 
@@ -299,6 +300,7 @@ def test_an_agent_writes_a_file_into_its_session_workspace(alice, fake_llm, sett
                                                           "OPTIONS": {"location": str(tmp_path)}}}
     fake_llm.make_provider(owner=alice)
     agent = AgentFactory(owner=alice, available_tools=["write_file"])
+    ThreadFactory(id="sess-1", owner=alice)  # a workspace belongs to the user whose session it is
     fake_llm.script(
         Reply(tool_calls=[{"name": "write_file", "arguments": {"path": "out/summary.md", "content": "# Done"}}]),
         Reply(text="Saved."),
