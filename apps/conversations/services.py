@@ -196,12 +196,11 @@ def run_start(
         changed.append("agent")
     if not created or len(changed) > 1:
         thread.save(update_fields=changed)
-    from apps.conversations.tasks import execute_run  # the task module imports this one
-
     # Before the task is sent, so the worker's events follow it: a run past every worker's
     # limit waits in the broker, and its streams say so at once instead of staying silent.
     transaction.on_commit(lambda: livelog.append_event(str(run.pk), runner.queued_event(run)))
-    enqueue(execute_run, run_id=str(run.pk))
+    # By name: the task module imports this one.
+    enqueue("conversations.execute_run", run_id=str(run.pk))
     transaction.on_commit(lambda: _announce(run))
     return run
 

@@ -282,9 +282,7 @@ def ingest_task_redo(*, task: IngestTask) -> int:
 # Ingestion
 # ------------------------------------------------------------------------------
 def enqueue_ingestion(*, document: Document) -> None:
-    from apps.knowledge.tasks import ingest_document_task
-
-    enqueue(ingest_document_task, document_id=str(document.pk))
+    enqueue("knowledge.ingest_document", document_id=str(document.pk))
 
 
 @transaction.atomic

@@ -8,7 +8,8 @@ from apps.knowledge import services
 MAX_RETRIES = 5
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
+@shared_task(name="knowledge.ingest_document", bind=True, acks_late=True, reject_on_worker_lost=True,
+             max_retries=MAX_RETRIES)
 def ingest_document_task(self, *, document_id: str) -> None:
     """Ingest one document; a worker killed mid-way leaves the message unacknowledged for redelivery."""
     try:
