@@ -240,3 +240,17 @@ def test_another_users_settings_are_not_found(alice_client, bob, client_for):
 )
 def test_every_mcp_route_requires_sign_in(anon, method, path):
     assert getattr(anon, method)(path).status_code == 401
+
+
+def test_the_tool_routes_list_and_run_the_users_mcp_tools(alice_client, bob, client_for, mcp_server):
+    add(alice_client, mcp_server)
+    listed = alice_client.get("/api/tools", {"type": "mcp"}).json()["data"]["tools"]
+    assert {tool["name"] for tool in listed} == {"tools__echo", "tools__fail", "tools__slow", "tools__vanish"}
+    assert client_for(bob).get("/api/tools", {"type": "mcp"}).json()["data"]["tools"] == []
+    response = alice_client.post("/api/tools/exec", {"tool_name": "tools__echo", "tool_params": {"text": "direct"}},
+                                 format="json")
+    assert response.status_code == 200 and response.json()["data"]["result"] == "echo: direct"
+    failed = alice_client.post("/api/tools/exec", {"tool_name": "tools__fail", "tool_params": {}}, format="json")
+    assert failed.status_code == 400
+    assert client_for(bob).post("/api/tools/exec", {"tool_name": "tools__echo", "tool_params": {"text": "x"}},
+                                format="json").status_code == 404
