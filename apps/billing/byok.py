@@ -59,7 +59,8 @@ def openrouter_key_test(*, user: Any) -> dict[str, Any]:
     provider = record.provider
     try:
         result = async_to_sync(llm_provider_verify)(
-            base_url=provider.base_url, api_keys=[provider.api_key], model=provider.model
+            user=user, base_url=provider.base_url, api_keys=[provider.api_key], model=provider.model,
+            allow_private_network=provider.allow_private_network,
         )
     except Exception:
         OpenRouterKey.objects.filter(pk=record.pk).update(last_tested_at=timezone.now(), last_test_ok=False)
