@@ -4,8 +4,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -13,12 +13,13 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 
 from apps.conversations.selectors import thread_ensure_not_foreign
 from apps.core.errors import Conflict, Forbidden, Invalid, PayloadTooLarge, UnsupportedMediaType
 from apps.core.jobs import enqueue
+from apps.core.locks import advisory_lock, uuid_lock_key
 from apps.knowledge import embedding
 from apps.knowledge.chunking import chunk_sections
 from apps.knowledge.models import Chunk, Document, IngestTask, KnowledgeBase
@@ -294,23 +295,9 @@ def document_enqueue(*, document: Document) -> Document:
     return document
 
 
-def _lock_key(document_id: uuid.UUID | str) -> int:
-    return int.from_bytes(uuid.UUID(str(document_id)).bytes[:8], "big", signed=True)
-
-
-@contextmanager
-def _ingestion_lock(document_id: uuid.UUID | str) -> Iterator[bool]:
+def _ingestion_lock(document_id: uuid.UUID | str) -> AbstractContextManager[bool]:
     """A PostgreSQL session advisory lock: it dies with a killed worker's connection, never goes stale."""
-    key = _lock_key(document_id)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
-        acquired = bool(cursor.fetchone()[0])
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+    return advisory_lock(uuid_lock_key(document_id))
 
 
 def _fail(document_id: uuid.UUID | str, reason: str) -> None:

@@ -5,8 +5,9 @@ import threading
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection, transaction
+from django.db import connection
 
+from apps.core.locks import advisory_lock, uuid_lock_key
 from apps.knowledge import services as knowledge_services
 from apps.providers.models import UsageRecord
 from apps.providers.offline import OFFLINE_MODEL_NAME
@@ -203,10 +204,10 @@ def test_it_answers_409_while_another_step_of_the_task_runs(alice, alice_client)
     locked, release = threading.Event(), threading.Event()
 
     def hold_the_task() -> None:
-        # Stands in for a step in progress on another server: it holds the task's row lock.
+        # Stands in for a step in progress on another server: it holds the task's step lock.
         try:
-            with transaction.atomic():
-                Task.objects.select_for_update().get(pk=task.pk)
+            with advisory_lock(uuid_lock_key(task.pk)) as acquired:
+                assert acquired
                 locked.set()
                 release.wait(10)
         finally:
