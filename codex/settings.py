@@ -385,6 +385,15 @@ FETCH_MAX_BYTES = env.int("FETCH_MAX_BYTES", default=2 * 1024 * 1024)
 FETCH_ALLOW_LOOPBACK = env.bool("FETCH_ALLOW_LOOPBACK", default=False)
 
 # ------------------------------------------------------------------------------
+# Skills and MCP servers (apps/tools)
+# ------------------------------------------------------------------------------
+MCP_CONNECT_TIMEOUT = env.float("MCP_CONNECT_TIMEOUT", default=10.0)
+MCP_CALL_TIMEOUT = env.float("MCP_CALL_TIMEOUT", default=60.0)
+MCP_MAX_RESULT_CHARS = env.int("MCP_MAX_RESULT_CHARS", default=50_000)
+# Where 003's claude-code setting exchanges its ``code#verifier``; unset, that route answers 502.
+MCP_CLAUDE_CODE_TOKEN_URL = env.str("MCP_CLAUDE_CODE_TOKEN_URL", default="")
+
+# ------------------------------------------------------------------------------
 # Conversations and runs
 # ------------------------------------------------------------------------------
 # A longer message answers 413 before any run starts.

@@ -4,9 +4,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -15,12 +15,12 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q, Sum
 
-from apps.conversations.selectors import thread_ensure_not_foreign
 from apps.core.errors import Conflict, Forbidden, Invalid, PayloadTooLarge, UnsupportedMediaType
 from apps.core.jobs import enqueue
+from apps.core.locks import advisory_lock, uuid_lock_key
 from apps.knowledge import embedding
 from apps.knowledge.chunking import chunk_sections
 from apps.knowledge.models import Chunk, Document, IngestTask, KnowledgeBase
@@ -267,9 +267,9 @@ def document_create(
 def document_create_temporal(*, owner, upload: UploadedFile, thread_id: str) -> Document:
     """000's ``/upload/temporal``: stored for one thread and ingested before the request answers.
 
-    A file that cannot be ingested is removed again and its reason answered as 400.
+    A file that cannot be ingested is removed again and its reason answered as 400. Whether
+    ``thread_id`` is the owner's to use is the conversations app's to check, before it asks.
     """
-    thread_ensure_not_foreign(user=owner, thread_id=thread_id)
     if upload.size is not None:
         inline_ingest_check(size=upload.size)
     document = document_create(owner=owner, upload=upload, thread_id=thread_id, queue=False)
@@ -314,19 +314,15 @@ def ingest_task_redo(*, task: IngestTask) -> int:
 # Ingestion
 # ------------------------------------------------------------------------------
 def enqueue_ingestion(*, document: Document) -> None:
-    from apps.knowledge.tasks import ingest_document_task
-
-    enqueue(ingest_document_task, document_id=str(document.pk))
+    enqueue("knowledge.ingest_document", document_id=str(document.pk))
 
 
 def enqueue_ingestion_batch(*, documents: Sequence[Document]) -> None:
     """One message for several documents: one worker ingests them in turn, overlapping parse and embed."""
-    from apps.knowledge.tasks import ingest_documents_task
-
     if len(documents) == 1:
         enqueue_ingestion(document=documents[0])
     elif documents:
-        enqueue(ingest_documents_task, document_ids=[str(document.pk) for document in documents])
+        enqueue("knowledge.ingest_documents", document_ids=[str(document.pk) for document in documents])
 
 
 @transaction.atomic
@@ -348,23 +344,9 @@ def document_enqueue(*, document: Document) -> Document:
     return document
 
 
-def _lock_key(document_id: uuid.UUID | str) -> int:
-    return int.from_bytes(uuid.UUID(str(document_id)).bytes[:8], "big", signed=True)
-
-
-@contextmanager
-def _ingestion_lock(document_id: uuid.UUID | str) -> Iterator[bool]:
+def _ingestion_lock(document_id: uuid.UUID | str) -> AbstractContextManager[bool]:
     """A PostgreSQL session advisory lock: it dies with a killed worker's connection, never goes stale."""
-    key = _lock_key(document_id)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
-        acquired = bool(cursor.fetchone()[0])
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+    return advisory_lock(uuid_lock_key(document_id))
 
 
 def _fail(document_id: uuid.UUID | str, reason: str) -> None:
@@ -577,7 +559,6 @@ def document_delete(*, document: Document) -> int:
 
 def thread_temporal_clear(*, owner, thread_id: str) -> tuple[int, int]:
     """Delete the thread's temporal documents; ``(files deleted, chunks deleted)``."""
-    thread_ensure_not_foreign(user=owner, thread_id=thread_id)
     files = chunks = 0
     for document in list(Document.objects.filter(owner=owner, thread_id=thread_id).filter(~Q(thread_id=""))):
         chunks += document_delete(document=document)

@@ -12,6 +12,7 @@ MAX_RETRIES = 5
 
 
 @shared_task(
+    name="knowledge.ingest_document",
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
@@ -40,7 +41,7 @@ def ingest_document_task(self, *, document_id: str) -> None:
         services.ingest_delivery_end(document_id=document_id)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(name="knowledge.ingest_documents", acks_late=True, reject_on_worker_lost=True)
 def ingest_documents_task(*, document_ids: list[str]) -> None:
     """Ingest a batch in one worker, parsing the next document while the current one embeds.
 

@@ -39,6 +39,7 @@ from apps.knowledge.models import Chunk
 from apps.knowledge.tests.factories import DocumentFactory, KnowledgeBaseFactory
 from apps.providers.tests.factories import LLMProviderFactory
 from apps.tasks.tests.factories import TaskFactory
+from apps.tools.models import MCPServer
 
 OWNER_SCOPED = 404
 
@@ -194,6 +195,12 @@ def _text_file() -> Any:
 
 WORKSPACE_FILE = "?session_id=s1&file_path=notes.txt"
 
+
+def _mcp_server(owner: User, key: str = "server_name", source: str = "server") -> dict[str, Any]:
+    # A loopback URL: the tests' outbound rules refuse it, so a refresh answers without any network.
+    server = MCPServer.objects.create(owner=owner, name="srv", source=source, url="http://127.0.0.1:1/mcp")
+    return {key: server.name}
+
 # One entry per parameterised route of the URLconf (see the module docstring).
 ROUTES: dict[str, Case | NotAnObject] = {
     # accounts — upstream identity providers are the site's, named by their configured id
@@ -220,6 +227,14 @@ ROUTES: dict[str, Case | NotAnObject] = {
     "api/agent/<uuid:agent_id>/file_workspace/download": Case("get", _agent_with_file, query=WORKSPACE_FILE),
     "api/agent/<uuid:agent_id>/file_workspace/delete": Case("delete", _agent_with_file, query=WORKSPACE_FILE),
     "api/agent/<uuid:agent_id>": Case("get", _agent),
+    # tools
+    "api/mcp/<str:server_name>": Case("delete", _mcp_server),
+    "api/mcp/<str:server_name>/refresh": Case("post", _mcp_server),
+    "api/v1/agent/mcp/servers/<str:name>": Case("delete", lambda owner: _mcp_server(owner, "name")),
+    "api/v1/agent/user-settings/mcp/<str:tool_type>": Case(
+        "delete", lambda owner: _mcp_server(owner, "tool_type", source="custom")),
+    "api/v1/agent/user-settings/mcp/<str:tool_type>/toggle": Case(
+        "patch", lambda owner: _mcp_server(owner, "tool_type", source="custom")),
     # conversations
     "threads/<str:thread_id>": Case("delete", _thread),
     "chat/<str:thread_id>/history": Case("get", _thread),
