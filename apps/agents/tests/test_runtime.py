@@ -8,6 +8,7 @@ from asgiref.sync import async_to_sync
 
 from apps.agents.runtime import RunOptions, agent_run_stream
 from apps.agents.tests.factories import AgentFactory
+from apps.conversations.tests.factories import ThreadFactory
 from apps.providers.models import UsageRecord
 from apps.providers.testing import Reply
 
@@ -315,6 +316,8 @@ def test_an_agent_writes_a_file_into_its_session_workspace(alice, fake_llm, sett
     )
     events = run(user=alice, agent=agent, messages=QUESTION, thread_id="sess-1")
     assert of_type(events, "tool_result")[0]["error"] is False
+    # A session's workspace is its thread owner's (docs/security.md, "Agent workspaces").
+    ThreadFactory(id="sess-1", owner=alice, agent=agent)
     listed = alice_client.post(f"/api/agent/{agent.pk}/file_workspace?session_id=sess-1").json()["data"]["files"]
     assert [f["path"] for f in listed] == ["out/summary.md"]
 
