@@ -89,6 +89,7 @@ LOCAL_APPS = [
     "apps.conversations",
     "apps.knowledge",
     "apps.tasks",
+    "apps.sandboxes",
     "apps.billing",
     "apps.web",
 ]
@@ -146,7 +147,10 @@ DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=0)
 if DATABASE_POOL_MAX_SIZE:
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's pool replaces persistent connections
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": min(2, DATABASE_POOL_MAX_SIZE), "max_size": DATABASE_POOL_MAX_SIZE, "timeout": 30,
+        "min_size": min(2, DATABASE_POOL_MAX_SIZE), "max_size": DATABASE_POOL_MAX_SIZE,
+        # How long a request waits for a connection; past it, a clear 503 rather than a hang
+        # while PostgreSQL restarts.
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -165,7 +169,8 @@ if not REDIS_AVAILABLE:
 if REDIS_AVAILABLE:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's Redis cache, with one connection pool per process rather than per request.
+            "BACKEND": "apps.core.cache.SharedClientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="codex-test" if TESTING else "codex"),
         }
@@ -439,6 +444,44 @@ CELERY_BEAT_SCHEDULE = {
 EMAIL_URL = env.str("EMAIL_URL", default="")
 if EMAIL_URL and not TESTING:
     vars().update(env.email_url("EMAIL_URL"))
+
+# ------------------------------------------------------------------------------
+# Sandboxes, previews and deployments (docs/sandboxes.md)
+# ------------------------------------------------------------------------------
+SANDBOX_BACKEND = env.str("SANDBOX_BACKEND", default="bubblewrap")
+SANDBOX_ROOT = Path(env.str("SANDBOX_ROOT", default=str(VAR_DIR / "sandboxes")))
+# Run as root, each sandbox's processes get a host uid of their own: SANDBOX_UID_BASE + its number.
+SANDBOX_UID_BASE = env.int("SANDBOX_UID_BASE", default=200_000)
+SANDBOX_UID_RANGE = env.int("SANDBOX_UID_RANGE", default=100_000)
+SANDBOX_COMMAND_TIMEOUT = env.int("SANDBOX_COMMAND_TIMEOUT", default=60)
+SANDBOX_MAX_COMMAND_TIMEOUT = env.int("SANDBOX_MAX_COMMAND_TIMEOUT", default=600)
+SANDBOX_CPU_SECONDS = env.int("SANDBOX_CPU_SECONDS", default=120)
+SANDBOX_SESSION_CPU_SECONDS = env.int("SANDBOX_SESSION_CPU_SECONDS", default=3600)
+SANDBOX_MEMORY_BYTES = env.int("SANDBOX_MEMORY_BYTES", default=1024 * 1024 * 1024)
+SANDBOX_MAX_PROCESSES = env.int("SANDBOX_MAX_PROCESSES", default=64)
+SANDBOX_MAX_OPEN_FILES = env.int("SANDBOX_MAX_OPEN_FILES", default=256)
+SANDBOX_TMP_BYTES = env.int("SANDBOX_TMP_BYTES", default=64 * 1024 * 1024)
+SANDBOX_OUTPUT_MAX_BYTES = env.int("SANDBOX_OUTPUT_MAX_BYTES", default=1024 * 1024)
+SANDBOX_CGROUP = env.bool("SANDBOX_CGROUP", default=True)
+# Per-user defaults; a user's SandboxLimit row in the admin overrides them.
+SANDBOX_MAX_PER_USER = env.int("SANDBOX_MAX_PER_USER", default=3)
+SANDBOX_DISK_BYTES = env.int("SANDBOX_DISK_BYTES", default=256 * 1024 * 1024)
+SANDBOX_CPU_SECONDS_PER_HOUR = env.int("SANDBOX_CPU_SECONDS_PER_HOUR", default=3600)
+SANDBOX_IDLE_SECONDS = env.int("SANDBOX_IDLE_SECONDS", default=3600)
+SANDBOX_KEEP_FILES_ON_EXPIRY = env.bool("SANDBOX_KEEP_FILES_ON_EXPIRY", default=True)
+SANDBOX_MAX_UPLOAD_BYTES = env.int("SANDBOX_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
+SANDBOX_VSCODE_URL = env.str("SANDBOX_VSCODE_URL", default="")
+SANDBOX_DOCKER_IMAGE = env.str("SANDBOX_DOCKER_IMAGE", default="python:3.11-slim")
+E2B_API_KEY = env.str("E2B_API_KEY", default="")
+DEPLOY_BACKEND = env.str("DEPLOY_BACKEND", default="local")
+DEPLOY_ROOT = Path(env.str("DEPLOY_ROOT", default=str(VAR_DIR / "sites")))
+DEPLOY_GIT_REMOTE = env.str("DEPLOY_GIT_REMOTE", default="")
+DEPLOY_MAX_BYTES = env.int("DEPLOY_MAX_BYTES", default=100 * 1024 * 1024)
+VERCEL_TOKEN = env.str("VERCEL_TOKEN", default="")
+CELERY_BEAT_SCHEDULE = {
+    **CELERY_BEAT_SCHEDULE,
+    "sandboxes-expire-idle": {"task": "apps.sandboxes.tasks.expire_idle_sandboxes", "schedule": 300.0},
+}
 
 # ------------------------------------------------------------------------------
 # Logging

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("apps.conversations.urls")),
     path("", include("apps.knowledge.urls")),
     path("", include("apps.tasks.urls")),
+    path("", include("apps.sandboxes.urls")),
     path("", include("apps.billing.urls")),
     path("", include("apps.web.urls")),
 ]

@@ -345,6 +345,8 @@ class KdbDocAddByFilesApi(SageKnowledgeApi):
 
     @extend_schema(tags=["002 knowledge-base"], request=s.KdbAddByFilesSerializer, responses={200: s.KdbTaskCreatedSerializer})
     def post(self, request: Request) -> Response:
+        if not hasattr(request.data, "get"):
+            raise Invalid("The body must be a form or a JSON object.", field_errors={"body": ["Must be an object."]})
         data = _valid(
             s.KdbAddByFilesSerializer,
             {
