@@ -77,8 +77,17 @@ def _agent(owner: User) -> dict[str, Any]:
 
 def _agent_with_file(owner: User) -> dict[str, Any]:
     agent = AgentFactory(owner=owner)
+    # The workspace of session s1 is its thread owner's.
+    ThreadFactory(id="s1", owner=owner, agent=agent)
     workspace.workspace_write(agent_id=str(agent.pk), session_id="s1", file_path="notes.txt", content="hello")
     return {"agent_id": agent.pk}
+
+
+def _media_file(owner: User) -> dict[str, Any]:
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    return {"name": default_storage.save(f"oss/{owner.pk}/matrix/notes.txt", ContentFile(b"hello"))}
 
 
 def _provider(owner: User) -> dict[str, Any]:
@@ -223,6 +232,9 @@ ROUTES: dict[str, Case | NotAnObject] = {
     "v1/models/<path:model>": NotAnObject("the model catalog, the same for every user"),
     # agents
     "api/agent/<uuid:agent_id>/auth": Case("get", _agent),
+    "media/<path:name>": Case("get", _media_file),
+    "api/billing/payment-methods/region/<str:country_code>": NotAnObject("a country code, the same for everyone"),
+    "api/feature-flags/<str:flag_name>": NotAnObject("a site-wide flag, the same for everyone"),
     "api/agent/<uuid:agent_id>/file_workspace": Case("post", _agent),
     "api/agent/<uuid:agent_id>/file_workspace/download": Case("get", _agent_with_file, query=WORKSPACE_FILE),
     "api/agent/<uuid:agent_id>/file_workspace/delete": Case("delete", _agent_with_file, query=WORKSPACE_FILE),
