@@ -147,7 +147,10 @@ DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=0)
 if DATABASE_POOL_MAX_SIZE:
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's pool replaces persistent connections
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": min(2, DATABASE_POOL_MAX_SIZE), "max_size": DATABASE_POOL_MAX_SIZE, "timeout": 30,
+        "min_size": min(2, DATABASE_POOL_MAX_SIZE), "max_size": DATABASE_POOL_MAX_SIZE,
+        # How long a request waits for a connection; past it, a clear 503 rather than a hang
+        # while PostgreSQL restarts.
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -166,7 +169,8 @@ if not REDIS_AVAILABLE:
 if REDIS_AVAILABLE:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's Redis cache, with one connection pool per process rather than per request.
+            "BACKEND": "apps.core.cache.SharedClientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="codex-test" if TESTING else "codex"),
         }
@@ -234,7 +238,8 @@ SIMPLE_JWT = {
 CAPTCHA_ENABLED = env.bool("CAPTCHA_ENABLED", default=True)
 CAPTCHA_TTL_SECONDS = 300
 LOGIN_THROTTLE_PER_IP = env.str("LOGIN_THROTTLE_PER_IP", default="20/min")
-LOGIN_THROTTLE_PER_ACCOUNT = env.str("LOGIN_THROTTLE_PER_ACCOUNT", default="10/min")
+LOGIN_THROTTLE_PER_ACCOUNT = env.str("LOGIN_THROTTLE_PER_ACCOUNT", default="10/min")  # per account and IP
+LOGIN_THROTTLE_PER_ACCOUNT_FAILURES = env.str("LOGIN_THROTTLE_PER_ACCOUNT_FAILURES", default="50/min")
 REGISTER_THROTTLE = env.str("REGISTER_THROTTLE", default="10/min")
 EMAIL_CODE_THROTTLE = env.str("EMAIL_CODE_THROTTLE", default="5/hour")
 EMAIL_CODE_TTL_SECONDS = 600
@@ -397,6 +402,17 @@ TOOL_TIME_LIMIT = env.float("TOOL_TIME_LIMIT", default=5.0)
 TOOL_MEMORY_LIMIT = env.int("TOOL_MEMORY_LIMIT", default=512 * 1024 * 1024)
 # Peers (IPs or networks) whose X-Forwarded-For is believed; empty: the header is ignored.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# Files above this are not parsed and embedded inside a web request (/upload/temporal, /reingest): 413.
+KNOWLEDGE_INLINE_INGEST_MAX_BYTES = env.int("KNOWLEDGE_INLINE_INGEST_MAX_BYTES", default=2 * 1024 * 1024)
+# Bytes of uploaded documents one user may keep; 0 turns the quota off.
+STORAGE_QUOTA_BYTES = env.int("STORAGE_QUOTA_BYTES", default=5 * 1024 * 1024 * 1024)
+# One ingestion's time limit (seconds; enforced by prefork workers), and how many deliveries of a
+# document whose worker died mid-way before the document is failed instead of redelivered again.
+INGEST_TIME_LIMIT = env.int("INGEST_TIME_LIMIT", default=900)
+INGEST_MAX_DELIVERIES = env.int("INGEST_MAX_DELIVERIES", default=3)
+# /api/health/deep: results kept this many seconds, and calls per client IP.
+HEALTH_DEEP_CACHE_SECONDS = env.int("HEALTH_DEEP_CACHE_SECONDS", default=5)
+HEALTH_DEEP_THROTTLE = env.str("HEALTH_DEEP_THROTTLE", default="30/min")
 
 # ------------------------------------------------------------------------------
 # Billing: credits, prices, plans, payments, BYOK keys, feature flags
