@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: system install services migrate bootstrap run test lint bench stop doctor
+.PHONY: system install services migrate bootstrap run test lint bench stop doctor fuzz
 
 system:
 	./scripts/ensure-system.sh
@@ -53,3 +53,15 @@ doctor: install services
 
 stop: install
 	$(PY) manage.py embedded_postgres stop
+
+# Fuzzing (not part of `make test`): schemathesis over /api/schema/ against a live platform as a
+# normal user for FUZZ_SECONDS (default 600); prints and keeps the 5xx counts (docs/fuzzing.md).
+FUZZ_VENV := var/fuzz-venv
+$(FUZZ_VENV)/.installed: requirements-fuzz.txt
+	test -x $(FUZZ_VENV)/bin/python || $(PYTHON) -m venv $(FUZZ_VENV)
+	$(FUZZ_VENV)/bin/pip install -q -r requirements-fuzz.txt
+	touch $@
+
+fuzz: bootstrap $(FUZZ_VENV)/.installed
+	$(PY) manage.py collectstatic --noinput -v 0
+	$(PY) scripts/fuzz.py

@@ -62,6 +62,27 @@ async def timed_calls(user, calls: int) -> list[float]:
     return timings
 
 
+def count_statements(user, *, enabled: bool) -> int:
+    """How many SQL statements (round trips, COMMIT included) the usage row and its charge make.
+
+    Counted on this thread with the hook's two steps called directly, since the hook itself runs
+    them on a database thread where the capture cannot see.
+    """
+    from django.conf import settings
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.billing.services import usage_charge
+    from apps.providers.models import UsageRecord
+    from apps.providers.offline import OFFLINE_MODEL_NAME
+
+    settings.BILLING_ENABLED = enabled
+    with CaptureQueriesContext(connection) as queries:
+        record = UsageRecord.objects.create(user=user, model=OFFLINE_MODEL_NAME, input_tokens=1200, output_tokens=300)
+        usage_charge(usage=record)
+    return len(queries.captured_queries)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=400, help="model calls per round")
@@ -103,6 +124,7 @@ def main() -> None:
         return baseline, charged
 
     baseline, charged = asyncio.run(run())
+    statements = {enabled: count_statements(user, enabled=enabled) for enabled in (False, True)}
     spends = CreditLedgerEntry.objects.count() - entries_before
     base_mean, charged_mean = statistics.fmean(baseline), statistics.fmean(charged)
     base_p50, charged_p50 = statistics.median(baseline), statistics.median(charged)
@@ -112,6 +134,8 @@ def main() -> None:
     print(f"usage row + charge:   mean {charged_mean:6.2f} ms   p50 {charged_p50:6.2f} ms")
     print(f"added by charging:    mean {charged_mean - base_mean:+6.2f} ms   p50 {charged_p50 - base_p50:+6.2f} ms   "
           f"ratio ×{charged_mean / base_mean:.2f} (mean), ×{charged_p50 / base_p50:.2f} (p50)")
+    print(f"SQL statements per call: {statements[False]} alone, {statements[True]} charged "
+          f"(+{statements[True] - statements[False]} round trips)")
     print(f"target ≤ 2 ms added: {'met' if charged_p50 - base_p50 <= 2 else 'NOT met'} (p50)")
 
 

@@ -1,22 +1,25 @@
 """Stream relay benchmark: what the platform adds on top of the upstream model's stream.
 
-Starts the fake OpenAI-compatible upstream (apps/providers/testing.py) in a process
-of its own, then the platform (one daphne, one Celery worker with a thread pool)
-with that upstream as its default provider, on a database of its own. An aiohttp
-client then measures, at 1, 50 and 200 concurrent streams, in the same run:
+Starts the fake OpenAI-compatible upstream (apps/providers/testing.py) in a process of its
+own, then the platform exactly as ``make run`` does: ``scripts/run.sh`` itself (daphne, the
+run worker with its thread pool, the task worker, beat: codex/launcher.py's command lines and
+settings), on a database of its own, with that upstream as its default model and only the
+per-user run throttles raised (one client opens every stream). An aiohttp client then
+measures, at each concurrency level and on each route, in the same run:
 
-* the upstream read directly (POST /v1/chat/completions, SSE), and
-* the same answer through the platform (POST /api/stream, NDJSON lines),
+* the upstream read directly (POST /v1/chat/completions on the fake upstream), and
+* the same answer through the platform: 000 ``POST /chat/stream`` and the OpenAI-compatible
+  ``POST /v1/chat/completions`` (an agent as the model),
 
-and prints time to first token (TTFT) and inter-token delay as added milliseconds
-and ratios, the relayed token rate against the upstream's, CPU seconds per streamed
-request (psutil on daphne + worker) and memory per open stream.
+and prints time to first token (TTFT) and inter-token delay as added milliseconds and
+ratios, the relayed token rate against the upstream's, CPU per streamed request (psutil,
+summed over every platform process) and the platform's total RSS.
 
-    .venv/bin/python bench/stream_relay.py [--levels 1,50,200] [--tokens 40] [--delay 0.02]
+    .venv/bin/python bench/stream_relay.py [--levels 1,50,200] [--routes chat,v1] [--tokens 64]
+        [--delay 0.02] [--first-delay 0.05]
 
-Targets (issue 3 §4): added TTFT p50 <= 5 ms with one stream; a burst of 200 streams
-adds <= 250 ms at p50 with 0 errors; relayed token rate >= 95 % of upstream;
-<= 10 ms of CPU per streamed request.
+Targets (issue 7): 1 stream adds <= 10 ms TTFT p50; 200 concurrent add <= 500 ms p50 with 0
+errors and >= 95 % of the token rate; <= 10 ms CPU per streamed 64-token request.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,8 +49,9 @@ DATABASE = "codex_bench"
 UPSTREAM = """
 import sys, time
 from apps.providers.testing import FakeLLMServer, Reply
-words = int(sys.argv[1]); delay = float(sys.argv[2])
-server = FakeLLMServer(default=Reply(text=" ".join(f"tok{i}" for i in range(words)), delay=delay)).start()
+words, delay, first = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+reply = Reply(text=" ".join(f"tok{i}" for i in range(words)), delay=delay, first_byte_delay=first)
+server = FakeLLMServer(default=reply, record=False).start()
 print(server.port, flush=True)
 while True:
     time.sleep(3600)
@@ -125,23 +130,47 @@ async def read_upstream(session: aiohttp.ClientSession, base: str, prompt: str) 
     return result
 
 
-async def read_platform(session: aiohttp.ClientSession, base: str, token: str, prompt: str) -> StreamResult:
+def _token_of(route: str, data: str) -> tuple[str | None, str]:
+    """(token text or None, terminal state: "" / "done" / an error) of one SSE data line of a route."""
+    if route == "v1":
+        if data == "[DONE]":
+            return None, "done"
+        chunk = json.loads(data)
+        if "error" in chunk:
+            return None, str(chunk["error"])
+        choice = (chunk.get("choices") or [{}])[0]
+        return choice.get("delta", {}).get("content") or None, ""
+    frame = json.loads(data)
+    if frame.get("type") == "token":
+        return frame.get("content") or None, ""
+    if frame.get("type") == "error":
+        return None, frame.get("content") or "error frame"
+    return None, "done" if frame.get("type") == "done" else ""
+
+
+async def read_platform(session: aiohttp.ClientSession, base: str, token: str, prompt: str, *, route: str,
+                        model: str) -> StreamResult:
     result = StreamResult()
     started = time.perf_counter()
     last = None
     ended = False
+    if route == "v1":
+        path, body = "/v1/chat/completions", {"model": model, "stream": True,
+                                               "messages": [{"role": "user", "content": prompt}]}
+    else:
+        path, body = "/chat/stream", {"message": prompt}
+    headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
     try:
-        body = {"messages": [{"role": "user", "content": prompt}]}
-        async with session.post(f"{base}/api/web-stream", json=body,
-                                headers={"Authorization": f"Bearer {token}"}) as response:
+        async with session.post(f"{base}{path}", json=body, headers=headers) as response:
             if response.status != 200:
                 result.error = f"HTTP {response.status}"
                 return result
             async for raw in response.content:
-                if not raw.strip():
+                line = raw.decode().strip()
+                if not line.startswith("data:"):
                     continue
-                line = json.loads(raw)
-                if line.get("type") == "normal" and line.get("content"):
+                text, state = _token_of(route, line[5:].strip())
+                if text:
                     now = time.perf_counter()
                     if last is None:
                         result.ttft = now - started
@@ -149,14 +178,13 @@ async def read_platform(session: aiohttp.ClientSession, base: str, token: str, p
                         result.gaps.append(now - last)
                     last = now
                     result.tokens += 1
-                elif line.get("type") == "error":
-                    result.error = line.get("content", "error line")
-                elif line.get("type") == "stream_end":
+                if state:
                     ended = True
-                    if line.get("status") != "completed":
-                        result.error = f"run {line.get('status')}"
+                    if state != "done":
+                        result.error = state
+                    break
         if not ended and not result.error:
-            result.error = "stream ended without stream_end"
+            result.error = "stream ended before its last frame"
     except Exception as exc:
         result.error = repr(exc)
     result.duration = time.perf_counter() - started
@@ -203,16 +231,17 @@ def rss(processes: list[psutil.Process]) -> int:
     return total
 
 
-async def level(concurrency: int, *, upstream: str, platform: str, token: str,
+async def level(concurrency: int, *, route: str, model: str, upstream: str, platform: str, token: str,
                 servers: list[psutil.Process]) -> dict[str, Any]:
     connector = aiohttp.TCPConnector(limit=0, force_close=True)
-    timeout = aiohttp.ClientTimeout(total=300)
+    timeout = aiohttp.ClientTimeout(total=300, sock_read=60)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         direct = await asyncio.gather(*[read_upstream(session, upstream, f"q{i}") for i in range(concurrency)])
         idle_rss = rss(servers)
         peak_rss = idle_rss
         cpu_before = cpu_seconds(servers)
-        tasks = [asyncio.ensure_future(read_platform(session, platform, token, f"q{i}")) for i in range(concurrency)]
+        tasks = [asyncio.ensure_future(read_platform(session, platform, token, f"q{i}", route=route, model=model))
+                 for i in range(concurrency)]
         while not all(task.done() for task in tasks):
             await asyncio.sleep(0.05)
             peak_rss = max(peak_rss, rss(servers))
@@ -223,6 +252,7 @@ async def level(concurrency: int, *, upstream: str, platform: str, token: str,
     direct_gap = [g for r in direct for g in r.gaps]
     relayed_gap = [g for r in relayed for g in r.gaps]
     return {
+        "route": route,
         "concurrency": concurrency,
         "errors": sum(1 for r in relayed if r.error),
         "error_samples": sorted({r.error for r in relayed if r.error})[:3],
@@ -230,111 +260,130 @@ async def level(concurrency: int, *, upstream: str, platform: str, token: str,
         "ttft_direct_p50_ms": p50(direct_ttft) * 1000,
         "ttft_platform_p50_ms": p50(relayed_ttft) * 1000,
         "ttft_platform_p95_ms": p95(relayed_ttft) * 1000,
+        "ttft_spread_ms": (max(relayed_ttft) - min(relayed_ttft)) * 1000 if relayed_ttft else float("nan"),
         "gap_direct_p50_ms": p50(direct_gap) * 1000,
         "gap_platform_p50_ms": p50(relayed_gap) * 1000,
         "gap_platform_p95_ms": p95(relayed_gap) * 1000,
         "rate_ratio": rate(relayed) / rate(direct) if direct else float("nan"),
         "cpu_ms_per_request": (cpu_after - cpu_before) * 1000 / concurrency,
-        "rss_per_stream_kb": max(0, peak_rss - idle_rss) / 1024 / concurrency,
+        "rss_peak_mib": peak_rss / 2**20,
     }
 
 
 def print_level(row: dict[str, Any]) -> None:
     added_ttft = row["ttft_platform_p50_ms"] - row["ttft_direct_p50_ms"]
     added_gap = row["gap_platform_p50_ms"] - row["gap_direct_p50_ms"]
-    print(f"\n== {row['concurrency']} concurrent stream(s) ==")
+    path = "/chat/stream" if row["route"] == "chat" else "/v1/chat/completions"
+    print(f"\n== {row['concurrency']} concurrent stream(s) on {path} ==")
     print(f"  errors (platform / direct)     {row['errors']} / {row['direct_errors']} {row['error_samples'] or ''}")
     print(f"  TTFT p50 direct / platform     {row['ttft_direct_p50_ms']:.1f} ms / {row['ttft_platform_p50_ms']:.1f} ms "
-          f"(p95 {row['ttft_platform_p95_ms']:.1f} ms)")
+          f"(p95 {row['ttft_platform_p95_ms']:.1f} ms, spread {row['ttft_spread_ms']:.0f} ms)")
     print(f"  added TTFT p50                 {added_ttft:+.1f} ms  (x{row['ttft_platform_p50_ms'] / row['ttft_direct_p50_ms']:.2f})")
     print(f"  inter-token p50 direct / plat. {row['gap_direct_p50_ms']:.2f} ms / {row['gap_platform_p50_ms']:.2f} ms "
           f"(added {added_gap:+.2f} ms, platform p95 {row['gap_platform_p95_ms']:.2f} ms)")
     print(f"  relayed token rate             {row['rate_ratio'] * 100:.1f} % of upstream")
-    print(f"  CPU per streamed request       {row['cpu_ms_per_request']:.1f} ms (daphne + worker)")
-    print(f"  memory per open stream         {row['rss_per_stream_kb']:.0f} KiB (peak RSS growth / streams)")
+    print(f"  CPU per streamed request       {row['cpu_ms_per_request']:.1f} ms (every platform process)")
+    print(f"  platform RSS (peak)            {row['rss_peak_mib']:.0f} MiB (every platform process)", flush=True)
+
+
+def start_platform(env: dict[str, str], port: int) -> tuple[subprocess.Popen, Any]:
+    """``scripts/run.sh`` itself, as ``make run`` starts it; returns once it printed its ready line."""
+    output = tempfile.TemporaryFile()
+    launcher = subprocess.Popen(["scripts/run.sh", "127.0.0.1", str(port)], cwd=ROOT, env=env, stdout=output,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    while True:
+        output.seek(0)
+        if b"CodexEngine is running" in output.read():
+            return launcher, output
+        if launcher.poll() is not None:
+            output.seek(0)
+            raise RuntimeError(f"scripts/run.sh exited before it was ready:\n{output.read().decode()[-3000:]}")
+        time.sleep(0.1)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--levels", default="1,50,200")
-    parser.add_argument("--tokens", type=int, default=40, help="tokens per upstream answer")
+    parser.add_argument("--routes", default="chat,v1", help="chat (/chat/stream), v1 (/v1/chat/completions)")
+    parser.add_argument("--tokens", type=int, default=64, help="tokens per upstream answer")
     parser.add_argument("--delay", type=float, default=0.02, help="seconds between upstream tokens")
-    parser.add_argument("--worker-threads", type=int, default=256)
-    parser.add_argument("--logs", default="", help="directory for daphne's and the worker's logs (default: discarded)")
+    parser.add_argument("--first-delay", type=float, default=0.05, help="seconds before the upstream's headers")
+    parser.add_argument("--logs", default="", help="file to keep the platform's output in (default: discarded)")
     args = parser.parse_args()
 
     database_url = bench_database_url()
-    env = {**os.environ, "DATABASE_URL": database_url, "CELERY_QUEUE": QUEUE, "PYTHONPATH": str(ROOT),
-           "RUN_START_THROTTLE": "100000/min", "RUN_STREAM_THROTTLE": "100000/min", "LOG_LEVEL": "WARNING",
-           # Pooled connections, as in production (README): a request or run borrows one, not opens one.
-           "DATABASE_POOL_MAX_SIZE": os.environ.get("DATABASE_POOL_MAX_SIZE", "16")}
+    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING",
+           "CELERY_QUEUE": QUEUE, "CELERY_RUN_QUEUE": f"{QUEUE}-runs",
+           # The one thing raised against `make run`: one client opens every stream.
+           "RUN_START_THROTTLE": "1000000/min", "RUN_STREAM_THROTTLE": "1000000/min"}
     subprocess.run([PYTHON, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
 
     children: list[subprocess.Popen] = []
+    output = None
     try:
-        upstream_proc = subprocess.Popen([PYTHON, "-c", UPSTREAM, str(args.tokens), str(args.delay)], cwd=ROOT,
-                                         env=env, stdout=subprocess.PIPE, text=True)
+        upstream_proc = subprocess.Popen([PYTHON, "-c", UPSTREAM, str(args.tokens), str(args.delay), str(args.first_delay)],
+                                         cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
         children.append(upstream_proc)
         upstream = f"http://127.0.0.1:{upstream_proc.stdout.readline().strip()}/v1"
         env.update({"LLM_BASE_URL": upstream, "LLM_API_KEY": "sk-bench", "LLM_MODEL": "fake-model"})
-
-        logs = Path(args.logs) if args.logs else None
-        if logs:
-            logs.mkdir(parents=True, exist_ok=True)
-
-        def log(name: str) -> Any:
-            return open(logs / f"{name}.log", "w") if logs else subprocess.DEVNULL  # noqa: SIM115 (lives as long as the child)
-
-        worker = subprocess.Popen(
-            [PYTHON, "-m", "celery", "-A", "codex", "worker", "--pool=threads", f"--concurrency={args.worker_threads}",
-             "-Q", QUEUE, "-n", f"{QUEUE}@%h", "--loglevel=WARNING", "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env=env, stdout=log("worker"), stderr=subprocess.STDOUT,
-        )
-        children.append(worker)
         port = free_port()
-        daphne = subprocess.Popen([PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "codex.asgi:application"],
-                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log("daphne"))
-        children.append(daphne)
-        wait_port(port, daphne)
+        started = time.monotonic()
+        launcher, output = start_platform(env, port)
+        children.append(launcher)
+        print(f"scripts/run.sh ready in {time.monotonic() - started:.1f} s", flush=True)
         platform = f"http://127.0.0.1:{port}"
 
         import django
         from django.conf import settings
 
         settings.DATABASES["default"]["NAME"] = DATABASE  # before the first connection is made
-
         django.setup()
         from rest_framework_simplejwt.tokens import RefreshToken
 
         from apps.accounts.models import User
+        from apps.agents.models import Agent
 
         user, _ = User.objects.get_or_create(username="bench", defaults={"email": "bench@example.com"})
+        agent, _ = Agent.objects.get_or_create(owner=user, name="bench-agent")
         token = str(RefreshToken.for_user(user).access_token)
-        servers = [psutil.Process(daphne.pid), psutil.Process(worker.pid)]
-
-        print(f"upstream: {args.tokens} tokens, {args.delay * 1000:.0f} ms apart; platform: 1 daphne, "
-              f"1 worker ({args.worker_threads} threads); {os.cpu_count()} CPU(s); pids daphne {daphne.pid}, "
-              f"worker {worker.pid}", flush=True)
-        # What the two processes burn doing nothing (pollers, heartbeats), to read the per-request figure against.
+        servers = [psutil.Process(launcher.pid)]
+        names = sorted({" ".join(child.cmdline()[2:5]) for child in servers[0].children(recursive=True)})
+        print(f"upstream: {args.tokens} tokens, {args.delay * 1000:.0f} ms apart, first after "
+              f"{args.first_delay * 1000:.0f} ms; {os.cpu_count()} CPU(s), load {os.getloadavg()[0]:.1f}; "
+              f"platform processes: {len(servers[0].children(recursive=True))} ({'; '.join(names)})", flush=True)
         idle_before, idle_started = cpu_seconds(servers), time.monotonic()
         time.sleep(3)
         idle_rate = (cpu_seconds(servers) - idle_before) / (time.monotonic() - idle_started)
-        print(f"idle CPU (daphne + worker): {idle_rate * 1000:.1f} ms per second", flush=True)
-        # Warm up: imports, the first database connections, the embedding model the runtime may load.
-        warm = asyncio.run(level(2, upstream=upstream, platform=platform, token=token, servers=servers))
-        if warm["errors"]:
-            print("warm-up errors:", warm["error_samples"])
+        print(f"idle CPU (every platform process): {idle_rate * 1000:.1f} ms per second; "
+              f"RSS {rss(servers) / 2**20:.0f} MiB", flush=True)
+        routes = args.routes.split(",")
+        # Cold start: the very first run after the ready line, against the tenth.
+        first = asyncio.run(level(1, route="chat", model=str(agent.pk), upstream=upstream, platform=platform,
+                                  token=token, servers=servers))
+        for _ in range(8):
+            asyncio.run(level(1, route="chat", model=str(agent.pk), upstream=upstream, platform=platform,
+                              token=token, servers=servers))
+        tenth = asyncio.run(level(1, route="chat", model=str(agent.pk), upstream=upstream, platform=platform,
+                                  token=token, servers=servers))
+        print(f"cold start: first run after the ready line TTFT {first['ttft_platform_p50_ms']:.0f} ms, "
+              f"tenth {tenth['ttft_platform_p50_ms']:.0f} ms (x{first['ttft_platform_p50_ms'] / tenth['ttft_platform_p50_ms']:.2f})",
+              flush=True)
         for concurrency in [int(value) for value in args.levels.split(",")]:
-            print_level(asyncio.run(level(concurrency, upstream=upstream, platform=platform, token=token,
-                                          servers=servers)))
+            for route in routes:
+                print_level(asyncio.run(level(concurrency, route=route, model=str(agent.pk), upstream=upstream,
+                                              platform=platform, token=token, servers=servers)))
     finally:
         for child in reversed(children):
-            child.send_signal(signal.SIGTERM)
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM) if child is not children[0] else child.terminate()
         for child in children:
             try:
-                child.wait(timeout=15)
+                child.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 child.kill()
+        if args.logs and output is not None:
+            output.seek(0)
+            Path(args.logs).write_bytes(output.read())
 
 
 if __name__ == "__main__":

@@ -96,6 +96,17 @@ def is_ready(*, url: str, workers: list[str]) -> bool:
     return answered >= set(workers)
 
 
+def warm_web(url: str) -> None:
+    """One unauthenticated chat request (answered 401) loads the whole request path in daphne:
+    middleware, DRF, authentication, the error edge, so the first user's chat does not."""
+    request = urllib.request.Request(f"{url}/chat/stream", data=b"{}", method="POST",
+                                     headers={"Content-Type": "application/json", "Accept": "text/event-stream"})
+    try:
+        urllib.request.urlopen(request, timeout=10).close()
+    except OSError:  # the expected 401 (an HTTPError) included
+        pass
+
+
 class Supervisor:
     """Starts the roles, restarts one that dies (as compose's restart policy does), stops all on a signal."""
 
@@ -126,6 +137,7 @@ class Supervisor:
             while not self.stopping:
                 if not ready and is_ready(url=url, workers=workers):
                     ready = True
+                    warm_web(url)
                     print(READY.format(url=url), flush=True)
                 elif not ready and time.monotonic() > deadline:
                     print(f"The platform did not answer within {READY_TIMEOUT_SECONDS} s.", file=sys.stderr, flush=True)

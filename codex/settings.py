@@ -90,6 +90,7 @@ LOCAL_APPS = [
     "apps.knowledge",
     "apps.tasks",
     "apps.studio",
+    "apps.sandboxes",
     "apps.billing",
     "apps.web",
 ]
@@ -147,7 +148,10 @@ DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=0)
 if DATABASE_POOL_MAX_SIZE:
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's pool replaces persistent connections
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": min(2, DATABASE_POOL_MAX_SIZE), "max_size": DATABASE_POOL_MAX_SIZE, "timeout": 30,
+        "min_size": min(2, DATABASE_POOL_MAX_SIZE), "max_size": DATABASE_POOL_MAX_SIZE,
+        # How long a request waits for a connection; past it, a clear 503 rather than a hang
+        # while PostgreSQL restarts.
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -166,7 +170,8 @@ if not REDIS_AVAILABLE:
 if REDIS_AVAILABLE:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's Redis cache, with one connection pool per process rather than per request.
+            "BACKEND": "apps.core.cache.SharedClientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="codex-test" if TESTING else "codex"),
         }
@@ -234,7 +239,8 @@ SIMPLE_JWT = {
 CAPTCHA_ENABLED = env.bool("CAPTCHA_ENABLED", default=True)
 CAPTCHA_TTL_SECONDS = 300
 LOGIN_THROTTLE_PER_IP = env.str("LOGIN_THROTTLE_PER_IP", default="20/min")
-LOGIN_THROTTLE_PER_ACCOUNT = env.str("LOGIN_THROTTLE_PER_ACCOUNT", default="10/min")
+LOGIN_THROTTLE_PER_ACCOUNT = env.str("LOGIN_THROTTLE_PER_ACCOUNT", default="10/min")  # per account and IP
+LOGIN_THROTTLE_PER_ACCOUNT_FAILURES = env.str("LOGIN_THROTTLE_PER_ACCOUNT_FAILURES", default="50/min")
 REGISTER_THROTTLE = env.str("REGISTER_THROTTLE", default="10/min")
 EMAIL_CODE_THROTTLE = env.str("EMAIL_CODE_THROTTLE", default="5/hour")
 EMAIL_CODE_TTL_SECONDS = 600
@@ -423,6 +429,17 @@ TOOL_TIME_LIMIT = env.float("TOOL_TIME_LIMIT", default=5.0)
 TOOL_MEMORY_LIMIT = env.int("TOOL_MEMORY_LIMIT", default=512 * 1024 * 1024)
 # Peers (IPs or networks) whose X-Forwarded-For is believed; empty: the header is ignored.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# Files above this are not parsed and embedded inside a web request (/upload/temporal, /reingest): 413.
+KNOWLEDGE_INLINE_INGEST_MAX_BYTES = env.int("KNOWLEDGE_INLINE_INGEST_MAX_BYTES", default=2 * 1024 * 1024)
+# Bytes of uploaded documents one user may keep; 0 turns the quota off.
+STORAGE_QUOTA_BYTES = env.int("STORAGE_QUOTA_BYTES", default=5 * 1024 * 1024 * 1024)
+# One ingestion's time limit (seconds; enforced by prefork workers), and how many deliveries of a
+# document whose worker died mid-way before the document is failed instead of redelivered again.
+INGEST_TIME_LIMIT = env.int("INGEST_TIME_LIMIT", default=900)
+INGEST_MAX_DELIVERIES = env.int("INGEST_MAX_DELIVERIES", default=3)
+# /api/health/deep: results kept this many seconds, and calls per client IP.
+HEALTH_DEEP_CACHE_SECONDS = env.int("HEALTH_DEEP_CACHE_SECONDS", default=5)
+HEALTH_DEEP_THROTTLE = env.str("HEALTH_DEEP_THROTTLE", default="30/min")
 
 # ------------------------------------------------------------------------------
 # Billing: credits, prices, plans, payments, BYOK keys, feature flags
@@ -454,6 +471,44 @@ CELERY_BEAT_SCHEDULE = {
 EMAIL_URL = env.str("EMAIL_URL", default="")
 if EMAIL_URL and not TESTING:
     vars().update(env.email_url("EMAIL_URL"))
+
+# ------------------------------------------------------------------------------
+# Sandboxes, previews and deployments (docs/sandboxes.md)
+# ------------------------------------------------------------------------------
+SANDBOX_BACKEND = env.str("SANDBOX_BACKEND", default="bubblewrap")
+SANDBOX_ROOT = Path(env.str("SANDBOX_ROOT", default=str(VAR_DIR / "sandboxes")))
+# Run as root, each sandbox's processes get a host uid of their own: SANDBOX_UID_BASE + its number.
+SANDBOX_UID_BASE = env.int("SANDBOX_UID_BASE", default=200_000)
+SANDBOX_UID_RANGE = env.int("SANDBOX_UID_RANGE", default=100_000)
+SANDBOX_COMMAND_TIMEOUT = env.int("SANDBOX_COMMAND_TIMEOUT", default=60)
+SANDBOX_MAX_COMMAND_TIMEOUT = env.int("SANDBOX_MAX_COMMAND_TIMEOUT", default=600)
+SANDBOX_CPU_SECONDS = env.int("SANDBOX_CPU_SECONDS", default=120)
+SANDBOX_SESSION_CPU_SECONDS = env.int("SANDBOX_SESSION_CPU_SECONDS", default=3600)
+SANDBOX_MEMORY_BYTES = env.int("SANDBOX_MEMORY_BYTES", default=1024 * 1024 * 1024)
+SANDBOX_MAX_PROCESSES = env.int("SANDBOX_MAX_PROCESSES", default=64)
+SANDBOX_MAX_OPEN_FILES = env.int("SANDBOX_MAX_OPEN_FILES", default=256)
+SANDBOX_TMP_BYTES = env.int("SANDBOX_TMP_BYTES", default=64 * 1024 * 1024)
+SANDBOX_OUTPUT_MAX_BYTES = env.int("SANDBOX_OUTPUT_MAX_BYTES", default=1024 * 1024)
+SANDBOX_CGROUP = env.bool("SANDBOX_CGROUP", default=True)
+# Per-user defaults; a user's SandboxLimit row in the admin overrides them.
+SANDBOX_MAX_PER_USER = env.int("SANDBOX_MAX_PER_USER", default=3)
+SANDBOX_DISK_BYTES = env.int("SANDBOX_DISK_BYTES", default=256 * 1024 * 1024)
+SANDBOX_CPU_SECONDS_PER_HOUR = env.int("SANDBOX_CPU_SECONDS_PER_HOUR", default=3600)
+SANDBOX_IDLE_SECONDS = env.int("SANDBOX_IDLE_SECONDS", default=3600)
+SANDBOX_KEEP_FILES_ON_EXPIRY = env.bool("SANDBOX_KEEP_FILES_ON_EXPIRY", default=True)
+SANDBOX_MAX_UPLOAD_BYTES = env.int("SANDBOX_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
+SANDBOX_VSCODE_URL = env.str("SANDBOX_VSCODE_URL", default="")
+SANDBOX_DOCKER_IMAGE = env.str("SANDBOX_DOCKER_IMAGE", default="python:3.11-slim")
+E2B_API_KEY = env.str("E2B_API_KEY", default="")
+DEPLOY_BACKEND = env.str("DEPLOY_BACKEND", default="local")
+DEPLOY_ROOT = Path(env.str("DEPLOY_ROOT", default=str(VAR_DIR / "sites")))
+DEPLOY_GIT_REMOTE = env.str("DEPLOY_GIT_REMOTE", default="")
+DEPLOY_MAX_BYTES = env.int("DEPLOY_MAX_BYTES", default=100 * 1024 * 1024)
+VERCEL_TOKEN = env.str("VERCEL_TOKEN", default="")
+CELERY_BEAT_SCHEDULE = {
+    **CELERY_BEAT_SCHEDULE,
+    "sandboxes-expire-idle": {"task": "apps.sandboxes.tasks.expire_idle_sandboxes", "schedule": 300.0},
+}
 
 # ------------------------------------------------------------------------------
 # Logging

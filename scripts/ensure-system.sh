@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the platform needs and that are missing: python3-venv
-# (to make .venv), espeak-ng and mpg123 (studio speech), redis-server (unless REDIS_URL points elsewhere) and, with
+# (to make .venv), redis-server (unless REDIS_URL points elsewhere), bubblewrap and git
+# (sandboxes, deployments), espeak-ng and mpg123 (studio speech) and, with
 # --browser, chromium for the Playwright tests. `apt-get update` runs only when
 # something must be installed; without root or apt-get it says what is missing.
 set -euo pipefail
@@ -14,6 +15,9 @@ redis_is_local() { [ -z "${REDIS_URL:-}" ] || [[ "${REDIS_URL}" == redis://127.0
 if redis_is_local && ! command -v redis-server >/dev/null 2>&1; then
   missing+=(redis-server redis-tools)
 fi
+# Sandboxes (apps/sandboxes) run code in bubblewrap namespaces; git backs deploy/git.
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+command -v git >/dev/null 2>&1 || missing+=(git)
 # Studio: espeak-ng speaks offline; mpg123 decodes MP3 (the speech tests check the audio with it).
 command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
 command -v mpg123 >/dev/null 2>&1 || missing+=(mpg123)

@@ -67,6 +67,13 @@ class OperationLogMiddleware:
     def _wanted(self, request: HttpRequest) -> bool:
         return request.method in MUTATING_METHODS and not request.path.startswith(SKIPPED_PREFIXES)
 
+    @staticmethod
+    def _logged(response: HttpResponse) -> bool:
+        # A stream that started is a run, and its AgentRun row already records who started what,
+        # where and when; a row here too would cost every chat a write (and, after the stream
+        # released its connection, a second connection for the stream's whole life).
+        return not (getattr(response, "streaming", False) and response.status_code < 400)
+
     def __call__(self, request: HttpRequest) -> Any:
         if iscoroutinefunction(self):
             return self.__acall__(request)
@@ -74,7 +81,8 @@ class OperationLogMiddleware:
             return self.get_response(request)
         started, body = time.monotonic(), _body(request)
         response = self.get_response(request)
-        _record(request, response, started, body)
+        if self._logged(response):
+            _record(request, response, started, body)
         return response
 
     async def __acall__(self, request: HttpRequest) -> Any:
@@ -82,5 +90,6 @@ class OperationLogMiddleware:
             return await self.get_response(request)
         started, body = time.monotonic(), _body(request)
         response = await self.get_response(request)
-        await sync_to_async(_record)(request, response, started, body)
+        if self._logged(response):
+            await sync_to_async(_record)(request, response, started, body)
         return response

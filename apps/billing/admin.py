@@ -64,7 +64,7 @@ class CreditAccountAdmin(admin.ModelAdmin):
     def total(self, account: CreditAccount) -> Any:
         return account.total_credits
 
-    @admin.action(description="Grant or adjust credits (with a reason)")
+    @admin.action(description="Grant or adjust credits (with a reason)", permissions=["change"])
     def change_credits(self, request: HttpRequest, queryset: QuerySet[CreditAccount]) -> HttpResponse | None:
         form = CreditChangeForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():

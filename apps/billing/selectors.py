@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -26,6 +27,24 @@ def _uuid(value: str) -> UUID | None:
         return UUID(value)
     except ValueError:
         return None
+
+
+def user_get(*, user_id: UUID) -> Any:
+    """A user named by staff (003's ``credits/add``); unknown is 404."""
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None:
+        raise NotFound("User not found.")
+    return user
+
+
+def openrouter_key_status(*, user: Any) -> dict[str, Any]:
+    """Whether the user has a BYOK key, with a hint of it; never the key itself."""
+    record = OpenRouterKey.objects.select_related("provider").filter(user=user).first()
+    if record is None:
+        return {"has_key": False, "active": False}
+    return {"has_key": True, "active": True, "key_hint": record.provider.api_key_hint,
+            "model": record.provider.model, "base_url": record.provider.base_url, "created_at": record.created_at,
+            "last_tested_at": record.last_tested_at, "last_test_ok": record.last_test_ok}
 
 
 def balance(*, user: Any) -> dict[str, Any]:

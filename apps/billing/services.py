@@ -137,7 +137,7 @@ def credits_add(
         raise Invalid("Unknown kind of credit change.", field_errors={"kind": [f"One of {sorted(set(Kind.values) - {Kind.SPEND})}."]})
     if amount == 0:
         raise Invalid("The amount cannot be zero.", field_errors={"amount": ["Must not be zero."]})
-    if amount < 0 and kind not in (Kind.ADJUST, Kind.REFUND):
+    if amount < 0 and kind != Kind.ADJUST:
         raise Invalid("Only an adjustment may remove credits.", field_errors={"amount": ["Must be positive."]})
     field = "bonus_credits" if bonus else "credits"
     key = idempotency_key or f"{kind}:{uuid.uuid4()}"

@@ -107,7 +107,15 @@ class _RedisHub:
         if first:
             ack = asyncio.get_running_loop().create_future()
             self.acks[wire].append(ack)
-            await self.pubsub.subscribe(wire)
+            try:
+                await self.pubsub.subscribe(wire)
+            except BaseException:
+                # Redis is away: the reader follows PostgreSQL instead, and leaves nothing behind here.
+                self.subscribers[wire].discard(subscription)
+                if not self.subscribers[wire]:
+                    del self.subscribers[wire]
+                self.acks.pop(wire, None)
+                raise
             self._ensure_pump()
             try:
                 # Only once Redis confirms does the reader read the backlog: nothing falls between.

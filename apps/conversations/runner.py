@@ -32,7 +32,9 @@ from apps.conversations.models import AgentRun, RunEvent
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-FLUSH_EVERY_SECONDS = 1.0
+#: Rows are for replays once the live list is gone (the run's end waits for every batch), so a
+#: run writes them seldom: 50 runs flushing every second kept the database threads from starting runs.
+FLUSH_EVERY_SECONDS = 3.0
 FLUSH_EVERY_EVENTS = 200
 #: How often the runtime's ``should_stop`` really asks Redis; in between it answers from memory.
 STOP_CHECK_SECONDS = 0.2
@@ -64,10 +66,12 @@ def _insert_events(run_id: str, events: list[dict[str, Any]]) -> None:
     )
 
 
-#: Every database touch of every run in this worker process goes through these few threads,
-#: so a burst of runs holds a handful of connections instead of one or two per run.
+#: Every database touch of every run in this worker process goes through these few threads (and
+#: the two flush threads below), so a burst of runs holds a handful of connections, not one per run.
 DB_THREADS = 4
 _db_pool = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="run-db")
+#: Event rows are written on threads of their own, so a burst of flushes never delays a run's start.
+_flush_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="run-flush")
 
 
 def _on_db_thread(fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
@@ -119,7 +123,7 @@ class RunRecorder:
         # marked finished once every one of them has (see flush_now).
         if self.pending:
             batch, self.pending = self.pending, []
-            self.flushes.append(_db_pool.submit(_on_db_thread, write_events, {"run_id": self.run_id, "events": batch}))
+            self.flushes.append(_flush_pool.submit(_on_db_thread, write_events, {"run_id": self.run_id, "events": batch}))
         self.last_flush = time.monotonic()
 
     def flush_now(self) -> None:

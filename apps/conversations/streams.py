@@ -3,19 +3,24 @@
 The reader subscribes before it reads the backlog and drops every sequence it has
 already sent, so it has no gap and no duplicate whichever way the two race; a
 live event that skips ahead makes it fill the hole from the kept list. A finished
-run (or one whose live list has expired) is replayed from PostgreSQL.
+run (or one whose live list has expired) is replayed from PostgreSQL, and a live reader
+that loses Redis, or finds a hole the list cannot fill, follows PostgreSQL to the end.
 """
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.db import connection
+from redis.exceptions import RedisError
 
 from apps.conversations import livelog, selectors
 from apps.conversations.models import AgentRun
+
+logger = logging.getLogger(__name__)
 
 #: The event type that ends every run; its data carries the final status.
 END = "end"
@@ -67,18 +72,60 @@ async def run_events(*, run_id: str, after: int = 0, status: str | None = None) 
         for event in await _db(selectors.run_events_after, run_id=run_id, after=after):
             yield _same_everywhere(event)
         return
-    async with livelog.subscribed(livelog.run_channel(run_id)) as subscription:
-        last = after
-        pending = await livelog.read_events(run_id, last)
-        while True:
-            for event in pending:
-                if event["seq"] <= last:
-                    continue
-                last = event["seq"]
-                yield _same_everywhere(event)
-                if event["type"] == END:
-                    return
-            pending = await _next_events(subscription, run_id=run_id, last=last)
+    last = after
+    try:
+        async with livelog.subscribed(livelog.run_channel(run_id)) as subscription:
+            pending = await _live(livelog.read_events(run_id, last))
+            while True:
+                for event in pending:
+                    if event["seq"] <= last:
+                        continue
+                    if event["seq"] != last + 1:
+                        raise LiveLogGap(f"event {last + 1} is missing from the live log")
+                    last = event["seq"]
+                    yield _same_everywhere(event)
+                    if event["type"] == END:
+                        return
+                pending = await _next_events(subscription, run_id=run_id, last=last)
+    except LIVE_LOG_ERRORS as exc:
+        # Redis went away (or came back without what it held): every event is also kept in
+        # PostgreSQL, so the stream goes on from there, without a gap or a repeat.
+        logger.warning("run %s: live log unavailable after event %d (%s); following PostgreSQL", run_id, last, exc)
+    async for event in _follow_database(run_id=run_id, last=last):
+        yield _same_everywhere(event)
+
+
+class LiveLogGap(Exception):
+    """The live log lacks an event the reader needs next (Redis restarted empty, or an append failed)."""
+
+
+#: What makes a reader leave the live log for PostgreSQL: Redis errors, a Redis call that
+#: hangs past LIVE_CALL_SECONDS, or a hole in the list.
+LIVE_LOG_ERRORS = (RedisError, OSError, TimeoutError, LiveLogGap)
+LIVE_CALL_SECONDS = 5.0
+#: How often a reader that follows PostgreSQL looks for new rows (the runner writes them every second).
+POLL_SECONDS = 0.5
+
+
+async def _live(call: Awaitable[Any]) -> Any:
+    return await asyncio.wait_for(call, timeout=LIVE_CALL_SECONDS)
+
+
+async def _follow_database(*, run_id: str, last: int) -> AsyncIterator[dict[str, Any]]:
+    """Events above ``last`` from PostgreSQL, in order, as the runner writes them, up to ``end``."""
+    while True:
+        finished = await _db(selectors.run_status, run_id=run_id) in AgentRun.FINISHED
+        for event in await _db(selectors.run_events_after, run_id=run_id, after=last):
+            if event["seq"] != last + 1:
+                break  # a later batch landed first; the missing one follows
+            last = event["seq"]
+            yield event
+            if event["type"] == END:
+                return
+        if finished:
+            # Every row lands before the run is marked finished, so nothing more will come.
+            return
+        await asyncio.sleep(POLL_SECONDS)
 
 
 async def _next_events(subscription: livelog.Subscription, *, run_id: str, last: int) -> list[dict[str, Any]]:
@@ -88,12 +135,12 @@ async def _next_events(subscription: livelog.Subscription, *, run_id: str, last:
         return await _catch_up(run_id=run_id, last=last)
     if event["seq"] > last + 1:
         # Announced before we subscribed, or lost with a dropped connection: take it from the list.
-        return [*await livelog.read_events(run_id, last), event]
+        return [*await _live(livelog.read_events(run_id, last)), event]
     return [event]
 
 
 async def _catch_up(*, run_id: str, last: int) -> list[dict[str, Any]]:
-    kept = await livelog.read_events(run_id, last)
+    kept = await _live(livelog.read_events(run_id, last))
     if kept:
         return kept
     status = await _db(selectors.run_status, run_id=run_id)

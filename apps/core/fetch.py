@@ -93,26 +93,60 @@ def pinned_url(url: str, address: str, port: int) -> str:
 
 async def fetch(url: str, *, max_bytes: int | None = None, timeout: float | None = None) -> FetchResult:
     """GET ``url`` safely and return its text, truncated at ``max_bytes``."""
-    limit = max_bytes or settings.FETCH_MAX_BYTES
+    raw = await fetch_bytes(url, max_bytes=max_bytes, timeout=timeout)
+    encoding = raw.encoding or "utf-8"
+    try:
+        text = raw.content.decode(encoding, "replace")
+    except LookupError:
+        text = raw.content.decode("utf-8", "replace")
+    return FetchResult(url=raw.url, status=raw.status, content_type=raw.content_type, text=text, truncated=raw.truncated)
+
+
+@dataclass(frozen=True)
+class RawResult:
+    url: str
+    status: int
+    content_type: str
+    content: bytes
+    truncated: bool
+    encoding: str | None = None
+
+
+async def fetch_bytes(url: str, *, max_bytes: int | None = None, timeout: float | None = None) -> RawResult:
+    """GET ``url`` safely and return its bytes, truncated at ``max_bytes`` (``truncated`` says so)."""
+    return await _bounded(_request("GET", url, max_bytes or settings.FETCH_MAX_BYTES), timeout)
+
+
+async def put_bytes(url: str, data: bytes, *, content_type: str = "application/octet-stream", timeout: float | None = None) -> RawResult:
+    """PUT ``data`` to ``url`` (a presigned upload URL) with the same address checks; no redirects."""
+    return await _bounded(
+        _request("PUT", url, 64 * 1024, content=data, headers={"Content-Type": content_type}, redirects=0), timeout
+    )
+
+
+async def _bounded(work, timeout: float | None) -> RawResult:
     try:
         async with asyncio.timeout(timeout or settings.FETCH_TIMEOUT):
-            return await _fetch(url, limit)
+            return await work
     except TimeoutError as exc:
         raise FetchRefused("The page took too long to answer.") from exc
 
 
-async def _fetch(url: str, limit: int) -> FetchResult:
+async def _request(
+    method: str, url: str, limit: int, *, content: bytes | None = None, headers: dict[str, str] | None = None,
+    redirects: int = MAX_REDIRECTS,
+) -> RawResult:
     # trust_env=False: a proxy from the environment would bypass the address checks.
     async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as client:
-        for _ in range(MAX_REDIRECTS + 1):
+        for _ in range(redirects + 1):
             host, address, port = await checked_address(url)
-            headers = {"Host": host if port in (80, 443) else f"{host}:{port}", "User-Agent": "CodexEngine-fetch/1.0"}
+            sent = {"Host": host if port in (80, 443) else f"{host}:{port}", "User-Agent": "CodexEngine-fetch/1.0", **(headers or {})}
             extensions = {"sni_hostname": host} if url.startswith("https") else {}
             try:
                 async with client.stream(
-                    "GET", pinned_url(url, address, port), headers=headers, extensions=extensions
+                    method, pinned_url(url, address, port), headers=sent, extensions=extensions, content=content
                 ) as response:
-                    if response.is_redirect and (location := response.headers.get("location")):
+                    if response.is_redirect and (location := response.headers.get("location")) and redirects:
                         url = urljoin(url, location)
                         continue
                     body = bytearray()
@@ -123,18 +157,14 @@ async def _fetch(url: str, limit: int) -> FetchResult:
                             del body[limit:]
                             truncated = True
                             break
-                    encoding = response.charset_encoding or "utf-8"
-                    try:
-                        text = bytes(body).decode(encoding, "replace")
-                    except LookupError:
-                        text = bytes(body).decode("utf-8", "replace")
-                    return FetchResult(
+                    return RawResult(
                         url=url,
                         status=response.status_code,
                         content_type=response.headers.get("content-type", ""),
-                        text=text,
+                        content=bytes(body),
                         truncated=truncated,
+                        encoding=response.charset_encoding,
                     )
             except httpx.HTTPError as exc:
                 raise FetchRefused(f"Could not fetch {host}: {type(exc).__name__}.") from exc
-    raise FetchRefused(f"Too many redirects (more than {MAX_REDIRECTS}).")
+    raise FetchRefused(f"Too many redirects (more than {redirects}).")

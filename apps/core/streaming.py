@@ -6,6 +6,7 @@ import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from django.db import connection
 from django.http import StreamingHttpResponse
 
 HEARTBEAT_SECONDS = 15.0
@@ -64,7 +65,23 @@ async def with_heartbeat(
             await aclose()
 
 
+def _release_request_connection() -> None:
+    """Give the request's database connection back before its stream starts.
+
+    Django returns it only when the response closes, that is when the stream ends: with a
+    pool of 16 connections, the 17th concurrent stream would wait for a whole answer. The
+    view that builds the stream has done (and committed) everything it needed.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        if not connection.in_atomic_block:
+            connection.close()
+    # An async view holds no connection of its own between its sync_to_async calls.
+
+
 def sse_response(stream: AsyncIterator[str], *, status: int = 200) -> StreamingHttpResponse:
+    _release_request_connection()
     response = StreamingHttpResponse(stream, content_type="text/event-stream; charset=utf-8", status=status)
     for name, value in _STREAM_HEADERS.items():
         response[name] = value
@@ -72,6 +89,7 @@ def sse_response(stream: AsyncIterator[str], *, status: int = 200) -> StreamingH
 
 
 def ndjson_response(stream: AsyncIterator[str], *, status: int = 200) -> StreamingHttpResponse:
+    _release_request_connection()
     response = StreamingHttpResponse(stream, content_type="text/plain; charset=utf-8", status=status)
     for name, value in _STREAM_HEADERS.items():
         response[name] = value

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from pgvector.django import CosineDistance
@@ -297,3 +298,26 @@ def knowledge_search(
 def knowledge_base_search(*, user, knowledge_base: KnowledgeBase, query: str, top_k: int) -> list[RetrievedChunk]:
     documents = Document.objects.filter(owner=user, knowledge_base=knowledge_base, status=Document.Status.INGESTED)
     return search_chunks(user=user, query=query, documents=documents, top_k=top_k)
+
+
+#: Top-level storage folders whose second level is the owner's id (``oss/<user id>/...``).
+OWNER_PREFIXED_FOLDERS = ("oss", "knowledge")
+
+
+def media_file_get(*, user, name: str) -> str:
+    """The storage name of a file under ``MEDIA_URL`` that belongs to ``user``; 404 otherwise.
+
+    Only owner-prefixed folders are served, and only to their owner: ``oss/<id>/...`` (002's
+    ``/api/oss/upload``) and ``knowledge/<id>/...`` (uploaded documents).
+    """
+    parts = name.split("/")
+    if (
+        len(parts) < 3
+        or parts[0] not in OWNER_PREFIXED_FOLDERS
+        or parts[1] != str(user.pk)
+        or any(part in ("", ".", "..") or "\\" in part or "\x00" in part for part in parts)
+    ):
+        raise NotFound("File not found.")
+    if not default_storage.exists(name):
+        raise NotFound("File not found.")
+    return name

@@ -9,12 +9,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 
 from apps.conversations.selectors import thread_ensure_not_foreign
 from apps.core.errors import Conflict, Forbidden, Invalid, PayloadTooLarge, UnsupportedMediaType
@@ -136,6 +137,36 @@ class ValidatedUpload:
     checksum: str
 
 
+def storage_quota_check(*, owner, adding: int) -> None:
+    """413 when ``adding`` bytes would take ``owner`` past ``STORAGE_QUOTA_BYTES``.
+
+    Call inside a transaction: the owner's row is locked, so two concurrent uploads cannot
+    both pass the check with the same remaining space.
+    """
+    quota = settings.STORAGE_QUOTA_BYTES
+    if not quota:
+        return
+    type(owner).objects.select_for_update().filter(pk=owner.pk).first()
+    used = Document.objects.filter(owner=owner).aggregate(total=Sum("size"))["total"] or 0
+    if used + adding > quota:
+        raise PayloadTooLarge(
+            f"Storage quota exceeded: {used} of {quota} bytes are used and this file needs {adding} more. "
+            "Delete documents you no longer need, or ask an administrator for more space.",
+            code="storage_quota_exceeded",
+        )
+
+
+def inline_ingest_check(*, size: int) -> None:
+    """Parsing and embedding run in the request only for files up to ``KNOWLEDGE_INLINE_INGEST_MAX_BYTES``."""
+    limit = settings.KNOWLEDGE_INLINE_INGEST_MAX_BYTES
+    if size > limit:
+        raise PayloadTooLarge(
+            f"Files over {limit} bytes are not ingested inside a request; upload it to your library "
+            "(POST /upload) or a knowledge base, where it is ingested in the background.",
+            code="too_large_for_inline_ingestion",
+        )
+
+
 def upload_validate(*, upload: UploadedFile) -> ValidatedUpload:
     """Name, size, type and archive checks, before anything is stored."""
     filename = clean_filename(upload.name or "")
@@ -197,6 +228,7 @@ def document_create(
     )
     try:
         with transaction.atomic():
+            storage_quota_check(owner=owner, adding=len(validated.data))
             existing = _same_scope(
                 owner=owner,
                 knowledge_base=knowledge_base,
@@ -240,6 +272,8 @@ def document_create_temporal(*, owner, upload: UploadedFile, thread_id: str) -> 
     A file that cannot be ingested is removed again and its reason answered as 400.
     """
     thread_ensure_not_foreign(user=owner, thread_id=thread_id)
+    if upload.size is not None:
+        inline_ingest_check(size=upload.size)
     document = document_create(owner=owner, upload=upload, thread_id=thread_id, queue=False)
     try:
         result = document_ingest(document_id=document.pk)
@@ -324,8 +358,42 @@ def _fail(document_id: uuid.UUID | str, reason: str) -> None:
 
 
 def document_fail(*, document_id: uuid.UUID | str, reason: str) -> None:
-    """Record that ingestion gave up (retries exhausted)."""
+    """Record that ingestion gave up (retries exhausted, time limit, a worker that keeps dying)."""
     _fail(document_id, reason)
+
+
+def _deliveries_key(document_id: uuid.UUID | str) -> str:
+    return f"ingest-deliveries:{document_id}"
+
+
+def ingest_delivery_begin(*, document_id: uuid.UUID | str) -> bool:
+    """Count one delivery of a document's ingestion; False (and the document failed) past the limit.
+
+    The count is cleared by :func:`ingest_delivery_end` on every ending a worker lives to see
+    (success, failure, retry). Only deliveries whose worker died mid-way add up, so a file that
+    kills its worker (a parser that exhausts memory, a segfault) is failed after
+    ``INGEST_MAX_DELIVERIES`` deliveries instead of being redelivered forever.
+    """
+    key = _deliveries_key(document_id)
+    cache.add(key, 0, timeout=7 * 24 * 3600)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        cache.add(key, 1, timeout=7 * 24 * 3600)
+        count = 1
+    if count > settings.INGEST_MAX_DELIVERIES:
+        cache.delete(key)
+        document_fail(
+            document_id=document_id,
+            reason=f"Ingestion stopped: processing this file ended its worker {count - 1} times "
+            "(out of memory or a crash). Check the file, then re-ingest it.",
+        )
+        return False
+    return True
+
+
+def ingest_delivery_end(*, document_id: uuid.UUID | str) -> None:
+    cache.delete(_deliveries_key(document_id))
 
 
 def document_ingest(*, document_id: uuid.UUID | str) -> Document | None:
@@ -427,6 +495,7 @@ def thread_temporal_clear(*, owner, thread_id: str) -> tuple[int, int]:
 
 def document_reingest_now(*, document: Document) -> Document:
     """Re-ingest synchronously (000's ``/reingest`` answers with the new chunk count)."""
+    inline_ingest_check(size=document.size)
     try:
         result = document_ingest(document_id=document.pk)
     except IngestBusy as exc:
@@ -448,6 +517,8 @@ def oss_file_store(*, owner, upload: UploadedFile, path: str = "") -> str:
         raise PayloadTooLarge(f"The file is larger than {settings.KNOWLEDGE_MAX_UPLOAD_BYTES} bytes.")
     if not upload.size:
         raise Invalid("The file is empty.", field_errors={"file": ["The file is empty."]})
+    with transaction.atomic():
+        storage_quota_check(owner=owner, adding=upload.size)
     # Only plain folder names survive: no "..", no absolute paths, no backslashes.
     folders = [clean_filename(part) for part in path.replace("\\", "/").split("/")]
     folders = [part for part in folders if part and part not in {".", ".."}]

@@ -2,19 +2,38 @@
 from __future__ import annotations
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 
 from apps.knowledge import services
 
 MAX_RETRIES = 5
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=MAX_RETRIES,
+    soft_time_limit=settings.INGEST_TIME_LIMIT,
+    time_limit=settings.INGEST_TIME_LIMIT + 30,
+)
 def ingest_document_task(self, *, document_id: str) -> None:
-    """Ingest one document; a worker killed mid-way leaves the message unacknowledged for redelivery."""
+    """Ingest one document; a worker killed mid-way leaves the message unacknowledged for redelivery,
+    up to ``INGEST_MAX_DELIVERIES`` times."""
+    if not services.ingest_delivery_begin(document_id=document_id):
+        return
     try:
         services.document_ingest(document_id=document_id)
+    except SoftTimeLimitExceeded:
+        services.document_fail(
+            document_id=document_id,
+            reason=f"Ingestion took longer than {settings.INGEST_TIME_LIMIT} seconds and was stopped.",
+        )
     except services.TRANSIENT_ERRORS as exc:
         if self.request.retries >= self.max_retries:
             services.document_fail(document_id=document_id, reason="Ingestion gave up after repeated transient errors.")
             return
         raise self.retry(exc=exc, countdown=min(60, 2 ** (self.request.retries + 1))) from exc
+    finally:
+        services.ingest_delivery_end(document_id=document_id)

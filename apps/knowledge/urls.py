@@ -1,6 +1,5 @@
 """The documented knowledge paths of 000, 001, 002 and 003."""
 from django.conf import settings
-from django.conf.urls.static import static
 from django.urls import path
 
 from apps.knowledge.api import views
@@ -40,6 +39,7 @@ urlpatterns = [
     path("api/v1/agent/rag/resources/<path:resource_id>", views.RagResourceDetailApi.as_view(), name="admin-rag-resource"),
 ]
 
-# Files from /api/oss/upload are served under MEDIA_URL by Django only in DEBUG; in production
-# the web server or the object store (django-storages) serves MEDIA_URL.
-urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Stored files are never served publicly (not even with DEBUG): their owner downloads them here.
+urlpatterns.append(
+    path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", views.MediaFileApi.as_view(), name="media-file")
+)

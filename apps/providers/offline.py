@@ -28,6 +28,8 @@ NOT_CONFIGURED = (
 _WORDS = re.compile(r"\s*\S+\s*")
 _URL = re.compile(r"https?://[^\s<>\"')\]]+")
 _ARITHMETIC = re.compile(r"[-+(]*\d[\d.,\s]*(?:(?:\*\*|[-+*/%^×÷])\s*[-+(]*\s*\d[\d.,\s]*\)*\s*)+")
+# "run `python3 hello.py`", "execute `ls`": a command in backticks after run/execute goes to the shell tool.
+_COMMAND = re.compile(r"\b(?:run|execute)\b[^`]{0,80}`([^`\n]+)`", re.I)
 _TIME_WORDS = re.compile(r"\b(what time|current time|time is it|what(?:'s| is) the date|today'?s date|what day)\b", re.I)
 _STOPWORDS = frozenset(
     "a an and are as at be by can do does for from how i in is it of on or the this to was what when where "
@@ -45,6 +47,8 @@ def _terms(text: str) -> set[str]:
 
 def _tool_call_for(question: str, offered: set[str]) -> tuple[str, dict[str, Any]] | None:
     """The tool the question plainly asks for, among those offered."""
+    if "shell" in offered and (command := _COMMAND.search(question)):
+        return "shell", {"command": command.group(1).strip()}
     if "http_fetch" in offered and (url := _URL.search(question)):
         return "http_fetch", {"url": url.group(0).rstrip(".,;")}
     if "current_time" in offered and _TIME_WORDS.search(question):

@@ -1,6 +1,8 @@
 """Reads of system settings and of the platform's state (health checks)."""
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -8,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 
 from apps.system.models import SystemSetting
@@ -157,6 +160,32 @@ def _run(name: str, check: Callable[[], str], *, critical: bool) -> CheckResult:
 
 
 CHECK_NAMES = ("postgres", "pgvector", "redis", "celery")
+
+
+def health_checks_cached(*, timeout: float = 1.0) -> list[CheckResult]:
+    """:func:`health_checks`, answered from the cache for ``HEALTH_DEEP_CACHE_SECONDS``.
+
+    Each run broadcasts a Celery ping to every worker; a public route that anyone can call in a
+    loop must not do that per request. The key names what is checked, so a changed broker or
+    Redis is checked afresh; a cache that is down (Redis itself) only means no caching.
+    """
+    seconds = settings.HEALTH_DEEP_CACHE_SECONDS
+    key = "health-deep:" + hashlib.sha256(
+        f"{settings.REDIS_URL}|{settings.CELERY_BROKER_URL}|{settings.REDIS_AVAILABLE}".encode()
+    ).hexdigest()[:16]
+    try:
+        cached = cache.get(key) if seconds else None
+    except Exception:  # noqa: BLE001 — the cache is Redis, one of the things being checked
+        cached = None
+    if cached is not None:
+        return [CheckResult(**item) for item in cached]
+    results = health_checks(timeout=timeout)
+    if seconds:
+        try:
+            cache.set(key, [dataclasses.asdict(result) for result in results], timeout=seconds)
+        except Exception:  # noqa: BLE001
+            logger.info("health results not cached: the cache is unavailable")
+    return results
 
 
 def health_checks(*, only: Iterable[str] = CHECK_NAMES, timeout: float = 1.0) -> list[CheckResult]:

@@ -100,11 +100,19 @@ def tokens_revoke(*, refresh: str | None, user: User | None = None) -> None:
 def login_authenticate(
     *, request: object, login: str, password: str, ip: str | None, user_agent: str, api: str
 ) -> User:
-    """Check credentials, throttled per IP and per account; the same 401 for unknown and wrong."""
+    """Check credentials; the same 401 for unknown and wrong.
+
+    Throttles, so that nobody can lock anybody else out: hard limits per client IP and per
+    account *from that IP* (counted before the password check), and a soft limit per account
+    over all IPs that counts failures only and refuses only wrong passwords. A distributed
+    guesser is slowed; the owner, with the right password from another address, gets in.
+    """
+    account = login.strip().lower()
     try:
         throttle.check("login-ip", ip or "unknown", settings.LOGIN_THROTTLE_PER_IP, message="Too many login attempts.")
         throttle.check(
-            "login-account", login.strip().lower(), settings.LOGIN_THROTTLE_PER_ACCOUNT, message="Too many login attempts."
+            "login-account-ip", f"{account}|{ip or 'unknown'}", settings.LOGIN_THROTTLE_PER_ACCOUNT,
+            message="Too many login attempts.",
         )
     except TooManyRequests as exc:
         login_log_record(
@@ -113,9 +121,13 @@ def login_authenticate(
         raise
     user = authenticate(request, username=login, password=password)
     if user is None:
+        wait = throttle.hit("login-account-failures", account, settings.LOGIN_THROTTLE_PER_ACCOUNT_FAILURES)
+        message = "Too many failed logins for this account; try again later." if wait else BAD_CREDENTIALS
         login_log_record(
-            username=login, user=None, succeeded=False, ip=ip, user_agent=user_agent, message=BAD_CREDENTIALS, api=api
+            username=login, user=None, succeeded=False, ip=ip, user_agent=user_agent, message=message, api=api
         )
+        if wait:
+            raise TooManyRequests(message, retry_after=wait)
         raise Unauthorized(BAD_CREDENTIALS, code="invalid_credentials")
     login_log_record(username=user.username, user=user, succeeded=True, ip=ip, user_agent=user_agent, message="", api=api)
     return user

@@ -2,7 +2,6 @@
 email and the feature flags. Each parses, calls one service or selector, and shapes the answer."""
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
@@ -12,9 +11,7 @@ from rest_framework.response import Response
 from apps.billing import byok, openrouter, payment_methods, polar, selectors, services
 from apps.billing.api import serializers as s
 from apps.billing.api.permissions import HasBillingAdminKey
-from apps.billing.models import OpenRouterKey
 from apps.core.api.views import AdminApiView, PlatformApiView
-from apps.core.errors import NotFound
 from apps.core.permissions import IsAdminUser
 
 
@@ -46,9 +43,7 @@ class CreditAddApi(AdminApiView):
     @extend_schema(request=s.CreditsAddSerializer, responses=s.BalanceSerializer, tags=["credits"])
     def post(self, request: Request) -> Response:
         data = _valid(s.CreditsAddSerializer, request.data)
-        user = get_user_model().objects.filter(pk=data["user_id"]).first()
-        if user is None:
-            raise NotFound("User not found.")
+        user = selectors.user_get(user_id=data["user_id"])
         entry = services.credits_add(
             user=user, amount=data["amount"], kind=data["kind"], bonus=data["bonus"] or data["kind"] == "bonus",
             reason=data["reason"] or f"Added by {request.user.username}", actor=request.user,
@@ -111,21 +106,12 @@ class BillingUpgradePlanApi(PlatformApiView):
         return Response(polar.plan_change(user=request.user, plan=plan, success_url=data["success_url"]))
 
 
-def _key_status(user: object) -> dict:
-    record = OpenRouterKey.objects.select_related("provider").filter(user=user).first()
-    if record is None:
-        return {"has_key": False, "active": False}
-    return {"has_key": True, "active": True, "key_hint": record.provider.api_key_hint,
-            "model": record.provider.model, "base_url": record.provider.base_url, "created_at": record.created_at,
-            "last_tested_at": record.last_tested_at, "last_test_ok": record.last_test_ok}
-
-
 class OpenRouterKeyApi(PlatformApiView):
     @extend_schema(request=s.OpenRouterKeySerializer, tags=["billing"], responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         data = _valid(s.OpenRouterKeySerializer, request.data)
         byok.openrouter_key_set(user=request.user, api_key=data["api_key"], model=data["model"])
-        return Response({"success": True, **_key_status(request.user)}, status=201)
+        return Response({"success": True, **selectors.openrouter_key_status(user=request.user)}, status=201)
 
     @extend_schema(tags=["billing"], responses=OpenApiTypes.OBJECT)
     def delete(self, request: Request) -> Response:
@@ -136,7 +122,7 @@ class OpenRouterKeyApi(PlatformApiView):
 class OpenRouterKeyStatusApi(PlatformApiView):
     @extend_schema(tags=["billing"], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
-        return Response(_key_status(request.user))
+        return Response(selectors.openrouter_key_status(user=request.user))
 
 
 class OpenRouterKeyTestApi(PlatformApiView):

@@ -26,7 +26,7 @@ from apps.conversations.models import AgentRun, Thread
 from apps.conversations.streams import active_sessions
 from apps.core import throttle
 from apps.core.api.pagination import paginate, parse_page
-from apps.core.api.views import AdminApiView, CodexApiView, PlatformApiView, SageApiView
+from apps.core.api.views import AdminApiView, CodexApiView, PlatformApiView, SageApiView, StreamingRouteMixin
 from apps.core.streaming import sse_comment, sse_frame, sse_response, with_heartbeat
 
 SSE = OpenApiResponse(description="text/event-stream: the run's events in this API's frame format.")
@@ -74,7 +74,7 @@ class CodexThreadDeleteApi(CodexApiView):
         return Response({"message": "Thread deleted"})
 
 
-class CodexChatStreamApi(CodexApiView):
+class CodexChatStreamApi(StreamingRouteMixin, CodexApiView):
     @extend_schema(request=s.CodexChatInput, responses={200: SSE}, summary="Chat; SSE status/token/sources/done")
     def post(self, request: Request) -> Any:
         data = s.CodexChatInput(data=request.data)
@@ -111,7 +111,7 @@ class SageView(SageApiView):
     authentication_classes = [BearerAuthentication, CsrfSessionAuthentication]
 
 
-class _SageChatBase(SageView):
+class _SageChatBase(StreamingRouteMixin, SageView):
     input_serializer: type[s.ChatRequest] = s.ChatRequest
     endpoint = ""
     stop_on_disconnect = True
@@ -168,7 +168,7 @@ class SageWebStreamApi(_SageChatBase):
         return super().post(request)
 
 
-class SageResumeApi(SageView):
+class SageResumeApi(StreamingRouteMixin, SageView):
     @extend_schema(parameters=[s.ResumeQuery], responses={200: NDJSON}, summary="Replay lines from last_index, then follow")
     def get(self, request: Request, session_id: str) -> Any:
         query = s.ResumeQuery(data=request.query_params)
@@ -185,7 +185,7 @@ class SageResumeApi(SageView):
         )
 
 
-class SageActiveSessionsApi(SageView):
+class SageActiveSessionsApi(StreamingRouteMixin, SageView):
     @extend_schema(responses={200: SSE}, summary="SSE: the user's running sessions, a snapshot then updates")
     def get(self, request: Request) -> Any:
         _throttle_stream(request)
@@ -298,7 +298,7 @@ class SageTasksStatusApi(SageView):
 # ------------------------------------------------------------------------------
 # 003 — agents backend
 # ------------------------------------------------------------------------------
-class AdminChatStreamApi(AdminApiView):
+class AdminChatStreamApi(StreamingRouteMixin, AdminApiView):
     @extend_schema(request=s.AdminChatInput, responses={200: SSE}, summary="Chat; SSE event: <type> frames")
     def post(self, request: Request) -> Any:
         data = s.AdminChatInput(data=request.data)
@@ -403,7 +403,7 @@ class PlatformInitiateApi(PlatformApiView):
         )
 
 
-class PlatformRunStreamApi(PlatformApiView):
+class PlatformRunStreamApi(StreamingRouteMixin, PlatformApiView):
     allow_query_token = True
 
     @extend_schema(

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DataError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -17,6 +17,10 @@ from apps.core.api.styles import ApiStyle, ErrorInfo, style_for_path
 from apps.core.errors import ServiceError, TooManyRequests
 
 logger = logging.getLogger(__name__)
+
+DATABASE_UNAVAILABLE = "The database is unavailable; try again in a few seconds."
+#: What a 503 for an unavailable database tells clients to wait before retrying.
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -64,6 +68,11 @@ def error_info(exc: Exception) -> ErrorInfo:
         message = _summary(_flatten(detail)) if isinstance(detail, (dict, list)) else str(detail)
         code = detail.code if hasattr(detail, "code") else exc.default_code
         return ErrorInfo(exc.status_code, message, str(code))
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # PostgreSQL restarting or out of connections: the same request works again shortly,
+        # and the next request reconnects (CONN_HEALTH_CHECKS, the pool's checks).
+        logger.warning("database unavailable: %s", exc)
+        return ErrorInfo(503, DATABASE_UNAVAILABLE, "database_unavailable")
     if isinstance(exc, DataError):
         # The edge bounds what clients send (apps.core.api.input_guard, apps.core.limits); a
         # value that still does not fit its column is the client's, and must not be a 500.
@@ -84,6 +93,8 @@ def error_response(request: Any, exc: Exception, style: ApiStyle) -> Response:
         response["Retry-After"] = str(math.ceil(wait))
     elif isinstance(exc, TooManyRequests) and exc.retry_after:
         response["Retry-After"] = str(exc.retry_after)
+    elif info.code == "database_unavailable":
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     return response
 
 

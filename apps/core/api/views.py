@@ -59,6 +59,17 @@ class AnyAcceptNegotiation(DefaultContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+class StreamingRouteMixin:
+    """For a view whose success body is SSE or NDJSON: whatever ``Accept`` a streaming client sends.
+
+    DRF negotiated against the JSON renderer before the view ran, so EventSource's
+    ``Accept: text/event-stream`` (or ``application/x-ndjson``) got a 406, although the view
+    answers exactly that stream. Errors before the first byte stay JSON, with their real status.
+    """
+
+    content_negotiation_class = AnyAcceptNegotiation
+
+
 class OpenAIApiView(StyledMixin, APIView):
     api_style = styles.OPENAI
     renderer_classes = [JSONRenderer]

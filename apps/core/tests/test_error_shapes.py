@@ -34,6 +34,10 @@ def _view(base: type, behaviour: str):
                 raise errors.TooManyRequests("Slow down.", retry_after=7)
             if behaviour == "crash":
                 raise RuntimeError("secret internals")
+            if behaviour == "database_down":
+                from django.db import OperationalError
+
+                raise OperationalError("connection to server on socket failed: secret internals")
             return Response({"ok": True}, status=201)
 
     return View.as_view()
@@ -105,3 +109,13 @@ def test_only_sage_wraps_a_success():
     assert _call(SageApiView, "ok").data["code"] == 201
     for base in (CodexApiView, TaskApiView, AdminApiView, PlatformApiView):
         assert _call(base, "ok").data == {"ok": True}
+
+
+@pytest.mark.parametrize("base", BASES)
+def test_an_unavailable_database_is_a_503_with_retry_after_in_every_api(base):
+    response = _call(base, "database_down")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert "secret internals" not in str(response.data)
+    if base is SageApiView:
+        assert response.data["code"] == 503

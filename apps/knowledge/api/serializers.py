@@ -284,3 +284,10 @@ class RagResourceListSerializer(serializers.Serializer):
 class RagResourceCreateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ChunkPageQuerySerializer(serializers.Serializer):
+    """``GET /api/documents/{id}/chunks`` in pages; the answer stays the documented array."""
+
+    page = serializers.IntegerField(required=False, default=1, min_value=1, max_value=1_000_000)
+    size = serializers.IntegerField(required=False, default=100, min_value=1, max_value=500)

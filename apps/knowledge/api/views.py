@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.files.storage import default_storage
+from django.http import FileResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -163,11 +165,17 @@ class RagDocumentDetailApi(TaskApiView):
 class RagDocumentChunksApi(TaskApiView):
     """The chunks of one RAG document, in order."""
 
-    @extend_schema(tags=["001 documents"], responses={200: s.RagChunkSerializer(many=True)})
+    @extend_schema(tags=["001 documents"], parameters=[s.ChunkPageQuerySerializer],
+                   responses={200: s.RagChunkSerializer(many=True)})
     def get(self, request: Request, document_id: str) -> Response:
+        paging = _query(s.ChunkPageQuerySerializer, request)
         document = selectors.task_api_document_get(user=request.user, document_id=document_id)
         chunks = selectors.document_chunks(document=document).select_related("document")
-        return Response(s.RagChunkSerializer(chunks, many=True).data)
+        start = (paging["page"] - 1) * paging["size"]
+        response = Response(s.RagChunkSerializer(chunks[start : start + paging["size"]], many=True).data)
+        # The documented body is a bare array: the total travels in a header.
+        response["X-Total-Count"] = str(chunks.count())
+        return response
 
 
 class RagChunkDetailApi(TaskApiView):
@@ -337,6 +345,8 @@ class KdbDocAddByFilesApi(SageKnowledgeApi):
 
     @extend_schema(tags=["002 knowledge-base"], request=s.KdbAddByFilesSerializer, responses={200: s.KdbTaskCreatedSerializer})
     def post(self, request: Request) -> Response:
+        if not hasattr(request.data, "get"):
+            raise Invalid("The body must be a form or a JSON object.", field_errors={"body": ["Must be an object."]})
         data = _valid(
             s.KdbAddByFilesSerializer,
             {
@@ -441,3 +451,31 @@ class RagResourceDetailApi(AdminApiView):
         )
         services.knowledge_base_delete(knowledge_base=knowledge_base)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# ------------------------------------------------------------------------------
+# Stored files under MEDIA_URL
+# ------------------------------------------------------------------------------
+#: A stored file is never a page of ours: no scripts, no plugins, no same-origin access.
+SANDBOX_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+class MediaFileApi(SageKnowledgeApi):
+    """``GET /media/<name>``: a user's own stored file (the URL ``/api/oss/upload`` answers).
+
+    Served to its owner only (Bearer or session), as an attachment, with ``nosniff`` and a
+    sandboxing CSP: uploaded HTML or SVG must never run on our origin. Nothing under
+    ``MEDIA_ROOT`` is served publicly, whatever ``DJANGO_DEBUG`` says.
+    """
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request, name: str) -> FileResponse:
+        stored = selectors.media_file_get(user=request.user, name=name)
+        response = FileResponse(
+            default_storage.open(stored, "rb"), as_attachment=True, filename=stored.rsplit("/", 1)[-1],
+            content_type="application/octet-stream",
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = SANDBOX_CSP
+        response["Cache-Control"] = "private, no-store"
+        return response

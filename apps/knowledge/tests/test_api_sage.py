@@ -226,3 +226,10 @@ def test_oss_upload_validates(alice_client, settings):
     assert "file" in data(alice_client.post("/api/oss/upload", {"path": "x"}, format="multipart"), 400)["errors"]
     settings.KNOWLEDGE_MAX_UPLOAD_BYTES = 4
     assert data(alice_client.post("/api/oss/upload", {"file": SimpleUploadedFile("a.png", b"12345")}, format="multipart"), 413) is None
+
+
+@pytest.mark.parametrize("body", ["[null, null]", '"text"', "1", "true", "null"])
+def test_add_by_files_answers_400_to_a_json_body_that_is_not_an_object(alice_client, body):
+    response = alice_client.post(f"{BASE}/doc/add_by_files", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == 400

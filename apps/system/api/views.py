@@ -5,12 +5,15 @@ from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from apps.accounts import permissions_catalog as perms
 from apps.accounts.authentication import BearerAuthentication, CsrfSessionAuthentication
+from apps.core import throttle
 from apps.core.api.views import AdminApiView, CodexApiView, PlatformApiView, SageApiView
+from apps.core.client_ip import client_ip
 from apps.core.permissions import HasMenuPermission
 from apps.system import selectors, services
 from apps.system.api import serializers as s
@@ -67,6 +70,18 @@ class HealthApi(PlatformApiView):
         return Response(s.HealthSerializer(_health("ok")).data)
 
 
+def _is_staff(request) -> bool:
+    """Staff by Bearer token or session; a missing or bad token is simply anonymous on a public route."""
+    user = getattr(request._request, "user", None)
+    if not (user is not None and user.is_authenticated):
+        try:
+            authenticated = BearerAuthentication().authenticate(request)
+        except AuthenticationFailed:
+            authenticated = None
+        user = authenticated[0] if authenticated else None
+    return bool(user is not None and user.is_active and (user.is_staff or user.is_superuser))
+
+
 class DeepHealthApi(PlatformApiView):
     """004 ``GET /api/health/deep``: every dependency checked; 503 when a critical one is down."""
 
@@ -75,12 +90,17 @@ class DeepHealthApi(PlatformApiView):
 
     @extend_schema(tags=["system"], responses={200: s.DeepHealthSerializer, 503: s.DeepHealthSerializer})
     def get(self, request):
-        results = selectors.health_checks()
+        throttle.check("health-deep", client_ip(request) or "unknown", settings.HEALTH_DEEP_THROTTLE,
+                       message="Too many health checks; results are cached for a few seconds anyway.")
+        results = selectors.health_checks_cached()
         critical_down = any(r.critical and not r.ok for r in results)
         status = "unhealthy" if critical_down else ("degraded" if any(not r.ok for r in results) else "healthy")
         data = _health(status)
+        # Component versions help an attacker more than a monitor: staff see them, others see states.
+        staff = _is_staff(request)
         data["checks"] = {
-            r.name: {"status": "ok" if r.ok else "down", "critical": r.critical, "latency_ms": r.latency_ms, "detail": r.detail}
+            r.name: {"status": "ok" if r.ok else "down", "critical": r.critical, "latency_ms": r.latency_ms,
+                     "detail": r.detail if staff or not r.ok else ""}
             for r in results
         }
         return Response(s.DeepHealthSerializer(data).data, status=503 if critical_down else 200)

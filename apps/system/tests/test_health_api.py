@@ -45,8 +45,8 @@ def test_health_rejects_other_methods_in_each_apis_shape(anon):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_deep_health_reports_every_component_healthy_with_a_live_worker(anon, celery_worker_process):
-    response = anon.get("/api/health/deep")
+def test_deep_health_reports_every_component_healthy_with_a_live_worker(admin_client, celery_worker_process):
+    response = admin_client.get("/api/health/deep")
     body = response.json()
     assert response.status_code == 200, body
     assert body["status"] == "healthy"

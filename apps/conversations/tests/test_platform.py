@@ -1,0 +1,212 @@
+"""The platform as `make run` starts it: scripts/run.sh itself, against a slow fake upstream.
+
+scripts/run.sh starts codex/launcher.py's four processes (daphne, the run worker with its
+thread pool, the task worker, beat) with their real command lines and settings; only the
+database, the queues, the per-user throttles and the reaper's intervals are the test's own.
+The assertions are structural (are the runs in progress at once? does a dead worker's run
+end?), with tolerances that fail only when runs are serialized, so a loaded CI machine passes.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import httpx
+import psutil
+import pytest
+
+from apps.conversations.models import AgentRun
+from conftest import _free_port, _test_database_url, bearer_for
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parents[3]
+CHATS = 50
+TOKENS = 40
+TOKEN_DELAY = 0.25  # each answer streams for about TOKENS * TOKEN_DELAY = 10 s
+ANSWER_SECONDS = TOKENS * TOKEN_DELAY
+SSE_CLIENT = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
+
+
+@dataclass
+class Platform:
+    launcher: subprocess.Popen
+    url: str
+    log: IO[bytes]
+
+    def run_worker(self) -> psutil.Process:
+        """The run worker's process (the one holding every run), as the supervisor started it."""
+        for child in psutil.Process(self.launcher.pid).children(recursive=True):
+            try:
+                if "--pool=threads" in child.cmdline():
+                    return child
+            except psutil.NoSuchProcess:
+                continue
+        raise AssertionError("no run worker is running")
+
+    def tail(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-3000:]
+
+
+def _start_upstream() -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "apps.providers.testing", "--port", str(port), "--tokens", str(TOKENS),
+         "--delay", str(TOKEN_DELAY)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "codex.settings"},
+    )
+    process.stdout.readline()  # it prints its URL once it listens
+    return process, f"http://127.0.0.1:{port}/v1"
+
+
+@pytest.fixture(scope="module")
+def platform(django_db_setup, django_db_blocker) -> Iterator[Platform]:
+    from django.conf import settings
+
+    if not settings.REDIS_AVAILABLE:
+        pytest.skip("the platform's workers need Redis")
+    upstream, upstream_url = _start_upstream()
+    queue = f"codex-test-run-sh-{uuid.uuid4().hex[:8]}"
+    with django_db_blocker.unblock():
+        database_url = _test_database_url()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url, "CODEX_TESTING": "1", "LOG_LEVEL": "WARNING",
+        "CELERY_QUEUE": queue, "CELERY_RUN_QUEUE": f"{queue}-runs",
+        # One test user opens every stream, as in the benchmark.
+        "RUN_START_THROTTLE": "100000/min", "RUN_STREAM_THROTTLE": "100000/min",
+        # The reaper at test speed; its logic is the shipped one.
+        "RUN_HEARTBEAT_SECONDS": "0.5", "RUN_STALE_SECONDS": "4", "RUN_REAP_EVERY_SECONDS": "1",
+        "LLM_BASE_URL": upstream_url, "LLM_API_KEY": "sk-test", "LLM_MODEL": "fake-model",
+    }
+    port = _free_port()
+    log = tempfile.TemporaryFile()
+    launcher = subprocess.Popen(["scripts/run.sh", "127.0.0.1", str(port)], cwd=ROOT, env=env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    server = Platform(launcher=launcher, url=f"http://127.0.0.1:{port}", log=log)
+    deadline = time.monotonic() + 300
+    while "CodexEngine is running" not in server.tail():
+        if launcher.poll() is not None or time.monotonic() > deadline:
+            launcher.kill()
+            upstream.kill()
+            raise RuntimeError(f"scripts/run.sh did not get ready:\n{server.tail()}")
+        time.sleep(0.2)
+    yield server
+    os.killpg(launcher.pid, signal.SIGTERM)
+    try:
+        launcher.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(launcher.pid, signal.SIGKILL)
+    upstream.kill()
+    log.close()
+
+
+@dataclass
+class Chat:
+    started: float
+    first_token: float | None = None
+    ended: float | None = None
+    tokens: int = 0
+    kinds: tuple[str, ...] = ()
+
+
+async def _chat(http: httpx.AsyncClient, *, thread_id: str) -> Chat:
+    chat = Chat(started=time.monotonic())
+    kinds = []
+    async with http.stream("POST", "/chat/stream", json={"message": "Tell me a story", "thread_id": thread_id},
+                           headers=SSE_CLIENT) as response:
+        assert response.status_code == 200, await response.aread()
+        async for line in response.aiter_lines():
+            if not line.startswith("data: "):
+                continue
+            kind = json.loads(line[6:])["type"]
+            kinds.append(kind)
+            if kind == "token":
+                chat.tokens += 1
+                chat.first_token = chat.first_token or time.monotonic()
+            if kind in ("done", "error"):
+                break
+    chat.ended = time.monotonic()
+    chat.kinds = tuple(kinds)
+    return chat
+
+
+async def _chats(url: str, token: str, count: int) -> list[Chat]:
+    limits = httpx.Limits(max_connections=count, max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}, limits=limits,
+                                 timeout=httpx.Timeout(120)) as http:
+        return await asyncio.gather(*[_chat(http, thread_id=f"chat-{i}") for i in range(count)])
+
+
+def test_make_run_holds_50_concurrent_chats_in_progress_at_once(alice, platform):
+    chats = asyncio.run(_chats(platform.url, bearer_for(alice), CHATS))
+
+    assert all(chat.kinds[-1] == "done" and chat.tokens == TOKENS for chat in chats), platform.tail()
+    first_tokens = [chat.first_token - chat.started for chat in chats]
+    spread = max(chat.first_token for chat in chats) - min(chat.first_token for chat in chats)
+    print(f"\n{CHATS} chats: TTFT {min(first_tokens):.2f}-{max(first_tokens):.2f} s, spread {spread:.2f} s")
+    # Every chat had its first token before any chat had its last: all 50 were in progress at once.
+    # Two runs at a time (the old prefork pool) would spread first tokens over 24 answers (~240 s),
+    # and any pool of 25 or fewer over at least one whole answer.
+    assert max(chat.first_token for chat in chats) < min(chat.ended for chat in chats)
+    assert spread < ANSWER_SECONDS
+    assert all(chat.kinds[0] == "status" for chat in chats)
+
+
+def test_a_killed_run_worker_fails_its_run_ends_the_stream_and_the_thread_goes_on(alice, platform):
+    token = bearer_for(alice)
+
+    async def scenario() -> tuple[list[str], Chat]:
+        async with httpx.AsyncClient(base_url=platform.url, headers={"Authorization": f"Bearer {token}"},
+                                     timeout=httpx.Timeout(120)) as http:
+            frames = []
+            async with http.stream("POST", "/chat/stream", json={"message": "A long story", "thread_id": "killed"},
+                                   headers=SSE_CLIENT) as response:
+                async for line in response.aiter_lines():
+                    if not line.startswith("data: "):
+                        continue
+                    frames.append(json.loads(line[6:]))
+                    if [frame["type"] for frame in frames].count("token") == 3:
+                        platform.run_worker().kill()  # kill -9, as an OOM kill does
+                    if frames[-1]["type"] in ("done", "error"):
+                        break
+            # The supervisor restarts the worker; the same thread takes the next message and answers it.
+            again = await _chat(http, thread_id="killed")
+        return frames, again
+
+    frames, again = asyncio.run(scenario())
+
+    assert frames[-1]["type"] == "error" and "stopped before it finished" in frames[-1]["content"]
+    assert "done" not in [frame["type"] for frame in frames]
+    assert again.kinds[-1] == "done" and again.tokens == TOKENS
+    # ``done`` is sent just before the run's final status is written.
+    deadline = time.monotonic() + 30
+    while AgentRun.objects.filter(thread_id="killed", finished_at__isnull=True).exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    runs = AgentRun.objects.filter(thread_id="killed").order_by("created_at")
+    assert [run.status for run in runs] == ["failed", "completed"]
+
+
+def test_the_launcher_gives_runs_a_thread_pool_and_other_tasks_a_process_pool(settings, monkeypatch):
+    from codex import launcher
+
+    settings.RUN_WORKER_CONCURRENCY, settings.CELERY_RUN_QUEUE, settings.CELERY_TASK_DEFAULT_QUEUE = 321, "r", "t"
+    monkeypatch.setenv("CELERY_CONCURRENCY", "3")
+    runs, tasks = launcher.command("runs"), launcher.command("tasks")
+    assert {"--pool=threads", "--concurrency=321", "-Q", "r"} <= set(runs) and runs[runs.index("-n") + 1].startswith("r@")
+    assert {"--pool=prefork", "--concurrency=3", "-Q", "t"} <= set(tasks) and tasks[tasks.index("-n") + 1].startswith("t@")
+    assert launcher.environment("web")["DATABASE_POOL_MAX_SIZE"]
+    assert launcher.roles() == launcher.ROLES  # with Redis, all four

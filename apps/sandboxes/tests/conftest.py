@@ -1,0 +1,91 @@
+"""Sandboxes for tests: their own root under tmp, small limits, and cleanup of every process."""
+from __future__ import annotations
+
+import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from apps.conversations.models import Project
+from apps.sandboxes import services
+from apps.sandboxes.models import Sandbox
+
+needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed (scripts/ensure-system.sh)")
+
+
+@pytest.fixture(autouse=True)
+def sandbox_settings(settings, tmp_path):
+    settings.SANDBOX_ROOT = tmp_path / "sandboxes"
+    settings.DEPLOY_ROOT = tmp_path / "sites"
+    settings.SANDBOX_BACKEND = "bubblewrap"
+    settings.SANDBOX_DISK_BYTES = 32 * 1024 * 1024
+    settings.SANDBOX_MEMORY_BYTES = 512 * 1024 * 1024
+    settings.SANDBOX_CPU_SECONDS = 10
+    settings.SANDBOX_MAX_PROCESSES = 32
+    settings.SANDBOX_MAX_UPLOAD_BYTES = 1024 * 1024
+    settings.SANDBOX_COMMAND_TIMEOUT = 20
+    settings.SANDBOX_MAX_PER_USER = 3
+    # tmp_path lives under /tmp, which is 0700 for pytest's base directory: let sandbox uids traverse it.
+    for parent in [tmp_path, *tmp_path.parents]:
+        if str(parent) in ("/", "/tmp"):
+            break
+        parent.chmod(parent.stat().st_mode | 0o711)
+    yield settings
+    for sandbox in Sandbox.objects.filter(status__in=Sandbox.ALIVE):
+        services.sandbox_stop(sandbox=sandbox, status=Sandbox.Status.STOPPED, keep_files=False)
+
+
+@pytest.fixture
+def sandbox(alice):
+    return services.sandbox_create(user=alice, template_id="python")
+
+
+@pytest.fixture
+def project(alice):
+    return Project.objects.create(owner=alice, name="My Site")
+
+
+def run(sandbox, command: str, **kwargs):
+    return services.sandbox_exec(sandbox=sandbox, command=command, **kwargs)
+
+
+class FakeHttp:
+    """A real HTTP server on 127.0.0.1: GET /file.txt answers b"remote bytes", PUTs are recorded."""
+
+    def __init__(self) -> None:
+        self.puts: list[tuple[str, bytes]] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 — http.server's naming
+                body = b"remote bytes" if self.path == "/file.txt" else b"missing"
+                self.send_response(200 if self.path == "/file.txt" else 404)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_PUT(self) -> None:  # noqa: N802
+                owner.puts.append((self.path, self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}{path}"
+
+
+@pytest.fixture
+def fake_http(settings):
+    settings.FETCH_ALLOW_LOOPBACK = True
+    server = FakeHttp()
+    server.thread.start()
+    yield server
+    server.server.shutdown()
+    server.server.server_close()

@@ -1,0 +1,81 @@
+"""Agents use sandboxes: the sandbox tools in a run's toolset, and the offline model calling shell."""
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import async_to_sync
+
+from apps.agents.runtime import RunOptions, agent_run_stream
+from apps.conversations.models import Thread
+from apps.sandboxes import services
+from apps.sandboxes.models import Sandbox
+from apps.sandboxes.tests.conftest import needs_bwrap
+from apps.sandboxes.tools import TOOL_NAMES, provide_sandbox_tools
+from apps.tools.registry import ToolContext
+from apps.tools.selectors import toolset_resolve
+from apps.tools.toolset import ToolsetRequest
+
+pytestmark = [pytest.mark.django_db(transaction=True), needs_bwrap]
+
+
+def run(**kwargs) -> list:
+    async def collect() -> list:
+        return [event async for event in agent_run_stream(**kwargs)]
+
+    return async_to_sync(collect)()
+
+
+def call(toolset, name: str, arguments: dict, context: ToolContext):
+    return async_to_sync(toolset.call)(name, arguments, context)
+
+
+def test_the_default_toolset_has_the_sandbox_tools(alice):
+    toolset = toolset_resolve(request=ToolsetRequest(user=alice))
+    assert set(TOOL_NAMES) <= {tool.name for tool in toolset.tools}
+    named = provide_sandbox_tools(ToolsetRequest(user=alice, tool_names=["shell", "calculator"]))
+    assert [tool.name for tool in named.tools] == ["shell"]
+
+
+def test_a_named_workspace_write_file_keeps_its_name(alice):
+    toolset = toolset_resolve(request=ToolsetRequest(user=alice, tool_names=["write_file"]))
+    assert toolset.get("write_file").type == "workspace"
+
+
+def test_tools_work_in_the_threads_project_sandbox(alice, project):
+    thread = Thread.objects.create(owner=alice, project=project)
+    toolset = toolset_resolve(request=ToolsetRequest(user=alice))  # the defaults: every sandbox tool
+    context = ToolContext(user=alice, thread_id=thread.pk)
+    assert not call(toolset, "write_file", {"path": "site/index.html", "content": "<h1>Hi</h1>"}, context).error
+    sandbox = Sandbox.objects.get(project=project)
+    assert call(toolset, "read_file", {"path": "site/index.html"}, context).text == "<h1>Hi</h1>"
+    assert "site/index.html" in call(toolset, "list_files", {}, context).text
+    shell = call(toolset, "shell", {"command": "cat site/index.html; exit 4"}, context)
+    assert "<h1>Hi</h1>" in shell.text and "exit code 4" in shell.text
+    started = call(toolset, "start_session", {"name": "web", "command": "python3 -m http.server 9000", "port": 9000}, context)
+    assert "web" in started.text
+    preview = call(toolset, "preview_url", {"port": 9000}, context)
+    assert f"/preview/{sandbox.public_id}/9000/" in preview.text
+    refused = call(toolset, "read_file", {"path": "../../etc/passwd"}, context)
+    assert refused.error and "leave" in refused.text
+    assert Sandbox.objects.filter(owner=alice, status__in=Sandbox.ALIVE).count() == 1
+
+
+def test_a_thread_without_a_project_gets_the_users_own_sandbox(alice):
+    toolset = toolset_resolve(request=ToolsetRequest(user=alice, tool_names=["shell"]))
+    first = call(toolset, "shell", {"command": "echo one > f"}, ToolContext(user=alice))
+    second = call(toolset, "shell", {"command": "cat f"}, ToolContext(user=alice))
+    assert not first.error and "one" in second.text
+    sandbox = Sandbox.objects.get(owner=alice)
+    assert sandbox.project is None
+    services.sandbox_stop(sandbox=sandbox, status=Sandbox.Status.STOPPED, keep_files=False)
+
+
+def test_the_offline_model_runs_a_command_when_asked(alice, project):
+    thread = Thread.objects.create(owner=alice, project=project)
+    events = run(
+        user=alice, agent=None, messages=[{"role": "user", "content": "Please run `python3 -c 'print(6*7)'` for me"}],
+        options=RunOptions(), run_id=None, thread_id=thread.pk, endpoint="/api/agent/start",
+    )
+    calls = [event.data for event in events if event.type == "tool_call"]
+    results = [event.data for event in events if event.type == "tool_result"]
+    assert calls[0]["tool"] == "shell" and calls[0]["arguments"] == {"command": "python3 -c 'print(6*7)'"}
+    assert results[0]["tool"] == "shell" and "42" in results[0]["result"] and not results[0]["error"]
