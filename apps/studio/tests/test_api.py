@@ -287,3 +287,16 @@ def test_the_admin_lists_jobs_and_shows_one(admin_user, alice):
     assert browser.get("/admin/studio/generationjob/").status_code == 200
     page = browser.get(f"/admin/studio/generationjob/{job.pk}/change/")
     assert page.status_code == 200 and b"Speaking" in page.content
+
+
+def test_a_podcast_is_spoken_by_the_speech_endpoint_when_configured(alice, speech_endpoint):
+    from apps.studio import services
+
+    job = GenerationJob.objects.create(owner=alice, kind="podcast", input={"content": REPORT})
+    services.job_execute(job_id=str(job.pk))
+    job.refresh_from_db()
+    assert job.status == "succeeded" and job.engine == "offline writer + endpoint:tts-1"
+    lines = job.result_text.splitlines()
+    assert [request["voice"] for request in speech_endpoint] == [
+        "onyx" if line.startswith("host_a") else "nova" for line in lines]
+    assert {request["response_format"] for request in speech_endpoint} == {"wav"}
