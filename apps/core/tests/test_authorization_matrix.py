@@ -213,6 +213,8 @@ def _mcp_server(owner: User, key: str = "server_name", source: str = "server") -
 # One entry per parameterised route of the URLconf (see the module docstring).
 ROUTES: dict[str, Case | NotAnObject] = {
     # accounts — upstream identity providers are the site's, named by their configured id
+    "api/billing/payment-methods/region/<str:country_code>": NotAnObject("a country of the shipped catalog"),
+    "api/feature-flags/<str:flag_name>": NotAnObject("a site-wide flag edited in the admin, not a user's"),
     "api/auth/upstream/login/<str:provider_id>": NotAnObject("an identity provider of the site, public"),
     "api/auth/upstream/callback/<str:provider_id>": NotAnObject("an identity provider's callback, public"),
     "api/user/oauth/login/<str:provider_id>": NotAnObject("an identity provider of the site, public"),
