@@ -75,6 +75,18 @@ def read_stream(url: str, token: str, out: dict[str, Any]) -> None:
     out["duration"] = time.monotonic() - started
 
 
+def read_replay(url: str, token: str, out: dict[str, Any]) -> None:
+    out["lines"] = []
+    with httpx.Client(timeout=httpx.Timeout(30, read=30)) as http, http.stream(
+        "GET", f"{url}/api/stream/resume/{SESSION}?last_index=0", headers={"Authorization": f"Bearer {token}"}
+    ) as response:
+        for raw in response.iter_lines():
+            if raw.strip() and json.loads(raw).get("type") != "heartbeat":
+                out["lines"].append(json.loads(raw))
+                if out["lines"][-1].get("type") == "stream_end":
+                    return
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--words", type=int, default=200)
@@ -143,10 +155,13 @@ def main() -> int:
         during = [t for t in out.get("beats", []) if killed_at <= t <= back_at]
         arrivals = sorted([t for t, _ in out.get("lines", [])] + out.get("beats", []))
         silence = max((b - a for a, b in zip(arrivals, arrivals[1:], strict=False)), default=0.0)
-        with httpx.Client(timeout=60) as http:
-            replay = [json.loads(raw) for raw in http.get(f"{url}/api/stream/resume/{SESSION}?last_index=0",
-                                                          headers={"Authorization": f"Bearer {token}"}).iter_lines()
-                      if raw.strip() and json.loads(raw).get("type") != "heartbeat"]
+        print(f"lines at kill {lines_at_kill}; last lines: {[line.get('type') for line in lines[-3:]]}; "
+              f"indices {indices[:3]}...{indices[-3:]}", flush=True)
+        replay_out: dict[str, Any] = {}
+        replay_reader = threading.Thread(target=read_replay, args=(url, token, replay_out), daemon=True)
+        replay_reader.start()
+        replay_reader.join(timeout=60)
+        replay = replay_out.get("lines", [])
         print(f"Redis killed at {killed_at:.1f} s (after {lines_at_kill} lines), back at {back_at:.1f} s; "
               f"stream lasted {out.get('duration', 0):.1f} s, {len(lines)} lines, status {out.get('status')}"
               f"{', client error ' + out['error'] if out.get('error') else ''}")
