@@ -72,7 +72,8 @@ def read_stream(url: str, token: str, out: dict[str, Any]) -> None:
                     break
     except Exception as exc:  # the point is to see how the stream ends
         out["error"] = repr(exc)
-    out["duration"] = time.monotonic() - started
+    finally:
+        out["duration"] = time.monotonic() - started
 
 
 def read_replay(url: str, token: str, out: dict[str, Any]) -> None:
@@ -91,7 +92,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--words", type=int, default=200)
     parser.add_argument("--delay", type=float, default=0.05)
-    parser.add_argument("--kill-after", type=float, default=3.0)
+    parser.add_argument("--kill-after", type=float, default=3.0, help="seconds after the first answer token")
     parser.add_argument("--down-for", type=float, default=8.0)
     args = parser.parse_args()
 
@@ -138,6 +139,8 @@ def main() -> int:
         reader = threading.Thread(target=read_stream, args=(url, token, out))
         started = time.monotonic()
         reader.start()
+        while reader.is_alive() and not any(line.get("type") == "normal" for _, line in out.get("lines", [])):
+            time.sleep(0.05)
         time.sleep(args.kill_after)
         redis.send_signal(signal.SIGKILL)
         redis.wait()
@@ -174,6 +177,11 @@ def main() -> int:
         }
         for name, ok in results.items():
             print(f"  {'PASS' if ok else 'FAIL'}  {name}")
+        if not all(results.values()):
+            keep = Path(tempfile.mkdtemp(prefix="redis-fault-logs-"))
+            for log in logs.glob("*.log"):
+                shutil.copy(log, keep)
+            print(f"logs of the web and runs processes: {keep}")
         return 0 if all(results.values()) else 1
     finally:
         for child in reversed(children):
