@@ -35,7 +35,6 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stream_relay import DATABASE, PYTHON, ROOT, UPSTREAM, bench_database_url, free_port, wait_port  # noqa: E402
 
-QUEUE = f"fault-{os.getpid()}"
 SESSION = f"fault-{os.getpid()}-{int(time.time())}"
 
 
@@ -103,11 +102,12 @@ def main() -> int:
     redis = start_redis(redis_port, workdir)
     try:
         database_url = bench_database_url()
-        env = {**os.environ, "DATABASE_URL": database_url, "CELERY_QUEUE": QUEUE, "CELERY_RUN_QUEUE": f"{QUEUE}-runs",
+        # Its own Redis: the default queue names are private to this run.
+        env = {**os.environ, "DATABASE_URL": database_url,
                "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING", "RUN_START_THROTTLE": "1000/min",
                "RUN_STREAM_THROTTLE": "1000/min"}
         subprocess.run([PYTHON, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
-        upstream = subprocess.Popen([PYTHON, "-c", UPSTREAM, str(args.words), str(args.delay)], cwd=ROOT, env=env,
+        upstream = subprocess.Popen([PYTHON, "-c", UPSTREAM, str(args.words), str(args.delay), "0"], cwd=ROOT, env=env,
                                     stdout=subprocess.PIPE, text=True)
         children.append(upstream)
         env.update({"LLM_BASE_URL": f"http://127.0.0.1:{upstream.stdout.readline().strip()}/v1",
