@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -12,6 +13,7 @@ from django.db import close_old_connections, transaction
 logger = logging.getLogger(__name__)
 
 _local_worker: ThreadPoolExecutor | None = None
+_import_lock = threading.Lock()
 
 
 def _worker() -> ThreadPoolExecutor:
@@ -48,7 +50,11 @@ def enqueue(task: Any, **kwargs: Any) -> None:
 def _registered(name: str) -> Any:
     if name not in current_app.tasks:
         # A web process imports task modules only when asked: the worker's autodiscovery, done here once.
-        current_app.loader.import_default_modules()
+        # Under a lock: a second request thread would otherwise see a module another thread is still
+        # importing (Python hands it the half-made module) and find its task not registered yet.
+        with _import_lock:
+            if name not in current_app.tasks:
+                current_app.loader.import_default_modules()
     return current_app.tasks[name]
 
 
