@@ -34,6 +34,7 @@ migrate: install services
 
 bootstrap: migrate
 	$(PY) manage.py bootstrap
+	$(PY) manage.py load_system_skills
 
 run: bootstrap
 	$(PY) manage.py collectstatic --noinput -v 0

@@ -20,6 +20,7 @@ case "${1:-web}" in
     ;;
   migrate)
     python manage.py migrate --noinput
+    python manage.py load_system_skills
     exec python manage.py bootstrap
     ;;
   *)

@@ -25,6 +25,7 @@ from apps.conversations.models import AgentRun, Message, Project, Thread
 from apps.core import throttle
 from apps.core.errors import Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge
 from apps.core.jobs import enqueue
+from apps.knowledge import services as knowledge_services
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +99,8 @@ def thread_delete(*, thread: Thread) -> None:
     # A running run on it is told to stop first, so its worker does not write into a deleted thread.
     for run in thread.runs.filter(status__in=[AgentRun.Status.QUEUED, AgentRun.Status.RUNNING]):
         run_request_stop(run=run)
+    # Its temporal files go with it: the knowledge app keeps them (chunks, stored files) by the thread's id.
+    knowledge_services.thread_temporal_clear(owner=thread.owner, thread_id=thread.pk)
     thread.delete()
 
 
@@ -196,12 +199,11 @@ def run_start(
         changed.append("agent")
     if not created or len(changed) > 1:
         thread.save(update_fields=changed)
-    from apps.conversations.tasks import execute_run  # the task module imports this one
-
     # Before the task is sent, so the worker's events follow it: a run past every worker's
     # limit waits in the broker, and its streams say so at once instead of staying silent.
     transaction.on_commit(lambda: livelog.append_event(str(run.pk), runner.queued_event(run)))
-    enqueue(execute_run, run_id=str(run.pk))
+    # By name: the task module imports this one.
+    enqueue("conversations.execute_run", run_id=str(run.pk))
     transaction.on_commit(lambda: _announce(run))
     return run
 

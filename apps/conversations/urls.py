@@ -9,6 +9,8 @@ urlpatterns = [
     path("threads/<str:thread_id>", views.CodexThreadDeleteApi.as_view()),
     path("chat/stream", views.CodexChatStreamApi.as_view()),
     path("chat/<str:thread_id>/history", views.CodexChatHistoryApi.as_view()),
+    path("upload/temporal", views.CodexTemporalUploadApi.as_view(), name="codex-upload-temporal"),
+    path("chat/<str:thread_id>/temporal", views.CodexThreadTemporalClearApi.as_view(), name="codex-thread-temporal"),
     # 002 — Sage
     path("api/chat", views.SageChatApi.as_view()),
     path("api/stream", views.SageStreamApi.as_view()),

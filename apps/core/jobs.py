@@ -5,6 +5,7 @@ import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import close_old_connections, transaction
 
@@ -36,8 +37,23 @@ def run_in_process(task: Any, **kwargs: Any) -> Future:
 
 
 def enqueue(task: Any, **kwargs: Any) -> None:
-    """Queue ``task`` once the current transaction commits, where a worker can see its rows."""
+    """Queue ``task`` once the current transaction commits, where a worker can see its rows.
+
+    ``task`` may be the registered task's name: a service that hands work to its own app's
+    task module names it, so that module (which imports the service) is not imported back.
+    """
+    transaction.on_commit(lambda: _enqueue_now(_registered(task) if isinstance(task, str) else task, kwargs))
+
+
+def _registered(name: str) -> Any:
+    if name not in current_app.tasks:
+        # A web process imports task modules only when asked: the worker's autodiscovery, done here once.
+        current_app.loader.import_default_modules()
+    return current_app.tasks[name]
+
+
+def _enqueue_now(task: Any, kwargs: dict[str, Any]) -> None:
     if settings.REDIS_AVAILABLE:
-        transaction.on_commit(lambda: task.apply_async(kwargs=kwargs))
+        task.apply_async(kwargs=kwargs)
     else:
-        transaction.on_commit(lambda: run_in_process(task, **kwargs))
+        run_in_process(task, **kwargs)

@@ -7,11 +7,9 @@ from apps.knowledge.api import views
 urlpatterns = [
     # 000 — CodexEngine
     path("upload", views.UploadApi.as_view(), name="codex-upload"),
-    path("upload/temporal", views.TemporalUploadApi.as_view(), name="codex-upload-temporal"),
     path("documents", views.DocumentListApi.as_view(), name="codex-documents"),
     path("documents/<str:filename>", views.DocumentDeleteApi.as_view(), name="codex-document"),
     path("documents/<str:filename>/reingest", views.DocumentReingestApi.as_view(), name="codex-document-reingest"),
-    path("chat/<str:thread_id>/temporal", views.ThreadTemporalClearApi.as_view(), name="codex-thread-temporal"),
     # 001 — task agent
     path("api/documents", views.RagDocumentListApi.as_view(), name="task-documents"),
     path("api/documents/<str:document_id>", views.RagDocumentDetailApi.as_view(), name="task-document"),

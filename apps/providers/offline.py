@@ -3,8 +3,9 @@
 It is a real default, not a test double. It streams word by word, answers
 extractively from retrieved sources with ``[n]`` citations, and speaks the same
 tool-calling contract as a real model: when a tool is offered and the question
-plainly asks for it (arithmetic, the time, a URL) it calls the tool and then
-answers from the result.
+plainly asks for it (arithmetic, the time, a URL), or a tool's name or
+description shares the question's words (an MCP tool, ``load_skill``), it calls
+the tool and then answers from the result.
 """
 from __future__ import annotations
 
@@ -59,6 +60,54 @@ def _tool_call_for(question: str, offered: set[str]) -> tuple[str, dict[str, Any
         if re.search(r"\d\s*(\*\*|[-+*/%])\s*[-+(]*\d", expression):
             return "calculator", {"expression": expression}
     return None
+
+
+#: Tools the rules above pick; they are never guessed from words.
+_RULE_TOOLS = frozenset({"http_fetch", "current_time", "calculator"})
+
+
+def _tool_terms(text: str) -> set[str]:
+    return _terms(re.sub(r"[_\-]+", " ", text))
+
+
+def _fill(parameters: dict[str, Any], question: str) -> dict[str, Any] | None:
+    """Arguments for a tool from the question alone: enums by best overlap, strings with the question."""
+    properties = parameters.get("properties") or {}
+    arguments: dict[str, Any] = {}
+    wanted = _terms(question)
+    for name in parameters.get("required") or []:
+        schema = properties.get(name) or {}
+        if schema.get("enum"):
+            choices = [str(choice) for choice in schema["enum"]]
+            arguments[name] = max(choices, key=lambda choice: len(wanted & _tool_terms(choice)))
+        elif schema.get("type", "string") == "string":
+            arguments[name] = question
+        else:
+            return None
+    return arguments
+
+
+def _matching_tool(question: str, tools: Sequence[ToolSpec]) -> tuple[str, dict[str, Any]] | None:
+    """The offered tool whose name (or, failing that, description) shares the most words with the question.
+
+    A name word counts double; a tool needs a word of its name, or two of its description.
+    """
+    wanted = _terms(question)
+    best: tuple[int, ToolSpec] | None = None
+    for tool in tools:
+        if tool.name in _RULE_TOOLS:
+            continue
+        in_name = len(wanted & _tool_terms(tool.name))
+        in_description = len(wanted & _tool_terms(tool.description))
+        if not in_name and in_description < 2:
+            continue
+        score = 2 * in_name + in_description
+        if best is None or score > best[0]:
+            best = (score, tool)
+    if best is None:
+        return None
+    arguments = _fill(best[1].parameters, question)
+    return (best[1].name, arguments) if arguments is not None else None
 
 
 _FIELD_LINE = re.compile(r"^[^:\n]{1,60}:\s")
@@ -139,7 +188,7 @@ class OfflineModel:
         if messages and messages[-1].get("role") == "tool":
             return _answer_from_tool(messages), None
         question = next((message_text(m) for m in reversed(messages) if m.get("role") == "user"), "")
-        wanted = _tool_call_for(question, {tool.name for tool in tools})
+        wanted = _tool_call_for(question, {tool.name for tool in tools}) or _matching_tool(question, tools)
         if wanted:
             name, arguments = wanted
             return "", ToolCall(id=f"call_{uuid.uuid4().hex[:12]}", name=name, arguments=json.dumps(arguments))

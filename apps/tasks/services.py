@@ -7,11 +7,12 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import OperationalError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from apps.billing.services import credits_require
 from apps.core.errors import BadGateway, Conflict, Invalid, PayloadTooLarge
+from apps.core.locks import advisory_lock, uuid_lock_key
 from apps.knowledge import selectors as knowledge_selectors
 from apps.knowledge import services as knowledge_services
 from apps.knowledge.models import Document
@@ -112,39 +113,42 @@ def task_step_run(*, task: Task, message: str = "", state_data: dict[str, Any] |
     if state_data is not None and not isinstance(state_data, dict):
         raise Invalid("stateData must be an object.", field_errors={"stateData": ["Must be an object."]})
     credits_require(user=task.owner)
-    # The row lock is held through the model call so that one task runs one step at a time;
-    # a concurrent POST is told so at once rather than queued behind a slow model.
-    with transaction.atomic():
-        try:
-            task = Task.objects.select_for_update(nowait=True).get(pk=task.pk)
-        except OperationalError as exc:
-            raise Conflict("A step of this task is already running.") from exc
-        if task.is_completed:
-            raise Conflict("The task is completed.")
-        steps = list(task.steps.order_by("index"))
-        if len(steps) >= MAX_TASK_STEPS:
-            raise Conflict(f"The task reached its limit of {MAX_TASK_STEPS} steps.")
-        if state_data:
-            task.context = {**task.context, **state_data}
-        documents = list(task_documents(task=task))
-        sources, cited = _sources(task, message or task.request)
-        current = agent.PastStep(input=message, state_data=state_data, action={}, result={})
-        messages = agent.build_messages(
-            request=task.request,
-            context=task.context,
-            document_names=[document.filename for document in documents],
-            sources=sources,
-            steps=[*(_past(step) for step in steps), current],
+    # One step of a task at a time, across servers: a session advisory lock, held through the
+    # model call without an open transaction; a concurrent POST is told so at once.
+    with advisory_lock(uuid_lock_key(task.pk)) as acquired:
+        if not acquired:
+            raise Conflict("A step of this task is already running.")
+        return _step_locked(task=Task.objects.get(pk=task.pk), message=message, state_data=state_data)
+
+
+def _step_locked(*, task: Task, message: str, state_data: dict[str, Any] | None) -> TaskStep:
+    if task.is_completed:
+        raise Conflict("The task is completed.")
+    steps = list(task.steps.order_by("index"))
+    if len(steps) >= MAX_TASK_STEPS:
+        raise Conflict(f"The task reached its limit of {MAX_TASK_STEPS} steps.")
+    if state_data:
+        task.context = {**task.context, **state_data}
+    documents = list(task_documents(task=task))
+    sources, cited = _sources(task, message or task.request)
+    current = agent.PastStep(input=message, state_data=state_data, action={}, result={})
+    messages = agent.build_messages(
+        request=task.request,
+        context=task.context,
+        document_names=[document.filename for document in documents],
+        sources=sources,
+        steps=[*(_past(step) for step in steps), current],
+    )
+    toolset = toolset_resolve(request=ToolsetRequest(user=task.owner))
+    model = chat_model(model_config_for(user=task.owner))
+    try:
+        outcome = async_to_sync(_step_and_close)(
+            user=task.owner, model=model, messages=messages, toolset=toolset, sources=sources,
+            session_id=str(task.pk), endpoint=ENDPOINT,
         )
-        toolset = toolset_resolve(request=ToolsetRequest(user=task.owner))
-        model = chat_model(model_config_for(user=task.owner))
-        try:
-            outcome = async_to_sync(_step_and_close)(
-                user=task.owner, model=model, messages=messages, toolset=toolset, sources=sources,
-                session_id=str(task.pk), endpoint=ENDPOINT,
-            )
-        except ProviderError as exc:
-            raise ModelUnavailable(exc.message) from exc
+    except ProviderError as exc:
+        raise ModelUnavailable(exc.message) from exc
+    with transaction.atomic():
         step = TaskStep.objects.create(
             task=task,
             index=len(steps),

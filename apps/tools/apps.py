@@ -7,5 +7,11 @@ class ToolsConfig(AppConfig):
     verbose_name = "Tools"
 
     def ready(self) -> None:
-        # Registers the built-in tools.
+        # Registers the built-in tools, then the providers every run's toolset draws on.
         from apps.tools import builtin  # noqa: F401
+        from apps.tools.mcp.servers import mcp_provision
+        from apps.tools.skills import skills_provision
+        from apps.tools.toolset import provider_register
+
+        provider_register("skills", skills_provision)
+        provider_register("mcp", mcp_provision)

@@ -9,8 +9,9 @@ from apps.tools.toolset import Provider, Provision, Toolset, ToolsetRequest, reg
 
 
 def tool_list(*, user: Any, type: str | None = None) -> list[Tool]:
-    # Built-in tools are open to every signed-in user; per-user tools (MCP, skills) filter here.
-    return all_tools(type)
+    """Every tool the user's runs can be given: the catalog, and their MCP servers' tools and skills (no network)."""
+    toolset = toolset_resolve(request=ToolsetRequest(user=user, tool_names=[tool.name for tool in all_tools()]))
+    return [tool for tool in toolset.tools if type in (None, "", tool.type)]
 
 
 def default_tool_names() -> list[str]:

@@ -8,21 +8,12 @@ from asgiref.sync import async_to_sync
 
 from apps.agents.runtime import RunOptions, agent_run_stream
 from apps.agents.tests.factories import AgentFactory
+from apps.agents.tests.runs import of_type, run
+from apps.conversations.tests.factories import ThreadFactory
 from apps.providers.models import UsageRecord
 from apps.providers.testing import Reply
 
 QUESTION = [{"role": "user", "content": "What is 6 * 7?"}]
-
-
-def run(**kwargs) -> list:
-    async def collect() -> list:
-        return [event async for event in agent_run_stream(**kwargs)]
-
-    return async_to_sync(collect)()
-
-
-def of_type(events, kind) -> list[dict]:
-    return [event.data for event in events if event.type == kind]
 
 
 def test_it_calls_a_tool_and_then_answers(alice, fake_llm):
@@ -309,12 +300,15 @@ def test_an_agent_writes_a_file_into_its_session_workspace(alice, fake_llm, sett
                                                           "OPTIONS": {"location": str(tmp_path)}}}
     fake_llm.make_provider(owner=alice)
     agent = AgentFactory(owner=alice, available_tools=["write_file"])
+    ThreadFactory(id="sess-1", owner=alice)  # a workspace belongs to the user whose session it is
     fake_llm.script(
         Reply(tool_calls=[{"name": "write_file", "arguments": {"path": "out/summary.md", "content": "# Done"}}]),
         Reply(text="Saved."),
     )
     events = run(user=alice, agent=agent, messages=QUESTION, thread_id="sess-1")
     assert of_type(events, "tool_result")[0]["error"] is False
+    # A session's workspace is its thread owner's (docs/security.md, "Agent workspaces").
+    ThreadFactory(id="sess-1", owner=alice, agent=agent)
     listed = alice_client.post(f"/api/agent/{agent.pk}/file_workspace?session_id=sess-1").json()["data"]["files"]
     assert [f["path"] for f in listed] == ["out/summary.md"]
 

@@ -326,3 +326,24 @@ class RunStopped(serializers.Serializer):
     agent_run_id = serializers.UUIDField()
     status = serializers.CharField()
     message = serializers.CharField()
+
+
+# ------------------------------------------------------------------------------
+# 000 — a thread's temporal files (kept by the knowledge app)
+# ------------------------------------------------------------------------------
+class TemporalThreadQuery(serializers.Serializer):
+    thread_id = serializers.CharField(max_length=200)
+
+
+class TemporalUploadInput(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True)
+
+
+class TemporalUploaded(serializers.Serializer):
+    message = serializers.CharField()
+
+
+class TemporalCleared(serializers.Serializer):
+    message = serializers.CharField()
+    storage_files_deleted = serializers.IntegerField()
+    db_chunks_deleted = serializers.IntegerField()

@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,6 +29,7 @@ from apps.core import throttle
 from apps.core.api.pagination import paginate, parse_page
 from apps.core.api.views import AdminApiView, CodexApiView, PlatformApiView, SageApiView, StreamingRouteMixin
 from apps.core.streaming import sse_comment, sse_frame, sse_response, with_heartbeat
+from apps.knowledge import services as knowledge_services
 
 SSE = OpenApiResponse(description="text/event-stream: the run's events in this API's frame format.")
 NDJSON = OpenApiResponse(description="text/plain: one JSON object per line; the last is stream_end.")
@@ -102,6 +104,43 @@ class CodexChatHistoryApi(CodexApiView):
                 item["citations"] = message.citations
             history.append(item)
         return Response({"history": history})
+
+
+class CodexTemporalUploadApi(CodexApiView):
+    """Store a file for one of the user's threads and ingest it before answering."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(tags=["000 documents"], parameters=[s.TemporalThreadQuery], request=s.TemporalUploadInput,
+                   responses={200: s.TemporalUploaded})
+    def post(self, request: Request) -> Response:
+        query = s.TemporalThreadQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = s.TemporalUploadInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        thread_id = query.validated_data["thread_id"]
+        # The thread is ours to vouch for; the knowledge app keeps the file by the thread's id.
+        selectors.thread_ensure_not_foreign(user=request.user, thread_id=thread_id)
+        document = knowledge_services.document_create_temporal(
+            owner=request.user, upload=data.validated_data["file"], thread_id=thread_id
+        )
+        return Response({"message": f"Successfully uploaded and ingested {document.filename} temporally"})
+
+
+class CodexThreadTemporalClearApi(CodexApiView):
+    """Delete every temporal file of one of the user's threads."""
+
+    @extend_schema(tags=["000 documents"], responses={200: s.TemporalCleared})
+    def delete(self, request: Request, thread_id: str) -> Response:
+        selectors.thread_ensure_not_foreign(user=request.user, thread_id=thread_id)
+        files, chunks = knowledge_services.thread_temporal_clear(owner=request.user, thread_id=thread_id)
+        return Response(
+            {
+                "message": f"Cleared temporal chunks for session {thread_id}",
+                "storage_files_deleted": files,
+                "db_chunks_deleted": chunks,
+            }
+        )
 
 
 # ------------------------------------------------------------------------------

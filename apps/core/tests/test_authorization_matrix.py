@@ -43,6 +43,7 @@ from apps.knowledge.models import Chunk
 from apps.knowledge.tests.factories import DocumentFactory, KnowledgeBaseFactory
 from apps.providers.tests.factories import LLMProviderFactory
 from apps.tasks.tests.factories import TaskFactory
+from apps.tools.models import MCPServer
 
 OWNER_SCOPED = 404
 
@@ -90,6 +91,13 @@ def _agent_with_file(owner: User) -> dict[str, Any]:
     session = ThreadFactory(owner=owner).pk
     workspace.workspace_write(agent_id=str(agent.pk), session_id=session, file_path="notes.txt", content="hello")
     return {"agent_id": agent.pk, "session_id": session}
+
+
+def _media_file(owner: User) -> dict[str, Any]:
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    return {"name": default_storage.save(f"oss/{owner.pk}/matrix/notes.txt", ContentFile(b"hello"))}
 
 
 def _provider(owner: User) -> dict[str, Any]:
@@ -206,6 +214,12 @@ def _text_file() -> Any:
 
 WORKSPACE_FILE = "?session_id={session_id}&file_path=notes.txt"
 
+
+def _mcp_server(owner: User, key: str = "server_name", source: str = "server") -> dict[str, Any]:
+    # A loopback URL: the tests' outbound rules refuse it, so a refresh answers without any network.
+    server = MCPServer.objects.create(owner=owner, name="srv", source=source, url="http://127.0.0.1:1/mcp")
+    return {key: server.name}
+
 # One entry per parameterised route of the URLconf (see the module docstring).
 SANDBOX_ADMIN = CoveredElsewhere(
     "apps/sandboxes/tests/test_api_admin.py::test_another_users_sandbox_is_404_and_no_auth_is_401"
@@ -217,6 +231,8 @@ DEPLOY = CoveredElsewhere("apps/sandboxes/tests/test_deploy.py::test_deploy_rout
 
 ROUTES: dict[str, Case | NotAnObject | CoveredElsewhere] = {
     # accounts — upstream identity providers are the site's, named by their configured id
+    "api/billing/payment-methods/region/<str:country_code>": NotAnObject("a country of the shipped catalog"),
+    "api/feature-flags/<str:flag_name>": NotAnObject("a site-wide flag edited in the admin, not a user's"),
     "api/auth/upstream/login/<str:provider_id>": NotAnObject("an identity provider of the site, public"),
     "api/auth/upstream/callback/<str:provider_id>": NotAnObject("an identity provider's callback, public"),
     "api/user/oauth/login/<str:provider_id>": NotAnObject("an identity provider of the site, public"),
@@ -236,10 +252,19 @@ ROUTES: dict[str, Case | NotAnObject | CoveredElsewhere] = {
     "v1/models/<path:model>": NotAnObject("the model catalog, the same for every user"),
     # agents
     "api/agent/<uuid:agent_id>/auth": Case("get", _agent),
+    "media/<path:name>": Case("get", _media_file),
     "api/agent/<uuid:agent_id>/file_workspace": Case("post", _agent),
     "api/agent/<uuid:agent_id>/file_workspace/download": Case("get", _agent_with_file, query=WORKSPACE_FILE),
     "api/agent/<uuid:agent_id>/file_workspace/delete": Case("delete", _agent_with_file, query=WORKSPACE_FILE),
     "api/agent/<uuid:agent_id>": Case("get", _agent),
+    # tools
+    "api/mcp/<str:server_name>": Case("delete", _mcp_server),
+    "api/mcp/<str:server_name>/refresh": Case("post", _mcp_server),
+    "api/v1/agent/mcp/servers/<str:name>": Case("delete", lambda owner: _mcp_server(owner, "name")),
+    "api/v1/agent/user-settings/mcp/<str:tool_type>": Case(
+        "delete", lambda owner: _mcp_server(owner, "tool_type", source="custom")),
+    "api/v1/agent/user-settings/mcp/<str:tool_type>/toggle": Case(
+        "patch", lambda owner: _mcp_server(owner, "tool_type", source="custom")),
     # conversations
     "threads/<str:thread_id>": Case("delete", _thread),
     "chat/<str:thread_id>/history": Case("get", _thread),
@@ -279,11 +304,6 @@ ROUTES: dict[str, Case | NotAnObject | CoveredElsewhere] = {
     # web
     "app/assets/<str:name>": NotAnObject("the web UI's static assets"),
     # system, billing
-    "media/<path:name>": CoveredElsewhere(
-        "apps/knowledge/tests/test_it_serves_stored_files_only_to_their_owner.py"
-    ),
-    "api/billing/payment-methods/region/<str:country_code>": NotAnObject("a country's payment methods, public"),
-    "api/feature-flags/<str:flag_name>": NotAnObject("a feature flag of the site"),
     # sandboxes (a live sandbox per caller is too heavy here; the app's own tests call each route)
     "api/v1/agent/sandboxes/<str:sandbox_id>": SANDBOX_ADMIN,
     "api/v1/agent/sandboxes/<str:sandbox_id>/info": SANDBOX_ADMIN,

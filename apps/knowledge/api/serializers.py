@@ -28,10 +28,6 @@ class ThreadQuerySerializer(serializers.Serializer):
     thread_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
-class RequiredThreadQuerySerializer(serializers.Serializer):
-    thread_id = serializers.CharField(max_length=200)
-
-
 class CodexDocumentSerializer(serializers.Serializer):
     filename = serializers.CharField()
     size_bytes = serializers.IntegerField(source="size")
@@ -51,12 +47,6 @@ class DocumentDeletedSerializer(serializers.Serializer):
 class ReingestedSerializer(serializers.Serializer):
     message = serializers.CharField()
     chunks_count = serializers.IntegerField()
-
-
-class TemporalClearedSerializer(serializers.Serializer):
-    message = serializers.CharField()
-    storage_files_deleted = serializers.IntegerField()
-    db_chunks_deleted = serializers.IntegerField()
 
 
 # ------------------------------------------------------------------------------

@@ -51,24 +51,6 @@ class UploadApi(CodexApiView):
         )
 
 
-class TemporalUploadApi(CodexApiView):
-    """Store a file for one thread and ingest it before answering."""
-
-    parser_classes = MULTIPART
-
-    @extend_schema(
-        tags=["000 documents"],
-        parameters=[s.RequiredThreadQuerySerializer],
-        request=s.FileUploadSerializer,
-        responses={200: s.MessageSerializer},
-    )
-    def post(self, request: Request) -> Response:
-        thread_id = _query(s.RequiredThreadQuerySerializer, request)["thread_id"]
-        data = _valid(s.FileUploadSerializer, request.data)
-        document = services.document_create_temporal(owner=request.user, upload=data["file"], thread_id=thread_id)
-        return Response({"message": f"Successfully uploaded and ingested {document.filename} temporally"})
-
-
 class DocumentListApi(CodexApiView):
     """The caller's library with sizes, chunk counts and status strings."""
 
@@ -102,21 +84,6 @@ class DocumentReingestApi(CodexApiView):
         if document.status == Document.Status.FAILED:
             raise Invalid(f"Re-ingestion failed: {document.error}")
         return Response({"message": "File re-ingested successfully", "chunks_count": document.chunk_count})
-
-
-class ThreadTemporalClearApi(CodexApiView):
-    """Delete every temporal file of a thread."""
-
-    @extend_schema(tags=["000 documents"], responses={200: s.TemporalClearedSerializer})
-    def delete(self, request: Request, thread_id: str) -> Response:
-        files, chunks = services.thread_temporal_clear(owner=request.user, thread_id=thread_id)
-        return Response(
-            {
-                "message": f"Cleared temporal chunks for session {thread_id}",
-                "storage_files_deleted": files,
-                "db_chunks_deleted": chunks,
-            }
-        )
 
 
 # ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.core.errors import Conflict, Forbidden, Invalid, PayloadTooLarge, UnsupportedMediaType
+from apps.core.locks import uuid_lock_key
 from apps.knowledge import services
 from apps.knowledge.models import Chunk, Document
 from apps.knowledge.tests.conftest import corpus_file
@@ -88,7 +89,7 @@ def test_a_second_ingestion_of_one_document_waits_for_the_lock(alice):
     from django.db import connections
 
     document = DocumentFactory(owner=alice)
-    key = services._lock_key(document.pk)
+    key = uuid_lock_key(document.pk)
     other = connections.create_connection("default")
     try:
         with other.cursor() as cursor:

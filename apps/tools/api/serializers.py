@@ -27,3 +27,161 @@ class ToolExecInputSerializer(serializers.Serializer):
 class ToolExecOutputSerializer(serializers.Serializer):
     tool_name = serializers.CharField()
     result = serializers.CharField(allow_blank=True)
+
+
+# ------------------------------------------------------------------------------
+# Skills (002)
+# ------------------------------------------------------------------------------
+class SkillQuerySerializer(serializers.Serializer):
+    agent_id = serializers.CharField(required=False, allow_blank=True, default="")
+    dimension = serializers.ChoiceField(choices=["", "all", "system", "user", "agent"], required=False, default="")
+
+
+class SkillAgentQuerySerializer(serializers.Serializer):
+    agent_id = serializers.CharField()
+
+
+class SkillNameQuerySerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=64)
+    agent_id = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class SkillScopeSerializer(serializers.Serializer):
+    is_system = serializers.BooleanField(required=False, default=False)
+    is_agent = serializers.BooleanField(required=False, default=False)
+    agent_id = serializers.CharField(required=False, allow_blank=True, allow_null=True, default=None)
+
+
+class SkillUploadSerializer(SkillScopeSerializer):
+    file = serializers.FileField()
+
+
+class SkillImportSerializer(SkillScopeSerializer):
+    url = serializers.URLField(max_length=2000)
+
+
+class SkillContentSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=64)
+    content = serializers.CharField(trim_whitespace=False)
+    agent_id = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class SkillOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    scope = serializers.CharField()
+    is_system = serializers.SerializerMethodField()
+    is_agent = serializers.SerializerMethodField()
+    agent_id = serializers.UUIDField(allow_null=True)
+    version = serializers.IntegerField()
+    files = serializers.SerializerMethodField()
+    updated_at = serializers.DateTimeField()
+
+    def get_is_system(self, skill) -> bool:
+        return skill.scope == "system"
+
+    def get_is_agent(self, skill) -> bool:
+        return skill.scope == "agent"
+
+    def get_files(self, skill) -> list[str]:
+        return [file.path for file in skill.files.all()]
+
+
+class SkillListSerializer(serializers.Serializer):
+    skills = SkillOutputSerializer(many=True)
+
+
+class SkillContentOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    content = serializers.CharField()
+    version = serializers.IntegerField()
+
+
+class SkillSavedSerializer(serializers.Serializer):
+    user_id = serializers.CharField()
+    name = serializers.CharField()
+    version = serializers.IntegerField()
+
+
+# ------------------------------------------------------------------------------
+# MCP servers (002 /api/mcp/*, 003 /api/v1/agent/mcp/servers, 003 user settings)
+# ------------------------------------------------------------------------------
+class MCPServerRequestSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=48)
+    protocol = serializers.ChoiceField(choices=["streamable_http", "sse", "stdio"], required=False, allow_null=True)
+    streamable_http_url = serializers.URLField(max_length=2000, required=False, allow_null=True, allow_blank=True)
+    sse_url = serializers.URLField(max_length=2000, required=False, allow_null=True, allow_blank=True)
+    url = serializers.URLField(max_length=2000, required=False, allow_null=True, allow_blank=True)
+    api_key = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=4000)
+    command = serializers.ListField(child=serializers.CharField(max_length=1000), required=False, allow_null=True,
+                                    max_length=50)
+    allow_private = serializers.BooleanField(required=False, default=False)
+
+    def validate(self, attrs):
+        protocol = attrs.get("protocol")
+        if not protocol:
+            protocol = "stdio" if attrs.get("command") else "sse" if attrs.get("sse_url") else "streamable_http"
+        url = attrs.get("sse_url") if protocol == "sse" else attrs.get("streamable_http_url")
+        attrs["transport"] = protocol
+        attrs["url"] = url or attrs.get("url") or ""
+        if protocol != "stdio" and not attrs["url"]:
+            field = "sse_url" if protocol == "sse" else "streamable_http_url"
+            raise serializers.ValidationError({field: ["This protocol needs its URL."]})
+        return attrs
+
+
+class MCPServerOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    server_name = serializers.CharField(source="name")
+    protocol = serializers.CharField(source="transport")
+    url = serializers.CharField()
+    status = serializers.CharField()
+    error = serializers.CharField()
+    is_active = serializers.BooleanField()
+    has_api_key = serializers.SerializerMethodField()
+    allow_private = serializers.BooleanField()
+    tools = serializers.JSONField()
+    refreshed_at = serializers.DateTimeField(allow_null=True)
+
+    def get_has_api_key(self, server) -> bool:
+        return bool(server.api_key)
+
+
+class MCPServerStatusSerializer(serializers.Serializer):
+    server_name = serializers.CharField(source="name")
+    status = serializers.CharField()
+    error = serializers.CharField()
+    tools_count = serializers.SerializerMethodField()
+
+    def get_tools_count(self, server) -> int:
+        return len(server.tools or [])
+
+
+class CodexSettingSerializer(serializers.Serializer):
+    apikey = serializers.CharField(max_length=4000)
+    model = serializers.CharField(max_length=200, required=False, default="gpt-4o")
+    model_reasoning_effort = serializers.ChoiceField(choices=["minimal", "low", "medium", "high"], required=False,
+                                                     default="medium")
+    search = serializers.BooleanField(required=False, default=False)
+
+
+class ClaudeCodeSettingSerializer(serializers.Serializer):
+    authorization_code = serializers.RegexField(r"^[^#\s]+#[^#\s]+$", max_length=4000,
+                                                error_messages={"invalid": "Expected 'code#verifier'."})
+
+
+class UserMCPSettingSerializer(serializers.Serializer):
+    tool_type = serializers.CharField(source="name")
+    source = serializers.CharField()
+    is_active = serializers.BooleanField()
+    status = serializers.CharField()
+    error = serializers.CharField()
+    url = serializers.CharField()
+    config = serializers.JSONField()
+    has_api_key = serializers.SerializerMethodField()
+    tools = serializers.JSONField()
+    updated_at = serializers.DateTimeField()
+
+    def get_has_api_key(self, server) -> bool:
+        return bool(server.api_key)

@@ -1,0 +1,90 @@
+"""A real MCP server for the tests: the SDK's MCPServer (FastMCP in mcp 1.x) on 127.0.0.1.
+
+It serves streamable HTTP at ``/mcp`` and SSE at ``/sse`` with four tools: ``echo``,
+``fail`` (raises), ``slow`` (sleeps for a minute) and ``vanish`` (shuts the server down
+while answering, as a server that goes away mid-run).
+"""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import anyio
+import uvicorn
+from mcp.server.mcpserver import MCPServer
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class TestMCPServer:
+    __test__ = False
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.calls: list[str] = []
+        mcp = MCPServer("test-tools")
+
+        @mcp.tool()
+        def echo(text: str) -> str:
+            """Echo the given text back, prefixed with 'echo:'."""
+            self.calls.append(text)
+            return f"echo: {text}"
+
+        @mcp.tool()
+        def fail(reason: str = "") -> str:
+            """A tool that always fails."""
+            raise ValueError(reason or "it always fails")
+
+        @mcp.tool()
+        async def slow(seconds: float = 60) -> str:
+            """A tool that takes a long time to answer."""
+            await anyio.sleep(seconds)
+            return "finally"
+
+        @mcp.tool()
+        async def vanish() -> str:
+            """Shut the server down while answering."""
+            self.stop_soon()
+            await anyio.sleep(30)
+            return "still here"
+
+        http = mcp.streamable_http_app()
+        sse = mcp.sse_app()
+        app = Starlette(routes=[Mount("/sse-server", app=sse), Mount("/", app=http)],
+                        lifespan=http.router.lifespan_context)
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread: threading.Thread | None = None
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/mcp"
+
+    @property
+    def sse_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/sse-server/sse"
+
+    def start(self) -> TestMCPServer:
+        self.thread = threading.Thread(target=self.server.run, name="test-mcp", daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the test MCP server did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop_soon(self) -> None:
+        self.server.should_exit = True
+        self.server.force_exit = True
+
+    def stop(self) -> None:
+        self.stop_soon()
+        if self.thread is not None:
+            self.thread.join(10)
