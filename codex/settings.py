@@ -151,7 +151,7 @@ if DATABASE_POOL_MAX_SIZE:
         "min_size": min(2, DATABASE_POOL_MAX_SIZE), "max_size": DATABASE_POOL_MAX_SIZE,
         # How long a request waits for a connection; past it, a clear 503 rather than a hang
         # while PostgreSQL restarts.
-        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=30.0),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -25,6 +25,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from django.conf import settings
+from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
@@ -319,9 +320,14 @@ def append_event(run_id: str, event: dict[str, Any]) -> None:
     if loop is not None:
         _appender(loop).add(run_id, event)
         return
-    pipe = _redis().pipeline(transaction=False)
-    _queue_append(pipe, run_id, event)
-    pipe.execute()
+    try:
+        pipe = _redis().pipeline(transaction=False)
+        _queue_append(pipe, run_id, event)
+        pipe.execute()
+    except RedisError:
+        # As on a loop: the runner keeps every event in PostgreSQL, and readers fill the hole from
+        # there. Raising here would lose the event (a run's ``end``) and leave the run running.
+        logger.warning("live append of event %s of run %s failed", event["seq"], run_id, exc_info=True)
 
 
 async def warm() -> None:
@@ -342,10 +348,13 @@ def finish_events(run_id: str) -> None:
     if not settings.REDIS_AVAILABLE:
         _memory.expire(run_id, FINISHED_TTL_SECONDS)
         return
-    pipe = _redis().pipeline(transaction=False)
-    pipe.expire(_prefixed(events_key(run_id)), FINISHED_TTL_SECONDS)
-    pipe.expire(_prefixed(stop_key(run_id)), FINISHED_TTL_SECONDS)
-    pipe.execute()
+    try:
+        pipe = _redis().pipeline(transaction=False)
+        pipe.expire(_prefixed(events_key(run_id)), FINISHED_TTL_SECONDS)
+        pipe.expire(_prefixed(stop_key(run_id)), FINISHED_TTL_SECONDS)
+        pipe.execute()
+    except RedisError:
+        logger.warning("could not set the finished TTL of run %s; LIVE_TTL_SECONDS applies", run_id, exc_info=True)
 
 
 def publish(channel: str, message: dict[str, Any]) -> None:
