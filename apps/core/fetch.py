@@ -36,7 +36,6 @@ class FetchResult:
     content_type: str
     text: str
     truncated: bool
-    content: bytes = b""
 
 
 def address_allowed(address: IPAddress) -> bool:

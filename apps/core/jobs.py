@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -45,10 +46,16 @@ def enqueue(task: Any, **kwargs: Any) -> None:
     transaction.on_commit(lambda: _enqueue_now(_registered(task) if isinstance(task, str) else task, kwargs))
 
 
+_discovery = threading.Lock()
+
+
 def _registered(name: str) -> Any:
     if name not in current_app.tasks:
-        # A web process imports task modules only when asked: the worker's autodiscovery, done here once.
-        current_app.loader.import_default_modules()
+        # A web process imports task modules only when asked: the worker's autodiscovery, done
+        # here once, under a lock (the first requests of a busy process arrive together).
+        with _discovery:
+            if name not in current_app.tasks:
+                current_app.loader.import_default_modules()
     return current_app.tasks[name]
 
 

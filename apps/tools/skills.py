@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
 from apps.core.errors import Conflict, Forbidden, Invalid, NotFound
-from apps.core.fetch import fetch
+from apps.core.fetch import fetch_bytes
 from apps.tools.models import Skill, SkillFile, SkillVersion
 from apps.tools.registry import Tool, ToolContext, ToolFailed
 from apps.tools.skillfiles import MAX_UNPACKED_BYTES, SKILL_FILE, SkillBundle, parse_skill_md, read_skill_zip
@@ -150,7 +150,7 @@ def skill_upload(*, user: Any, data: bytes, is_system: bool = False, is_agent: b
 async def skill_import_url(*, user: Any, url: str, is_system: bool = False, is_agent: bool = False,
                            agent_id: str | None = None) -> Skill:
     """Fetch a skill ZIP through the SSRF-safe fetcher (public addresses only), then save it."""
-    result = await fetch(url, max_bytes=MAX_UNPACKED_BYTES)
+    result = await fetch_bytes(url, max_bytes=MAX_UNPACKED_BYTES)
     if result.status != 200:
         raise Invalid(f"The URL answered HTTP {result.status}, not a skill ZIP.", field_errors={"url": ["Not found."]})
     if result.truncated:
