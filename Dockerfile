@@ -16,8 +16,10 @@ ARG PIP_EXTRA_INDEX_URL=""
 
 WORKDIR /app
 
-# bubblewrap runs sandboxes (docs/sandboxes.md), git backs deploy/git.
-RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends bubblewrap git && rm -rf /var/lib/apt/lists/*
+# bubblewrap runs sandboxes (docs/sandboxes.md), git backs deploy/git, espeak-ng is the studio's
+# offline speech engine (docs/studio.md).
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends bubblewrap git espeak-ng \
+    && rm -rf /var/lib/apt/lists/*
 
 COPY requirements.txt .
 RUN pip install --index-url "$TORCH_INDEX_URL" torch==2.13.0 \

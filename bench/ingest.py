@@ -1,24 +1,29 @@
-"""Ingestion throughput: documents → stored chunks per second, against the raw encoder on the same text.
+"""Ingestion throughput: documents → stored chunks per second, against the raw encoders on the same text.
 
 In one run, on a database of its own (``codex_bench_ingest`` on the project's PostgreSQL):
 
-* the raw encoder: all-MiniLM-L6-v2 ``encode`` (batch 64, normalised) over exactly the
-  chunk texts the pipeline will produce, in sentences (chunks) per second;
-* end to end: ``document_ingest`` for each uploaded document (read from storage, parse,
-  chunk, embed in batches with progress writes, swap the chunks in one transaction);
+* the raw encoders, PyTorch (sentence-transformers ``encode``, batch 64, normalised: the
+  reference) and ONNX (the int8 export on onnxruntime), over exactly the chunk texts the
+  pipeline will produce, in chunks per second;
+* end to end with each backend: ``documents_ingest`` over the uploaded documents, as the
+  batch task runs it (read from storage, parse and chunk the next document in a prefetch
+  thread, embed in length-sorted batches with a progress write each, swap the chunks in
+  one transaction);
+* the raw encoders again (load on a shared machine drifts), then query-embedding latency
+  p50/p95 for a 20-word question with each backend.
 
-then the raw encoder again, since other load on the machine drifts. It prints chunks/s
-for both and their ratio against the mean of the two raw runs.
+It prints chunks/s and the ratios against the mean of the PyTorch encoder's two runs.
 
-    .venv/bin/python bench/ingest.py [--documents 8] [--chars 24000]
+    .venv/bin/python bench/ingest.py [--documents 8] [--chars 24000] [--queries 50]
 
-Target (issue 4 §6): end to end >= 80 % of the raw encoder.
+Target (issue 13): end to end (ONNX) >= 2x the raw PyTorch encoder in the same run.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -69,6 +74,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--documents", type=int, default=8)
     parser.add_argument("--chars", type=int, default=24_000, help="characters per document")
+    parser.add_argument("--queries", type=int, default=50, help="query embeddings timed per backend")
     args = parser.parse_args()
 
     configure_database()
@@ -83,7 +89,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
 
     from apps.accounts.models import User
-    from apps.knowledge import embedding, services
+    from apps.knowledge import embedding, encoders, services
     from apps.knowledge.chunking import chunk_sections
     from apps.knowledge.models import Document
     from apps.knowledge.parsing import parse
@@ -96,34 +102,68 @@ def main() -> None:
         draft.content for text in texts for draft in chunk_sections(parse(text.encode(), "doc.md"))
     ]
     print(f"{args.documents} documents, {sum(map(len, texts)):,} characters, {len(chunk_texts)} chunks")
+    print(f"encoder threads: {encoders.cpu_threads(settings.EMBEDDING_THREADS)}; load average {os.getloadavg()[0]:.1f}")
 
-    embedding.local_model()
-    embedding.embed_local(chunk_texts[:64])  # warm up: first calls allocate
+    backends = ("torch", "onnx")
+    for backend in backends:
+        assert embedding.local_encoder(backend).name == backend, f"{backend} is not available"
+        embedding.embed_local(chunk_texts[:64], backend=backend)  # warm up: first calls allocate
 
-    def raw_rate() -> float:
+    def raw_rate(backend: str) -> float:
         started = time.perf_counter()
-        embedding.embed_local(chunk_texts)
+        embedding.embed_local(chunk_texts, backend=backend)
         return len(chunk_texts) / (time.perf_counter() - started)
 
-    raw_before = raw_rate()
+    def end_to_end(backend: str, ids: list) -> float:
+        settings.EMBEDDING_BACKEND = backend
+        started = time.perf_counter()
+        results = services.documents_ingest(document_ids=ids)
+        elapsed = time.perf_counter() - started
+        stored = sum(result.chunk_count for _, result in results)
+        assert stored == len(chunk_texts), (backend, stored, len(chunk_texts))
+        return stored / elapsed
+
+    raw = {backend: [raw_rate(backend)] for backend in backends}
     documents = [
         services.document_create(
             owner=user, upload=SimpleUploadedFile(f"doc-{i}.md", text.encode()), queue=False
         )
         for i, text in enumerate(texts)
     ]
-    started = time.perf_counter()
-    stored = 0
-    for document in documents:
-        stored += services.document_ingest(document_id=document.pk).chunk_count
-    end_to_end = stored / (time.perf_counter() - started)
-    raw_after = raw_rate()
-    raw = (raw_before + raw_after) / 2
+    ids = [document.pk for document in documents]
+    whole = {backend: end_to_end(backend, ids) for backend in backends}
+    for backend in backends:
+        raw[backend].append(raw_rate(backend))
 
-    assert stored == len(chunk_texts), (stored, len(chunk_texts))
-    print(f"raw encoder      {raw_before:7.1f} / {raw_after:7.1f} chunks/s (before / after)")
-    print(f"end to end       {end_to_end:7.1f} chunks/s ({stored} chunks stored)")
-    print(f"ratio            {end_to_end / raw:.2f} of the raw encoder (target >= 0.80)")
+    question = (
+        "Which backup server policy keeps the invoice and receipt documents of the hotel flight "
+        "queue worker for how many days?"
+    )
+    assert len(question.split()) == 20
+    latency = {}
+    for backend in backends:
+        embedding.embed_local([question], backend=backend)
+        samples = []
+        for _ in range(args.queries):
+            started = time.perf_counter()
+            embedding.embed_local([question], backend=backend)
+            samples.append((time.perf_counter() - started) * 1000)
+        latency[backend] = (statistics.median(samples), statistics.quantiles(samples, n=20)[-1])
+
+    torch_raw = statistics.mean(raw["torch"])
+    for backend in backends:
+        before, after = raw[backend]
+        print(f"raw {backend:5s} encoder {before:7.1f} / {after:7.1f} chunks/s (before / after)")
+    for backend in backends:
+        print(f"end to end, {backend:5s} {whole[backend]:7.1f} chunks/s")
+    print(f"ratio raw onnx / raw torch          {statistics.mean(raw['onnx']) / torch_raw:5.2f}")
+    print(f"ratio end to end torch / raw torch  {whole['torch'] / torch_raw:5.2f}")
+    print(f"ratio end to end onnx / raw onnx    {whole['onnx'] / statistics.mean(raw['onnx']):5.2f}")
+    print(f"ratio end to end onnx / raw torch   {whole['onnx'] / torch_raw:5.2f}   (target >= 2.00)")
+    for backend in backends:
+        p50, p95 = latency[backend]
+        print(f"query embedding, {backend:5s} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  (20 words, {args.queries} runs)")
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
     Document.objects.filter(owner=user).delete()
 
 

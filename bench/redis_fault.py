@@ -35,7 +35,6 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stream_relay import DATABASE, PYTHON, ROOT, UPSTREAM, bench_database_url, free_port, wait_port  # noqa: E402
 
-QUEUE = f"fault-{os.getpid()}"
 SESSION = f"fault-{os.getpid()}-{int(time.time())}"
 
 
@@ -72,14 +71,27 @@ def read_stream(url: str, token: str, out: dict[str, Any]) -> None:
                     break
     except Exception as exc:  # the point is to see how the stream ends
         out["error"] = repr(exc)
-    out["duration"] = time.monotonic() - started
+    finally:
+        out["duration"] = time.monotonic() - started
+
+
+def read_replay(url: str, token: str, out: dict[str, Any]) -> None:
+    out["lines"] = []
+    with httpx.Client(timeout=httpx.Timeout(30, read=30)) as http, http.stream(
+        "GET", f"{url}/api/stream/resume/{SESSION}?last_index=0", headers={"Authorization": f"Bearer {token}"}
+    ) as response:
+        for raw in response.iter_lines():
+            if raw.strip() and json.loads(raw).get("type") != "heartbeat":
+                out["lines"].append(json.loads(raw))
+                if out["lines"][-1].get("type") == "stream_end":
+                    return
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--words", type=int, default=200)
     parser.add_argument("--delay", type=float, default=0.05)
-    parser.add_argument("--kill-after", type=float, default=3.0)
+    parser.add_argument("--kill-after", type=float, default=3.0, help="seconds after the first answer token")
     parser.add_argument("--down-for", type=float, default=8.0)
     args = parser.parse_args()
 
@@ -90,11 +102,12 @@ def main() -> int:
     redis = start_redis(redis_port, workdir)
     try:
         database_url = bench_database_url()
-        env = {**os.environ, "DATABASE_URL": database_url, "CELERY_QUEUE": QUEUE, "CELERY_RUN_QUEUE": f"{QUEUE}-runs",
+        # Its own Redis: the default queue names are private to this run.
+        env = {**os.environ, "DATABASE_URL": database_url,
                "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING", "RUN_START_THROTTLE": "1000/min",
                "RUN_STREAM_THROTTLE": "1000/min"}
         subprocess.run([PYTHON, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
-        upstream = subprocess.Popen([PYTHON, "-c", UPSTREAM, str(args.words), str(args.delay)], cwd=ROOT, env=env,
+        upstream = subprocess.Popen([PYTHON, "-c", UPSTREAM, str(args.words), str(args.delay), "0"], cwd=ROOT, env=env,
                                     stdout=subprocess.PIPE, text=True)
         children.append(upstream)
         env.update({"LLM_BASE_URL": f"http://127.0.0.1:{upstream.stdout.readline().strip()}/v1",
@@ -126,6 +139,8 @@ def main() -> int:
         reader = threading.Thread(target=read_stream, args=(url, token, out))
         started = time.monotonic()
         reader.start()
+        while reader.is_alive() and not any(line.get("type") == "normal" for _, line in out.get("lines", [])):
+            time.sleep(0.05)
         time.sleep(args.kill_after)
         redis.send_signal(signal.SIGKILL)
         redis.wait()
@@ -143,10 +158,13 @@ def main() -> int:
         during = [t for t in out.get("beats", []) if killed_at <= t <= back_at]
         arrivals = sorted([t for t, _ in out.get("lines", [])] + out.get("beats", []))
         silence = max((b - a for a, b in zip(arrivals, arrivals[1:], strict=False)), default=0.0)
-        with httpx.Client(timeout=60) as http:
-            replay = [json.loads(raw) for raw in http.get(f"{url}/api/stream/resume/{SESSION}?last_index=0",
-                                                          headers={"Authorization": f"Bearer {token}"}).iter_lines()
-                      if raw.strip() and json.loads(raw).get("type") != "heartbeat"]
+        print(f"lines at kill {lines_at_kill}; last lines: {[line.get('type') for line in lines[-3:]]}; "
+              f"indices {indices[:3]}...{indices[-3:]}", flush=True)
+        replay_out: dict[str, Any] = {}
+        replay_reader = threading.Thread(target=read_replay, args=(url, token, replay_out), daemon=True)
+        replay_reader.start()
+        replay_reader.join(timeout=60)
+        replay = replay_out.get("lines", [])
         print(f"Redis killed at {killed_at:.1f} s (after {lines_at_kill} lines), back at {back_at:.1f} s; "
               f"stream lasted {out.get('duration', 0):.1f} s, {len(lines)} lines, status {out.get('status')}"
               f"{', client error ' + out['error'] if out.get('error') else ''}")
@@ -159,6 +177,11 @@ def main() -> int:
         }
         for name, ok in results.items():
             print(f"  {'PASS' if ok else 'FAIL'}  {name}")
+        if not all(results.values()):
+            keep = Path(tempfile.mkdtemp(prefix="redis-fault-logs-"))
+            for log in logs.glob("*.log"):
+                shutil.copy(log, keep)
+            print(f"logs of the web and runs processes: {keep}")
         return 0 if all(results.values()) else 1
     finally:
         for child in reversed(children):

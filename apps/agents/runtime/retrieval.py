@@ -8,6 +8,7 @@ from typing import Any
 from apps.core.errors import ServiceError
 from apps.knowledge.selectors import knowledge_search
 from apps.providers.llm import Source
+from apps.system import tracing
 
 logger = logging.getLogger(__name__)
 
@@ -16,14 +17,20 @@ TOP_K = 5
 
 def search(*, user: Any, query: str, knowledge_base_ids: Sequence[str], thread_id: str | None) -> list[Any]:
     """The best chunks of the user's library, the thread's files and the given bases (database reads)."""
+    span = tracing.start_span("retrieval.search", thread_id=thread_id, knowledge_bases=len(knowledge_base_ids))
     try:
-        return knowledge_search(
+        chunks = knowledge_search(
             user=user, query=query, knowledge_base_ids=knowledge_base_ids, thread_id=thread_id,
             include_default_library=True, top_k=TOP_K,
         )
+        span.set_attribute("retrieval.chunks", len(chunks))
     except ServiceError as exc:
         logger.info("retrieval skipped: %s", exc.message)
+        span.set_attribute("retrieval.skipped", exc.message)
         return []
+    finally:
+        tracing.end_span(span)
+    return chunks
 
 
 def sources_of(chunks: Sequence[Any]) -> list[Source]:

@@ -307,6 +307,8 @@ def test_an_agent_writes_a_file_into_its_session_workspace(alice, fake_llm, sett
     )
     events = run(user=alice, agent=agent, messages=QUESTION, thread_id="sess-1")
     assert of_type(events, "tool_result")[0]["error"] is False
+    # A session's workspace is its thread owner's (docs/security.md, "Agent workspaces").
+    ThreadFactory(id="sess-1", owner=alice, agent=agent)
     listed = alice_client.post(f"/api/agent/{agent.pk}/file_workspace?session_id=sess-1").json()["data"]["files"]
     assert [f["path"] for f in listed] == ["out/summary.md"]
 

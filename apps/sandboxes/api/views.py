@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.conversations import selectors as conversation_selectors
-from apps.core.api.views import AdminApiView, PlatformApiView
+from apps.core.api.views import AdminApiView, PlatformApiView, StreamingRouteMixin
 from apps.core.errors import Invalid, NotFound, PayloadTooLarge
 from apps.core.streaming import sse_comment, sse_frame, sse_response, with_heartbeat
 from apps.sandboxes import deploy, selectors, services, slides
@@ -480,7 +480,7 @@ async def _session_lines(session: SandboxSession, start: int) -> AsyncIterator[s
         await asyncio.sleep(0.25)
 
 
-class PlatformDevServerStreamApi(PlatformSandboxView):
+class PlatformDevServerStreamApi(StreamingRouteMixin, PlatformSandboxView):
     allow_query_token = True
 
     @extend_schema(responses=OBJECT, 

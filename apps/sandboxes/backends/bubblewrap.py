@@ -52,13 +52,21 @@ def bwrap_path() -> str | None:
 
 def _etc_dir() -> Path:
     """A generated, read-only-to-the-sandbox /etc with only what programs need."""
-    etc = Path(settings.SANDBOX_ROOT) / "_etc"
+    root = Path(settings.SANDBOX_ROOT)
+    etc = root / "_etc"
     etc.mkdir(parents=True, exist_ok=True)
+    # bwrap runs as the sandbox's uid and must traverse these, whatever the process umask made them.
+    os.chmod(root, 0o711)
     os.chmod(etc, 0o755)
     for name, content in ETC_FILES.items():
         path = etc / name
         if not path.exists() or path.read_text() != content:
-            path.write_text(content)
+            # Written beside and renamed: a command starting meanwhile never sees a half-written file.
+            partial = etc / f".{name}.{os.getpid()}.{threading.get_ident()}"
+            partial.write_text(content)
+            os.chmod(partial, 0o644)
+            os.replace(partial, path)
+        elif path.stat().st_mode & 0o777 != 0o644:
             os.chmod(path, 0o644)
     return etc
 

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -15,9 +17,18 @@ needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewr
 
 
 @pytest.fixture(autouse=True)
-def sandbox_settings(settings, tmp_path):
-    settings.SANDBOX_ROOT = tmp_path / "sandboxes"
-    settings.DEPLOY_ROOT = tmp_path / "sites"
+def sandbox_settings(settings):
+    # Not under pytest's tmp_path: every pytest run on the machine resets /tmp/pytest-of-<user> to
+    # 0700, and the sandbox uids must traverse every parent of their workspace.
+    base = Path(settings.VAR_DIR) / "test-sandboxes"
+    if not all(parent.stat().st_mode & 0o001 for parent in base.parents if parent.exists()):
+        base = Path("/var/tmp/codex-test-sandboxes")  # a checkout under a private directory (some CI)
+    base.mkdir(parents=True, exist_ok=True)
+    base.chmod(0o711)
+    root = Path(tempfile.mkdtemp(dir=base))
+    root.chmod(0o711)
+    settings.SANDBOX_ROOT = root / "sandboxes"
+    settings.DEPLOY_ROOT = root / "sites"
     settings.SANDBOX_BACKEND = "bubblewrap"
     settings.SANDBOX_DISK_BYTES = 32 * 1024 * 1024
     settings.SANDBOX_MEMORY_BYTES = 512 * 1024 * 1024
@@ -26,14 +37,10 @@ def sandbox_settings(settings, tmp_path):
     settings.SANDBOX_MAX_UPLOAD_BYTES = 1024 * 1024
     settings.SANDBOX_COMMAND_TIMEOUT = 20
     settings.SANDBOX_MAX_PER_USER = 3
-    # tmp_path lives under /tmp, which is 0700 for pytest's base directory: let sandbox uids traverse it.
-    for parent in [tmp_path, *tmp_path.parents]:
-        if str(parent) in ("/", "/tmp"):
-            break
-        parent.chmod(parent.stat().st_mode | 0o711)
     yield settings
     for sandbox in Sandbox.objects.filter(status__in=Sandbox.ALIVE):
         services.sandbox_stop(sandbox=sandbox, status=Sandbox.Status.STOPPED, keep_files=False)
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

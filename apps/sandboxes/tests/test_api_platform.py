@@ -136,6 +136,10 @@ def test_dev_server_stream_replays_and_ends_with_the_session(alice_client, sandb
     assert [frame["line"] for frame in frames if frame["type"] == "output"] == ["line3"]
     assert alice_client.get(f"{base}/dev-server/stream", {"session": "nope"}).status_code == 404
     assert alice_client.get(f"{base}/dev-server/stream", {"index": -1}).status_code == 400
+    # What EventSource and other streaming clients send is never a 406 (issue 7).
+    for accept in ("text/event-stream", "application/x-ndjson", "*/*"):
+        response = alice_client.get(f"{base}/dev-server/stream", HTTP_ACCEPT=accept)
+        assert response.status_code == 200 and response["Content-Type"].startswith("text/event-stream"), accept
 
 
 def test_preview_url_starts_a_preview_server(alice_client, sandbox):

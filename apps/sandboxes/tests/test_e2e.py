@@ -31,7 +31,7 @@ def test_a_user_builds_previews_and_deploys_a_page(alice, daphne):
         files = {"file": ("index.html", b"<h1>Hello from my sandbox</h1>")}
         assert api.post(f"/api/sandboxes/{sandbox_id}/files", files=files).status_code == 201
         ran = api.post(f"/api/sandboxes/{sandbox_id}/execute", json={"command": "python3 -c 'print(sum(range(10)))'"}).json()
-        assert ran["stdout"] == "45\n"
+        assert ran["stdout"] == "45\n", ran
         preview = api.get(f"/api/sandboxes/{sandbox_id}/preview-url").json()
         assert preview["url"].startswith(daphne.url + f"/preview/{sandbox_id}/8000/")
         for _ in range(300):  # the preview server inside needs a moment to listen

@@ -92,3 +92,11 @@ async def test_an_oversize_request_body_is_413(sandbox, monkeypatch):
     monkeypatch.setattr(proxy, "MAX_BODY", 10)
     path = await sync_to_async(services.preview_path)(sandbox=sandbox, port=8000)
     assert (await get(path, method="POST", content=b"x" * 100)).status_code == 413
+
+
+async def test_control_characters_never_reach_the_upstream_request_line(sandbox):
+    path = await sync_to_async(services.preview_path)(sandbox=sandbox, port=8000)
+    transport = httpx.ASGITransport(app=with_previews(not_django))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.get(path + "a%0d%0aX-Injected:%201")
+    assert response.status_code == 502  # passed on still encoded (nothing listens), not split into a header
