@@ -300,7 +300,6 @@ def test_an_agent_writes_a_file_into_its_session_workspace(alice, fake_llm, sett
                                                           "OPTIONS": {"location": str(tmp_path)}}}
     fake_llm.make_provider(owner=alice)
     agent = AgentFactory(owner=alice, available_tools=["write_file"])
-    ThreadFactory(id="sess-1", owner=alice)  # a workspace belongs to the user whose session it is
     fake_llm.script(
         Reply(tool_calls=[{"name": "write_file", "arguments": {"path": "out/summary.md", "content": "# Done"}}]),
         Reply(text="Saved."),

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from django.db import connections
 
+from apps.core.locks import uuid_lock_key
 from apps.knowledge import embedding, services, tasks
 from apps.knowledge.models import Document
 from apps.knowledge.tests.conftest import corpus_file
@@ -54,7 +55,7 @@ def test_a_busy_document_is_handed_back_and_a_redelivered_batch_skips_finished_o
     other = connections.create_connection("default")
     try:
         with other.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(%s)", [services._lock_key(busy.pk)])
+            cursor.execute("SELECT pg_advisory_lock(%s)", [uuid_lock_key(busy.pk)])
         results = dict(services.documents_ingest(document_ids=[done.pk, busy.pk, waiting.pk], only_pending=True))
     finally:
         other.close()
@@ -79,7 +80,7 @@ def test_the_batch_task_sends_a_busy_document_on_alone(alice, monkeypatch):
 def test_an_upload_batch_and_a_reingest_queue_one_message_for_all_their_documents(alice, monkeypatch):
     kb = KnowledgeBaseFactory(owner=alice)
     sent = []
-    monkeypatch.setattr(services, "enqueue", lambda task, **kwargs: sent.append((task.name, kwargs)))
+    monkeypatch.setattr(services, "enqueue", lambda task, **kwargs: sent.append((getattr(task, "name", task), kwargs)))
     task = services.document_upload_batch(
         owner=alice, knowledge_base=kb, uploads=[corpus_file("teas.csv"), corpus_file("nightjar.md")], replace=True
     )
