@@ -13,7 +13,6 @@ from django.db import close_old_connections, transaction
 logger = logging.getLogger(__name__)
 
 _local_worker: ThreadPoolExecutor | None = None
-_import_lock = threading.Lock()
 
 
 def _worker() -> ThreadPoolExecutor:
@@ -47,12 +46,14 @@ def enqueue(task: Any, **kwargs: Any) -> None:
     transaction.on_commit(lambda: _enqueue_now(_registered(task) if isinstance(task, str) else task, kwargs))
 
 
+_discovery = threading.Lock()
+
+
 def _registered(name: str) -> Any:
     if name not in current_app.tasks:
-        # A web process imports task modules only when asked: the worker's autodiscovery, done here once.
-        # Under a lock: a second request thread would otherwise see a module another thread is still
-        # importing (Python hands it the half-made module) and find its task not registered yet.
-        with _import_lock:
+        # A web process imports task modules only when asked: the worker's autodiscovery, done
+        # here once, under a lock (the first requests of a busy process arrive together).
+        with _discovery:
             if name not in current_app.tasks:
                 current_app.loader.import_default_modules()
     return current_app.tasks[name]

@@ -300,14 +300,14 @@ def test_an_agent_writes_a_file_into_its_session_workspace(alice, fake_llm, sett
                                                           "OPTIONS": {"location": str(tmp_path)}}}
     fake_llm.make_provider(owner=alice)
     agent = AgentFactory(owner=alice, available_tools=["write_file"])
-    # A session's workspace is its thread owner's (docs/security.md, "Agent workspaces").
-    ThreadFactory(id="sess-1", owner=alice, agent=agent)
     fake_llm.script(
         Reply(tool_calls=[{"name": "write_file", "arguments": {"path": "out/summary.md", "content": "# Done"}}]),
         Reply(text="Saved."),
     )
     events = run(user=alice, agent=agent, messages=QUESTION, thread_id="sess-1")
     assert of_type(events, "tool_result")[0]["error"] is False
+    # A session's workspace is its thread owner's (docs/security.md, "Agent workspaces").
+    ThreadFactory(id="sess-1", owner=alice, agent=agent)
     listed = alice_client.post(f"/api/agent/{agent.pk}/file_workspace?session_id=sess-1").json()["data"]["files"]
     assert [f["path"] for f in listed] == ["out/summary.md"]
 

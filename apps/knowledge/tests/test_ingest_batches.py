@@ -80,7 +80,7 @@ def test_the_batch_task_sends_a_busy_document_on_alone(alice, monkeypatch):
 def test_an_upload_batch_and_a_reingest_queue_one_message_for_all_their_documents(alice, monkeypatch):
     kb = KnowledgeBaseFactory(owner=alice)
     sent = []
-    monkeypatch.setattr(services, "enqueue", lambda task, **kwargs: sent.append((task, kwargs)))
+    monkeypatch.setattr(services, "enqueue", lambda task, **kwargs: sent.append((getattr(task, "name", task), kwargs)))
     task = services.document_upload_batch(
         owner=alice, knowledge_base=kb, uploads=[corpus_file("teas.csv"), corpus_file("nightjar.md")], replace=True
     )
