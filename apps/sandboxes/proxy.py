@@ -26,7 +26,7 @@ from apps.sandboxes.backends.bubblewrap import short_unix_path
 from apps.sandboxes.models import Sandbox
 
 PREFIX = "/preview/"
-_PATH = re.compile(r"^/preview/(?P<sandbox>sbx_[0-9a-f]{1,32})/(?P<port>\d{1,5})/(?P<token>[A-Za-z0-9_:\-]+)(?P<rest>/.*)?$")
+_PATH = re.compile(r"^/preview/(?P<sandbox>sbx_[0-9a-f]{1,32})/(?P<port>\d{1,5})/(?P<token>[A-Za-z0-9_:.\-]+)(?P<rest>/.*)?$")
 MAX_BODY = 10 * 1024 * 1024
 MAX_HEAD = 64 * 1024
 CONNECT_TIMEOUT = 10.0
