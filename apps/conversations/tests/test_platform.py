@@ -72,12 +72,14 @@ def _start_upstream() -> tuple[subprocess.Popen, str]:
     return process, f"http://127.0.0.1:{port}/v1"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def platform(django_db_setup, django_db_blocker) -> Iterator[Platform]:
     from django.conf import settings
 
     if not settings.REDIS_AVAILABLE:
         pytest.skip("the platform's workers need Redis")
+    # A platform per test: each test's teardown flushes the database, beat's schedule rows (the
+    # reaper's) included, and a beat started after the flush writes them again.
     upstream, upstream_url = _start_upstream()
     queue = f"codex-test-run-sh-{uuid.uuid4().hex[:8]}"
     with django_db_blocker.unblock():
