@@ -35,6 +35,7 @@ migrate: install services
 bootstrap: migrate
 	$(PY) manage.py bootstrap
 	$(PY) manage.py load_system_skills
+	$(PY) manage.py load_toolkits
 
 run: bootstrap
 	$(PY) manage.py collectstatic --noinput -v 0

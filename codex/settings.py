@@ -392,6 +392,9 @@ MCP_CALL_TIMEOUT = env.float("MCP_CALL_TIMEOUT", default=60.0)
 MCP_MAX_RESULT_CHARS = env.int("MCP_MAX_RESULT_CHARS", default=50_000)
 # Where 003's claude-code setting exchanges its ``code#verifier``; unset, that route answers 502.
 MCP_CLAUDE_CODE_TOKEN_URL = env.str("MCP_CLAUDE_CODE_TOKEN_URL", default="")
+# 004's /api/composio/health reports whether it is set; the hosted Composio catalog is not called
+# (untested here), the local toolkit catalog is the one used.
+COMPOSIO_API_KEY = env.str("COMPOSIO_API_KEY", default="")
 
 # ------------------------------------------------------------------------------
 # Conversations and runs

@@ -21,6 +21,7 @@ case "${1:-web}" in
   migrate)
     python manage.py migrate --noinput
     python manage.py load_system_skills
+    python manage.py load_toolkits
     exec python manage.py bootstrap
     ;;
   *)

@@ -59,8 +59,12 @@ async def resolve(host: str, port: int) -> list[str]:
     return [info[4][0] for info in infos]
 
 
-async def checked_address(url: str) -> tuple[str, str, int]:
-    """The URL's host, a checked address to connect to, and the port; refuses anything not public."""
+async def checked_address(url: str, *, allow_private: bool = False) -> tuple[str, str, int]:
+    """The URL's host, a checked address to connect to, and the port; refuses anything not public.
+
+    ``allow_private`` (a staff member's choice for one MCP server) skips the address policy
+    but still resolves once, so the caller can pin its connection to that answer too.
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise FetchRefused("Only http and https URLs with a host can be fetched.")
@@ -78,7 +82,7 @@ async def checked_address(url: str) -> tuple[str, str, int]:
             raise HostUnresolved(f"The host {host} could not be resolved.") from exc
     if not candidates:
         raise HostUnresolved(f"The host {host} could not be resolved.")
-    for candidate in candidates:
+    for candidate in [] if allow_private else candidates:
         # Strip an IPv6 zone id ("fe80::1%eth0") before parsing.
         if not address_allowed(ipaddress.ip_address(candidate.split("%")[0])):
             raise FetchRefused(f"Refusing to fetch {host}: it resolves to a non-public address.")

@@ -11,7 +11,9 @@ class ToolsConfig(AppConfig):
         from apps.tools import builtin  # noqa: F401
         from apps.tools.mcp.servers import mcp_provision
         from apps.tools.skills import skills_provision
+        from apps.tools.toolkits.profiles import profiles_provision
         from apps.tools.toolset import provider_register
 
         provider_register("skills", skills_provision)
         provider_register("mcp", mcp_provision)
+        provider_register("toolkit_profiles", profiles_provision)

@@ -1,4 +1,4 @@
-"""Skills (SKILL.md folders) and MCP servers: the tools a user adds beyond the built-in ones."""
+"""Skills (SKILL.md folders), MCP servers and toolkit profiles: the tools a user adds beyond the built-in ones."""
 from __future__ import annotations
 
 import uuid
@@ -6,8 +6,10 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 from apps.core.fields import EncryptedTextField
+from apps.tools.toolkits.checks import toolkit_check
 
 
 class Skill(models.Model):
@@ -155,3 +157,117 @@ class MCPServer(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Toolkit(models.Model):
+    """A template for an MCP server a user can connect (the self-hosted form of 004's Composio toolkits).
+
+    ``mcp_url_template`` and the values of ``header_templates`` name the toolkit's
+    ``fields`` in braces (``https://{subdomain}.example.com/mcp``, ``Bearer {api_key}``);
+    secret fields may appear in headers only, so a profile's MCP URL can be shown.
+    ``fields``: ``[{"name", "display_name", "description", "field_type", "required",
+    "default_value"}]`` with ``field_type`` one of ``string``, ``secret``, ``url``.
+    Shipped toolkits come from ``apps/tools/toolkits/catalog.json``; one a staff member
+    edits or adds is ``staff`` and the loader leaves it alone.
+    """
+
+    class Transport(models.TextChoices):
+        STREAMABLE_HTTP = "streamable_http", "streamable HTTP"
+        SSE = "sse", "SSE"
+        AUTO = "auto", "SSE when the URL ends in /sse, else streamable HTTP"
+
+    class Source(models.TextChoices):
+        SHIPPED = "shipped", "shipped"
+        STAFF = "staff", "staff"
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=100)
+    category = models.SlugField(max_length=64)
+    description = models.TextField(blank=True)
+    icon_svg = models.TextField(blank=True, help_text="A small SVG; scripts, event handlers and external links are refused.")
+    docs_url = models.URLField(max_length=500, blank=True)
+    mcp_url_template = models.CharField(max_length=2000)
+    transport = models.CharField(max_length=20, choices=Transport.choices, default=Transport.STREAMABLE_HTTP)
+    header_templates = models.JSONField(default=dict, blank=True)
+    fields = models.JSONField(default=list, blank=True)
+    tools = models.JSONField(default=list, blank=True, help_text="Tools known before connecting: [{name, description}].")
+    is_enabled = models.BooleanField(default=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.STAFF)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        toolkit_check(self)
+
+
+class ToolkitProfile(models.Model):
+    """A user's configured toolkit: its credentials (encrypted), its connection and the tools it may use.
+
+    A profile with credentials has a ``connection_id``; deleting the connection drops the
+    credentials and the discovered tools. ``tools`` is what the last discovery listed;
+    ``enabled_tools`` the subset runs get (``null``: all of them).
+    """
+
+    class Status(models.TextChoices):
+        INITIATED = "initiated", "initiated"
+        ACTIVE = "active", "active"
+        FAILED = "failed", "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, related_name="toolkit_profiles", on_delete=models.CASCADE)
+    toolkit = models.ForeignKey(Toolkit, related_name="profiles", on_delete=models.PROTECT)
+    profile_name = models.CharField(max_length=100)
+    display_name = models.CharField(max_length=200, blank=True)
+    server_name = models.CharField(max_length=48, help_text="Its tools reach runs as <server_name>__<tool>.")
+    credentials = EncryptedTextField(blank=True, help_text="JSON of the toolkit's field values, encrypted.")
+    connection_id = models.UUIDField(null=True, blank=True, unique=True)
+    allow_private = models.BooleanField(
+        default=False, help_text="Staff only: let this profile's MCP URL reach private or loopback addresses."
+    )
+    is_active = models.BooleanField(default=True)
+    is_default = models.BooleanField(default=False)
+    is_default_for_dashboard = models.BooleanField(default=False)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.INITIATED)
+    error = models.TextField(blank=True)
+    tools = models.JSONField(default=list, blank=True)
+    enabled_tools = models.JSONField(null=True, blank=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "toolkit profile"
+        constraints = [
+            models.UniqueConstraint(
+                Lower("profile_name"), "owner", "toolkit", name="toolkitprofile_unique_name",
+                violation_error_message="You already have a profile of this name for this toolkit.",
+            ),
+            models.UniqueConstraint(
+                fields=["owner", "server_name"], name="toolkitprofile_unique_server_name",
+                violation_error_message="You already have a profile with this server name.",
+            ),
+            models.UniqueConstraint(
+                fields=["owner", "toolkit"], condition=Q(is_default=True), name="toolkitprofile_one_default",
+                violation_error_message="A toolkit has one default profile.",
+            ),
+            models.UniqueConstraint(
+                fields=["owner", "toolkit"], condition=Q(is_default_for_dashboard=True),
+                name="toolkitprofile_one_dashboard_default",
+                violation_error_message="A toolkit has one dashboard default profile.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(profile_name=""), name="toolkitprofile_name_not_empty",
+                violation_error_message="A profile needs a name.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.toolkit.slug}: {self.profile_name}"

@@ -1,7 +1,10 @@
-"""Tool paths of 002 (tools, skills, MCP) and 003 (MCP servers, per-user MCP settings)."""
+"""Tool paths of 002 (tools, skills, MCP), 003 (MCP servers, per-user MCP settings) and 004 (toolkits, profiles)."""
 from django.urls import path
 
-from apps.tools.api import views
+from apps.tools.api import toolkits, views
+
+COMPOSIO = "api/composio/"
+SECURE = "api/composio-secure/"
 
 urlpatterns = [
     path("api/tools", views.ToolListApi.as_view(), name="tool-list"),
@@ -24,4 +27,44 @@ urlpatterns = [
     path("api/v1/agent/user-settings/mcp/<str:tool_type>", views.UserMCPSettingApi.as_view(), name="user-mcp-setting"),
     path("api/v1/agent/user-settings/mcp/<str:tool_type>/toggle", views.UserMCPSettingToggleApi.as_view(),
          name="user-mcp-setting-toggle"),
+    # 004 — toolkits and toolkit profiles (the hosted Composio API, self-hosted over MCP)
+    path(COMPOSIO + "health", toolkits.ComposioHealthApi.as_view(), name="composio-health"),
+    path(COMPOSIO + "categories", toolkits.ComposioCategoriesApi.as_view(), name="composio-categories"),
+    path(COMPOSIO + "toolkits", toolkits.ComposioToolkitsApi.as_view(), name="composio-toolkits"),
+    path(COMPOSIO + "toolkits/<str:slug>/icon", toolkits.ComposioToolkitIconApi.as_view(), name="composio-toolkit-icon"),
+    path(COMPOSIO + "toolkits/<str:slug>/details", toolkits.ComposioToolkitDetailsApi.as_view(),
+         name="composio-toolkit-details"),
+    path(COMPOSIO + "profiles", toolkits.ComposioProfilesApi.as_view(), name="composio-profiles"),
+    path(COMPOSIO + "profiles/check-name-availability", toolkits.ComposioProfileNameApi.as_view(),
+         name="composio-profile-name"),
+    path(COMPOSIO + "profiles/<str:profile_id>", toolkits.ComposioProfileApi.as_view(), name="composio-profile"),
+    path(COMPOSIO + "profiles/<str:profile_id>/mcp-config", toolkits.ComposioProfileMcpConfigApi.as_view(),
+         name="composio-profile-mcp-config"),
+    path(COMPOSIO + "profiles/<str:profile_id>/tools", toolkits.ComposioProfileToolsApi.as_view(),
+         name="composio-profile-tools"),
+    path(COMPOSIO + "tools/list", toolkits.ComposioToolsListApi.as_view(), name="composio-tools-list"),
+    path(COMPOSIO + "discover-tools/<str:profile_id>", toolkits.ComposioDiscoverToolsApi.as_view(),
+         name="composio-discover-tools"),
+    path(COMPOSIO + "connections", toolkits.ComposioConnectionsApi.as_view(), name="composio-connections"),
+    path(COMPOSIO + "connections/status/<str:connection_id>", toolkits.ComposioConnectionStatusApi.as_view(),
+         name="composio-connection-status"),
+    path(COMPOSIO + "connections/<str:connection_id>", toolkits.ComposioConnectionApi.as_view(),
+         name="composio-connection"),
+    path(SECURE + "composio-profiles", toolkits.SecureProfilesApi.as_view(), name="composio-secure-profiles"),
+    path(SECURE + "composio-profiles/<str:profile_id>/mcp-url", toolkits.SecureProfileMcpUrlApi.as_view(),
+         name="composio-secure-mcp-url"),
+    path(SECURE + "credential-profiles/bulk-delete", toolkits.SecureBulkDeleteApi.as_view(),
+         name="composio-secure-bulk-delete"),
+    path(SECURE + "credential-profiles/<str:profile_id>", toolkits.SecureProfileDeleteApi.as_view(),
+         name="composio-secure-profile"),
+    path(SECURE + "credential-profiles/<str:profile_id>/set-default", toolkits.SecureSetDefaultApi.as_view(),
+         name="composio-secure-set-default"),
+    path(SECURE + "credential-profiles/<str:profile_id>/set-dashboard-default",
+         toolkits.SecureSetDashboardDefaultApi.as_view(), name="composio-secure-set-dashboard-default"),
+    path(SECURE + "credential-profiles/<str:profile_id>/toggle-active", toolkits.SecureToggleActiveApi.as_view(),
+         name="composio-secure-toggle-active"),
+    path(SECURE + "dashboard-profiles", toolkits.SecureDashboardProfilesApi.as_view(),
+         name="composio-secure-dashboard-profiles"),
+    path(SECURE + "dashboard-mcp-urls", toolkits.SecureDashboardMcpUrlsApi.as_view(),
+         name="composio-secure-dashboard-mcp-urls"),
 ]

@@ -185,3 +185,92 @@ class UserMCPSettingSerializer(serializers.Serializer):
 
     def get_has_api_key(self, server) -> bool:
         return bool(server.api_key)
+
+
+# ------------------------------------------------------------------------------
+# Toolkits and toolkit profiles (004 /api/composio/*, /api/composio-secure/*)
+# ------------------------------------------------------------------------------
+class ToolkitListQuerySerializer(serializers.Serializer):
+    category = serializers.SlugField(required=False, allow_blank=True, default="", max_length=64)
+    search = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
+    cursor = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
+    limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=100)
+
+
+class ToolkitToolsQuerySerializer(serializers.Serializer):
+    toolkit_slug = serializers.SlugField(max_length=64)
+    limit = serializers.IntegerField(required=False, default=100, min_value=1, max_value=200)
+
+
+class ProfileListQuerySerializer(serializers.Serializer):
+    toolkit_slug = serializers.SlugField(required=False, allow_blank=True, default="", max_length=64)
+
+
+class ProfileNameQuerySerializer(serializers.Serializer):
+    toolkit_slug = serializers.SlugField(max_length=64)
+    profile_name = serializers.CharField(max_length=100)
+
+
+class ConnectionListQuerySerializer(serializers.Serializer):
+    app_name = serializers.SlugField(required=False, allow_blank=True, default="", max_length=64)
+
+
+def _field_values() -> serializers.DictField:
+    return serializers.DictField(child=serializers.JSONField(), required=False, allow_empty=True)
+
+
+def _tool_names(**kwargs) -> serializers.ListField:
+    return serializers.ListField(child=serializers.CharField(max_length=200), max_length=500, **kwargs)
+
+
+class ProfileCreateSerializer(serializers.Serializer):
+    toolkit_slug = serializers.SlugField(max_length=64)
+    profile_name = serializers.CharField(max_length=100)
+    display_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    mcp_server_name = serializers.CharField(max_length=48, required=False, allow_blank=True, default="")
+    #: Accepted for clients of the hosted API; a self-hosted profile has no OAuth redirect.
+    redirect_url = serializers.URLField(max_length=2000, required=False, allow_blank=True, allow_null=True)
+    initiation_params = _field_values()
+    use_custom_auth = serializers.BooleanField(required=False, default=False)
+    custom_auth_config = _field_values()
+    is_default = serializers.BooleanField(required=False, default=False)
+    is_default_for_dashboard = serializers.BooleanField(required=False, default=False)
+    enabled_tools = _tool_names(required=False, allow_null=True, default=None)
+    allow_private = serializers.BooleanField(required=False, default=False)
+
+    def validate(self, attrs):
+        # The toolkit's fields may come as initiation_params, or as custom_auth_config with use_custom_auth.
+        custom = attrs.pop("custom_auth_config", {}) if attrs.pop("use_custom_auth") else {}
+        attrs.pop("custom_auth_config", None)
+        attrs["values"] = {**attrs.pop("initiation_params", {}), **custom}
+        attrs["server_name"] = attrs.pop("mcp_server_name")
+        attrs.pop("redirect_url", None)
+        return attrs
+
+
+class ProfileUpdateSerializer(serializers.Serializer):
+    profile_name = serializers.CharField(max_length=100, required=False)
+    display_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    is_active = serializers.BooleanField(required=False)
+    is_default = serializers.BooleanField(required=False)
+    is_default_for_dashboard = serializers.BooleanField(required=False)
+    enabled_tools = _tool_names(required=False)
+    initiation_params = _field_values()
+    allow_private = serializers.BooleanField(required=False)
+
+    def validate(self, attrs):
+        if "initiation_params" in attrs:
+            attrs["values"] = attrs.pop("initiation_params")
+        return attrs
+
+
+class ProfileToolsSerializer(serializers.Serializer):
+    enabled_tools = _tool_names()
+
+
+class BulkDeleteSerializer(serializers.Serializer):
+    profile_ids = serializers.ListField(child=serializers.UUIDField(), allow_empty=False, max_length=500)
+
+
+class ToggleActiveQuerySerializer(serializers.Serializer):
+    is_active = serializers.BooleanField(required=False, allow_null=True, default=None)

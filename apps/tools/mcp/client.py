@@ -6,6 +6,12 @@ of a run. Remote URLs obey the fetcher's outbound rules (public addresses only)
 unless a staff member allowed private ones for that server; stdio servers are host
 commands, and only staff may register them (checked by the services).
 
+Each connection resolves the server's host once, checks that address, and connects to
+it only: the SDK's HTTP client gets a transport whose network backend dials the checked
+address for that host and port and refuses any other, so a second DNS answer (DNS
+rebinding) never reaches the socket. The URL, the ``Host`` header and TLS (SNI and the
+certificate check) keep the server's name.
+
 Every failure is an :class:`MCPFailure` with a message a user can act on, so a
 tool call that fails is a tool error for the model, never a 500.
 """
@@ -14,17 +20,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, suppress
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import httpcore2
 import httpx2
 from django.conf import settings
 from mcp.client.session import ClientSession
 from mcp.client.sse import sse_client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 
 from apps.core.fetch import FetchRefused, checked_address
 
@@ -53,6 +59,8 @@ class ServerSpec:
     command: tuple[str, ...] = ()
     api_key: str = ""
     allow_private: bool = False
+    #: Extra request headers (a toolkit profile's credentials); an ``api_key`` adds ``Authorization``.
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,15 +81,70 @@ class CallOutcome:
 
 async def check_url(url: str, *, allow_private: bool = False) -> None:
     """Refuse a URL the fetcher would refuse (FetchRefused, a 400), unless private addresses are allowed."""
-    if allow_private:
-        if not url.startswith(("http://", "https://")):
-            raise FetchRefused("Only http and https URLs can be used.")
-        return
-    await checked_address(url)
+    await pin(url, allow_private=allow_private)
 
 
 def _headers(spec: ServerSpec) -> dict[str, str]:
-    return {"Authorization": f"Bearer {spec.api_key}"} if spec.api_key else {}
+    headers = dict(spec.headers)
+    if spec.api_key:
+        headers["Authorization"] = f"Bearer {spec.api_key}"
+    return headers
+
+
+@dataclass(frozen=True)
+class PinnedTarget:
+    """The one host and port a connection may dial, and the checked address it dials instead of resolving."""
+
+    host: str
+    address: str
+    port: int
+
+
+class _PinnedBackend(httpcore2.AsyncNetworkBackend):
+    def __init__(self, target: PinnedTarget) -> None:
+        self.target = target
+        self._backend = httpcore2.AnyIOBackend()
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                          socket_options: Any = None) -> httpcore2.AsyncNetworkStream:
+        if host.strip("[]").lower() != self.target.host or port != self.target.port:
+            # The SDK follows redirects within the origin only; anything else is not the server that was checked.
+            raise httpcore2.ConnectError(f"Refusing to connect to {host}:{port}: not the checked MCP server.")
+        return await self._backend.connect_tcp(self.target.address, port, timeout=timeout,
+                                               local_address=local_address, socket_options=socket_options)
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options: Any = None) -> httpcore2.AsyncNetworkStream:
+        raise httpcore2.ConnectError("MCP connections do not use Unix sockets.")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._backend.sleep(seconds)
+
+
+class PinnedTransport(httpx2.AsyncHTTPTransport):
+    """httpx2's transport on a connection pool whose every socket goes to ``target.address``."""
+
+    def __init__(self, target: PinnedTarget) -> None:
+        super().__init__(trust_env=False)
+        # httpx2 takes no network backend, httpcore2's pool does: the pool is rebuilt with ours.
+        self._pool = httpcore2.AsyncConnectionPool(
+            ssl_context=httpx2.create_ssl_context(trust_env=False), network_backend=_PinnedBackend(target)
+        )
+
+
+def pinned_client(target: PinnedTarget, *, headers: dict[str, str] | None = None, timeout: httpx2.Timeout | None = None,
+                  auth: httpx2.Auth | None = None) -> httpx2.AsyncClient:
+    # trust_env=False: an environment proxy would be mounted ahead of the transport and dial by name.
+    return httpx2.AsyncClient(headers=headers, timeout=timeout, auth=auth, transport=PinnedTransport(target),
+                              trust_env=False)
+
+
+async def pin(url: str, *, allow_private: bool = False) -> PinnedTarget:
+    """Resolve ``url``'s host once and check the answer (FetchRefused, a 400, when the policy refuses it)."""
+    if not url.startswith(("http://", "https://")):
+        raise FetchRefused("Only http and https URLs can be used.")
+    host, address, port = await checked_address(url, allow_private=allow_private)
+    return PinnedTarget(host=host.lower(), address=address.split("%")[0], port=port)
 
 
 def _failure(exc: BaseException) -> MCPFailure:
@@ -104,20 +167,26 @@ def _failure(exc: BaseException) -> MCPFailure:
 @asynccontextmanager
 async def connect(spec: ServerSpec) -> AsyncIterator[ClientSession]:
     """An initialized session to ``spec``; raises :class:`MCPFailure` when it cannot be opened."""
-    if spec.transport in (STREAMABLE_HTTP, SSE):
-        await check_url(spec.url, allow_private=spec.allow_private)
     timeout = settings.MCP_CONNECT_TIMEOUT
-    if spec.transport == STREAMABLE_HTTP:
-        # Reads stay the SDK's (a stream may idle for minutes); each call has its own timeout here.
-        client = create_mcp_http_client(headers=_headers(spec), timeout=httpx2.Timeout(timeout, read=300))
-        transport = streamable_http_client(spec.url, http_client=client)
-    elif spec.transport == SSE:
-        transport = sse_client(spec.url, headers=_headers(spec), timeout=timeout)
-    elif spec.transport == STDIO and spec.command:
-        transport = stdio_client(StdioServerParameters(command=spec.command[0], args=list(spec.command[1:])))
-    else:
-        raise MCPFailure(f"Unknown MCP transport: {spec.transport}.")
-    async with transport as streams, ClientSession(streams[0], streams[1]) as session:
+    async with AsyncExitStack() as stack:
+        if spec.transport in (STREAMABLE_HTTP, SSE):
+            target = await pin(spec.url, allow_private=spec.allow_private)
+        if spec.transport == STREAMABLE_HTTP:
+            # Reads stay the SDK's (a stream may idle for minutes); each call has its own timeout here.
+            # The SDK leaves a client it was given open: it is closed here, after the session.
+            client = await stack.enter_async_context(
+                pinned_client(target, headers=_headers(spec), timeout=httpx2.Timeout(timeout, read=300))
+            )
+            transport = streamable_http_client(spec.url, http_client=client)
+        elif spec.transport == SSE:
+            transport = sse_client(spec.url, headers=_headers(spec), timeout=timeout,
+                                   httpx_client_factory=lambda **kwargs: pinned_client(target, **kwargs))
+        elif spec.transport == STDIO and spec.command:
+            transport = stdio_client(StdioServerParameters(command=spec.command[0], args=list(spec.command[1:])))
+        else:
+            raise MCPFailure(f"Unknown MCP transport: {spec.transport}.")
+        streams = await stack.enter_async_context(transport)
+        session = await stack.enter_async_context(ClientSession(streams[0], streams[1]))
         async with asyncio.timeout(timeout):
             await session.initialize()
         yield session

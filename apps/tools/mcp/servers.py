@@ -66,7 +66,7 @@ def spec_of(server: MCPServer) -> ServerSpec:
 # ------------------------------------------------------------------------------
 # Writes
 # ------------------------------------------------------------------------------
-def _check_name(name: str) -> str:
+def server_name_check(name: str) -> str:
     name = (name or "").strip()
     if not SERVER_NAME.match(name) or SEPARATOR in name:
         message = "A server name is 1 to 48 letters, digits, '-' or '_' (no '__'), starting with a letter or digit."
@@ -110,7 +110,7 @@ async def mcp_server_add(
     refresh: bool = True,
 ) -> MCPServer:
     """Register a server (refused by the rules above with a clear 4xx), then list its tools once."""
-    name = _check_name(name)
+    name = server_name_check(name)
     await mcp_server_check(user=user, transport=transport, url=url, command=command, allow_private=allow_private)
     server = await sync_to_async(_create)(
         owner=user, name=name, transport=transport, url=url, api_key=api_key or "", command=command or [],
@@ -163,7 +163,7 @@ def _request_entries(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def request_spec(user: Any, name: str, entry: dict[str, Any]) -> ServerSpec:
     """A per-request server under the registration rules; a refusal raises Invalid or Forbidden."""
-    name = _check_name(name)
+    name = server_name_check(name)
     kind = str(entry.get("transport") or entry.get("protocol") or entry.get("type") or "").lower()
     command = entry.get("command")
     if command:
@@ -183,7 +183,14 @@ def request_spec(user: Any, name: str, entry: dict[str, Any]) -> ServerSpec:
 # ------------------------------------------------------------------------------
 # In a run
 # ------------------------------------------------------------------------------
-def _remote_tool(pool: MCPSessionPool, spec: ServerSpec, remote: RemoteTool) -> Tool:
+def stored_tool(raw: dict[str, Any]) -> RemoteTool:
+    """A tool as a refresh (or a toolkit profile's discovery) stored it."""
+    return RemoteTool(name=raw["name"], description=raw.get("description", ""),
+                      input_schema=raw.get("input_schema") or {"type": "object", "properties": {}})
+
+
+def remote_tool(pool: MCPSessionPool, spec: ServerSpec, remote: RemoteTool, *, type: str = "mcp") -> Tool:
+    """``remote`` as a run's tool ``<server>__<tool>``, called through ``pool`` (one session per server)."""
     async def call(params: dict[str, Any], context: ToolContext) -> ToolResult:
         outcome = await pool.call_tool(spec, remote.name, params)
         return ToolResult(outcome.text, error=outcome.error)
@@ -193,7 +200,7 @@ def _remote_tool(pool: MCPSessionPool, spec: ServerSpec, remote: RemoteTool) -> 
         description=f"[MCP {spec.name}] {remote.description}".strip(),
         function=call,
         parameters=remote.input_schema,
-        type="mcp",
+        type=type,
     )
 
 
@@ -204,10 +211,7 @@ def mcp_provision(request: ToolsetRequest) -> Provision:
     notes: list[str] = []
     for server in mcp_server_list(user=request.user).filter(is_active=True, status=MCPServer.Status.CONNECTED):
         spec = spec_of(server)
-        for raw in server.tools or []:
-            remote = RemoteTool(name=raw["name"], description=raw.get("description", ""),
-                                input_schema=raw.get("input_schema") or {"type": "object", "properties": {}})
-            tools.append(_remote_tool(pool, spec, remote))
+        tools.extend(remote_tool(pool, spec, stored_tool(raw)) for raw in server.tools or [])
     for name, entry in _request_entries(request.mcp_servers or {}).items():
         try:
             spec = request_spec(request.user, name, entry)
@@ -218,6 +222,6 @@ def mcp_provision(request: ToolsetRequest) -> Provision:
         except MCPFailure as exc:
             notes.append(f"The MCP server {name} of this request is unavailable: {exc.message}")
             continue
-        tools.extend(_remote_tool(pool, spec, remote) for remote in listed)
+        tools.extend(remote_tool(pool, spec, remote) for remote in listed)
     return Provision(tools=tools, instructions="\n".join(notes), closers=[pool.aclose])
 

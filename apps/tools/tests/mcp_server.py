@@ -2,7 +2,9 @@
 
 It serves streamable HTTP at ``/mcp`` and SSE at ``/sse`` with four tools: ``echo``,
 ``fail`` (raises), ``slow`` (sleeps for a minute) and ``vanish`` (shuts the server down
-while answering, as a server that goes away mid-run).
+while answering, as a server that goes away mid-run). It keeps the ``Host`` and
+``Authorization`` headers of every request it gets (``requests``), and accepts the host
+names of :data:`PINNED_HOSTS` besides 127.0.0.1, for the tests that resolve a name to it.
 """
 from __future__ import annotations
 
@@ -13,8 +15,12 @@ import time
 import anyio
 import uvicorn
 from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.routing import Mount
+
+#: Names the DNS-pinning tests resolve to 127.0.0.1 (the system resolver knows none of them).
+PINNED_HOSTS = ("mcp.pinned.test",)
 
 
 def _free_port() -> int:
@@ -29,6 +35,7 @@ class TestMCPServer:
     def __init__(self) -> None:
         self.port = _free_port()
         self.calls: list[str] = []
+        self.requests: list[dict[str, str]] = []
         mcp = MCPServer("test-tools")
 
         @mcp.tool()
@@ -55,11 +62,22 @@ class TestMCPServer:
             await anyio.sleep(30)
             return "still here"
 
-        http = mcp.streamable_http_app()
-        sse = mcp.sse_app()
+        hosts = ["127.0.0.1:*", "localhost:*", *(f"{host}:*" for host in PINNED_HOSTS)]
+        security = TransportSecuritySettings(allowed_hosts=hosts, allowed_origins=[f"http://{host}" for host in hosts])
+        http = mcp.streamable_http_app(transport_security=security)
+        sse = mcp.sse_app(transport_security=security)
         app = Starlette(routes=[Mount("/sse-server", app=sse), Mount("/", app=http)],
                         lifespan=http.router.lifespan_context)
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+
+        async def recording(scope, receive, send):
+            if scope["type"] == "http":
+                headers = {key.decode().lower(): value.decode() for key, value in scope["headers"]}
+                self.requests.append({"host": headers.get("host", ""), "authorization": headers.get("authorization", ""),
+                                      "path": scope["path"]})
+            await app(scope, receive, send)
+
+        self.server = uvicorn.Server(uvicorn.Config(recording, host="127.0.0.1", port=self.port, log_level="warning",
+                                                    lifespan="on"))
         self.thread: threading.Thread | None = None
 
     @property
