@@ -22,7 +22,9 @@ and a signed-in user without the permission code gets 403 (``CONSOLE``).
 """
 from __future__ import annotations
 
+import json
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +45,8 @@ from apps.knowledge.models import Chunk
 from apps.knowledge.tests.factories import DocumentFactory, KnowledgeBaseFactory
 from apps.providers.tests.factories import LLMProviderFactory
 from apps.tasks.tests.factories import TaskFactory
-from apps.tools.models import MCPServer
+from apps.tools.models import MCPServer, ToolkitProfile
+from apps.tools.toolkits.catalog import catalog_install, toolkit_get
 
 OWNER_SCOPED = 404
 
@@ -220,6 +223,21 @@ def _mcp_server(owner: User, key: str = "server_name", source: str = "server") -
     server = MCPServer.objects.create(owner=owner, name="srv", source=source, url="http://127.0.0.1:1/mcp")
     return {key: server.name}
 
+
+def _toolkit_profile(owner: User, key: str = "profile_id") -> dict[str, Any]:
+    # A loopback URL, as for MCP servers: discovery is refused by the outbound rules (400), without any network.
+    catalog_install()
+    profile = ToolkitProfile.objects.create(
+        owner=owner, toolkit=toolkit_get(slug="custom-mcp"), profile_name="Work", server_name="work",
+        credentials=json.dumps({"server_url": "http://127.0.0.1:1/mcp"}), connection_id=uuid.uuid4(),
+    )
+    return {key: profile.connection_id if key == "connection_id" else profile.pk}
+
+
+def _toolkit_connection(owner: User) -> dict[str, Any]:
+    return _toolkit_profile(owner, "connection_id")
+
+
 # One entry per parameterised route of the URLconf (see the module docstring).
 SANDBOX_ADMIN = CoveredElsewhere(
     "apps/sandboxes/tests/test_api_admin.py::test_another_users_sandbox_is_404_and_no_auth_is_401"
@@ -285,6 +303,19 @@ ROUTES: dict[str, Case | NotAnObject | CoveredElsewhere] = {
         "delete", lambda owner: _mcp_server(owner, "tool_type", source="custom")),
     "api/v1/agent/user-settings/mcp/<str:tool_type>/toggle": Case(
         "patch", lambda owner: _mcp_server(owner, "tool_type", source="custom")),
+    "api/composio/toolkits/<str:slug>/icon": NotAnObject("a toolkit of the shared catalog"),
+    "api/composio/toolkits/<str:slug>/details": NotAnObject("a toolkit of the shared catalog"),
+    "api/composio/profiles/<str:profile_id>": Case("get", _toolkit_profile),
+    "api/composio/profiles/<str:profile_id>/mcp-config": Case("get", _toolkit_profile),
+    "api/composio/profiles/<str:profile_id>/tools": Case("put", _toolkit_profile, body={"enabled_tools": []}),
+    "api/composio/discover-tools/<str:profile_id>": Case("post", _toolkit_profile, owner=400),
+    "api/composio/connections/status/<str:connection_id>": Case("get", _toolkit_connection),
+    "api/composio/connections/<str:connection_id>": Case("delete", _toolkit_connection),
+    "api/composio-secure/composio-profiles/<str:profile_id>/mcp-url": Case("get", _toolkit_profile),
+    "api/composio-secure/credential-profiles/<str:profile_id>": Case("delete", _toolkit_profile),
+    "api/composio-secure/credential-profiles/<str:profile_id>/set-default": Case("put", _toolkit_profile),
+    "api/composio-secure/credential-profiles/<str:profile_id>/set-dashboard-default": Case("put", _toolkit_profile),
+    "api/composio-secure/credential-profiles/<str:profile_id>/toggle-active": Case("put", _toolkit_profile),
     # conversations
     "threads/<str:thread_id>": Case("delete", _thread),
     "chat/<str:thread_id>/history": Case("get", _thread),

@@ -2,8 +2,8 @@
 
 It serves streamable HTTP at ``/mcp`` and SSE at ``/sse`` with four tools: ``echo``,
 ``fail`` (raises), ``slow`` (sleeps for a minute) and ``vanish`` (shuts the server down
-while answering, as a server that goes away mid-run). It keeps the ``Host`` and
-``Authorization`` headers of every request it gets (``requests``), and accepts the host
+while answering, as a server that goes away mid-run). It keeps the ``Host``,
+``Authorization`` and ``Mcp-Session-Id`` headers of every request it gets (``requests``), and accepts the host
 names of :data:`PINNED_HOSTS` besides 127.0.0.1, for the tests that resolve a name to it.
 """
 from __future__ import annotations
@@ -73,7 +73,7 @@ class TestMCPServer:
             if scope["type"] == "http":
                 headers = {key.decode().lower(): value.decode() for key, value in scope["headers"]}
                 self.requests.append({"host": headers.get("host", ""), "authorization": headers.get("authorization", ""),
-                                      "path": scope["path"]})
+                                      "session": headers.get("mcp-session-id", ""), "path": scope["path"]})
             await app(scope, receive, send)
 
         self.server = uvicorn.Server(uvicorn.Config(recording, host="127.0.0.1", port=self.port, log_level="warning",

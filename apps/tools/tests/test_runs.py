@@ -1,6 +1,8 @@
 """Skills and MCP tools inside agent runs: offered per run, called through the loop, with the fake upstream and offline."""
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from apps.agents.runtime import RunOptions
@@ -124,3 +126,50 @@ def test_003_mcp_settings_add_a_server_to_one_request(alice, fake_llm, mcp_serve
     fake_llm.script(Reply(tool_calls=[{"name": "req__echo", "arguments": {"text": "sse"}, "id": "c1"}]), Reply(text="ok"))
     events = run(user=alice, agent=None, messages=[{"role": "user", "content": "Hi"}], options=options)
     assert of_type(events, "tool_result")[0]["result"] == "echo: sse"
+
+
+@pytest.fixture
+def toolkit_profile(alice, mcp_server):
+    from apps.tools.models import ToolkitProfile
+    from apps.tools.toolkits.catalog import catalog_install, toolkit_get
+
+    catalog_install()
+    tools = [{"name": "echo", "description": "Echo the given text back.",
+              "input_schema": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}},
+             {"name": "fail", "description": "Always fails.", "input_schema": {"type": "object", "properties": {}}}]
+    return ToolkitProfile.objects.create(
+        owner=alice, toolkit=toolkit_get(slug="custom-mcp"), profile_name="Work", server_name="work",
+        credentials=f'{{"server_url": "{mcp_server.http_url}", "api_key": "sk-run"}}', connection_id=uuid.uuid4(),
+        status="active", tools=tools, enabled_tools=["echo"],
+    )
+
+
+def test_an_agent_calls_a_toolkit_profiles_tool_through_the_fake_upstream(alice, fake_llm, toolkit_profile, mcp_server):
+    fake_llm.make_provider(owner=alice)
+    fake_llm.script(Reply(tool_calls=[{"name": "work__echo", "arguments": {"text": "one"}, "id": "c1"}]),
+                    Reply(tool_calls=[{"name": "work__echo", "arguments": {"text": "two"}, "id": "c2"}]),
+                    Reply(tool_calls=[{"name": "work__fail", "arguments": {}, "id": "c3"}]),
+                    Reply(text="Echoed twice."))
+    events = run(user=alice, agent=None, messages=[{"role": "user", "content": "Echo one and two"}])
+    offered = {tool["function"]["name"] for tool in fake_llm.chat_requests[0]["tools"]}
+    assert "work__echo" in offered and "work__fail" not in offered, "only the enabled subset is offered"
+    results = of_type(events, "tool_result")
+    assert [(result["result"], result["error"]) for result in results[:2]] == [("echo: one", False), ("echo: two", False)]
+    assert results[2]["error"] is True and "not available" in results[2]["result"]
+    assert "".join(e["content"] for e in of_type(events, "content")) == "Echoed twice."
+    # One session for the run's two calls, authenticated with the profile's secret.
+    assert {request["authorization"] for request in mcp_server.requests} == {"Bearer sk-run"}
+    assert len({request["session"] for request in mcp_server.requests if request["session"]}) == 1
+    assert mcp_server.calls == ["one", "two"]
+
+
+def test_an_inactive_or_disconnected_profile_is_left_out(alice, fake_llm, toolkit_profile):
+    fake_llm.make_provider(owner=alice)
+    toolkit_profile.is_active = False
+    toolkit_profile.save()
+    run(user=alice, agent=None, messages=[{"role": "user", "content": "Echo hi"}])
+    toolkit_profile.is_active, toolkit_profile.connection_id = True, None
+    toolkit_profile.save()
+    run(user=alice, agent=None, messages=[{"role": "user", "content": "Echo hi"}])
+    for request in fake_llm.chat_requests:
+        assert "work__echo" not in {tool["function"]["name"] for tool in request.get("tools", [])}

@@ -190,7 +190,10 @@ def _check_reachable(*, user: Any, toolkit: Toolkit, values: dict[str, str], all
 
 def _server_name(user: Any, toolkit: Toolkit, profile_name: str, wanted: str = "") -> str:
     if wanted:
-        name = server_name_check(wanted)
+        try:
+            name = server_name_check(wanted)
+        except Invalid as exc:
+            raise Invalid(exc.message, field_errors={"mcp_server_name": [exc.message]}) from exc
         if ToolkitProfile.objects.filter(owner=user, server_name=name).exists():
             raise Conflict(f"You already have a profile with the server name {name}.")
         return name
@@ -246,11 +249,12 @@ def profile_create(
     if profile_list(user=user).filter(toolkit=toolkit, profile_name__iexact=name).exists():
         raise Conflict(f"Profile '{name}' already exists for {toolkit.name}.")
     checked = _checked_values(toolkit, values or {})
+    server_name = _server_name(user, toolkit, name, server_name)
     _check_reachable(user=user, toolkit=toolkit, values=checked, allow_private=allow_private)
     first = not profile_list(user=user).filter(toolkit=toolkit).exists()
     profile = ToolkitProfile(
         owner=user, toolkit=toolkit, profile_name=name, display_name=(display_name or "").strip() or f"{toolkit.name} - {name}",
-        server_name=_server_name(user, toolkit, name, server_name), credentials=json.dumps(checked),
+        server_name=server_name, credentials=json.dumps(checked),
         connection_id=uuid.uuid4(), allow_private=allow_private, enabled_tools=enabled_tools,
     )
     with transaction.atomic():
