@@ -191,7 +191,8 @@ class ComposioToolsListApi(ComposioView):
 # /api/composio — profiles and connections
 # ------------------------------------------------------------------------------
 class ComposioProfilesApi(ComposioView):
-    @extend_schema(parameters=[s.ProfileListQuerySerializer], responses=OpenApiTypes.OBJECT, tags=TAGS)
+    @extend_schema(parameters=[s.ProfileListQuerySerializer], responses=OpenApiTypes.OBJECT, tags=TAGS,
+                   operation_id="api_composio_profiles_list")
     def get(self, request: Request) -> Response:
         query = _query(s.ProfileListQuerySerializer, request)
         profiles = [profile_out(profile) for profile in p.profile_list(user=request.user, **query)]

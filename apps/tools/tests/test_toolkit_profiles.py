@@ -317,3 +317,28 @@ def test_every_route_requires_sign_in(anon, method, path):
     url = path.format(profile_id=uuid.uuid4(), connection_id=uuid.uuid4())
     response = getattr(anon, method)(url)
     assert response.status_code == 401 and "detail" in response.json()
+
+
+def test_the_admin_keeps_credentials_write_only(admin_client, admin_user, profile):
+    admin_client.force_login(admin_user)
+    page = admin_client.get(f"/admin/tools/toolkitprofile/{profile['profile_id']}/change/")
+    assert page.status_code == 200 and SECRET not in page.content.decode()
+    saved = ToolkitProfile.objects.get(pk=profile["profile_id"])
+    form = {"owner": saved.owner_id, "toolkit": saved.toolkit_id, "profile_name": "Renamed", "display_name": "",
+            "server_name": saved.server_name, "credentials": "", "connection_id": str(saved.connection_id),
+            "is_active": "on", "tools": "[]", "enabled_tools": "null"}
+    response = admin_client.post(f"/admin/tools/toolkitprofile/{saved.pk}/change/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    saved.refresh_from_db()
+    assert saved.profile_name == "Renamed" and SECRET in saved.credentials
+    form["credentials"] = "not json"
+    assert b"Enter a JSON object" in admin_client.post(f"/admin/tools/toolkitprofile/{saved.pk}/change/", form).content
+
+
+def test_a_staff_profile_allowed_private_addresses_discovers_a_loopback_server(admin_client, mcp_server, settings):
+    settings.FETCH_ALLOW_LOOPBACK = False
+    body = {"toolkit_slug": "custom-mcp", "profile_name": "Internal", "allow_private": True,
+            "initiation_params": {"server_url": mcp_server.http_url}}
+    created = admin_client.post("/api/composio/profiles", body, format="json").json()
+    assert created["profile"]["allow_private"] is True
+    assert admin_client.post(f"/api/composio/discover-tools/{created['profile_id']}").json()["count"] == 4

@@ -221,12 +221,17 @@ def _save(profile: ToolkitProfile, **kwargs: Any) -> ToolkitProfile:
     return profile
 
 
-@transaction.atomic
 def _make_default(profile: ToolkitProfile, flag: str) -> None:
     # Unset the toolkit's other default first: the constraint allows one per user and toolkit.
-    ToolkitProfile.objects.filter(owner=profile.owner_id, toolkit=profile.toolkit_id, **{flag: True}).exclude(
-        pk=profile.pk).update(**{flag: False, "updated_at": timezone.now()})
-    ToolkitProfile.objects.filter(pk=profile.pk).update(**{flag: True, "updated_at": timezone.now()})
+    # Two requests doing this at once: the second one's update meets the constraint, a 409 (try again).
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            ToolkitProfile.objects.filter(owner=profile.owner_id, toolkit=profile.toolkit_id, **{flag: True}).exclude(
+                pk=profile.pk).update(**{flag: False, "updated_at": now})
+            ToolkitProfile.objects.filter(pk=profile.pk).update(**{flag: True, "updated_at": now})
+    except IntegrityError as exc:
+        raise Conflict("The toolkit's default changed at the same time; try again.") from exc
     setattr(profile, flag, True)
 
 
