@@ -16,6 +16,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.accounts.authentication import BearerAuthentication, CsrfSessionAuthentication
 from apps.core.api.views import AnyAcceptNegotiation, PlatformApiView
 from apps.core.errors import Conflict, NotFound
 from apps.tools.api import serializers as s
@@ -154,6 +155,8 @@ class ComposioToolkitsApi(ComposioView):
 class ComposioToolkitIconApi(ComposioView):
     # An <img> asks for image/*, which no JSON renderer offers: the view answers the SVG itself.
     content_negotiation_class = AnyAcceptNegotiation
+    # An <img> cannot send a bearer token; the web UI's session cookie signs it in (a GET changes nothing).
+    authentication_classes = [BearerAuthentication, CsrfSessionAuthentication]
 
     @extend_schema(responses={(200, "image/svg+xml"): OpenApiTypes.BINARY}, tags=TAGS,
                    summary="The toolkit's SVG icon (JSON {icon_url} when Accept asks for application/json only)")

@@ -79,6 +79,13 @@ def test_the_icon_is_an_svg_that_cannot_run_anything(alice_client):
     assert alice_client.get("/api/composio/toolkits/nope/icon").status_code == 404
 
 
+def test_the_icon_takes_the_web_sessions_cookie(client, alice):
+    # What an <img> in the web UI sends: the session cookie, no bearer token.
+    assert client.get("/api/composio/toolkits/github/icon").status_code == 401
+    client.force_login(alice)
+    assert client.get("/api/composio/toolkits/github/icon", HTTP_ACCEPT="image/*").status_code == 200
+
+
 def test_details(alice_client):
     body = alice_client.get("/api/composio/toolkits/custom-mcp/details").json()
     toolkit = body["toolkit"]
