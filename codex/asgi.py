@@ -20,4 +20,5 @@ http_application = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STA
 
 # /preview/<sandbox>/<port>/... is proxied into a sandbox (apps/sandboxes/proxy.py); /mcp/agents/<id> and
 # /mcp/sandboxes/<id> are MCP servers (apps/tools/mcp/serving.py), outside Django; the rest is Django's.
-application = ProtocolTypeRouter({"http": with_mcp(with_previews(http_application), [agent_mcp, sandbox_mcp])})
+MCP_ENDPOINTS = [agent_mcp, sandbox_mcp]
+application = ProtocolTypeRouter({"http": with_mcp(with_previews(http_application), MCP_ENDPOINTS)})

@@ -133,4 +133,4 @@ def agent_target(user: Any, agent_id: str) -> McpTarget:
     )
 
 
-agent_mcp = McpEndpoint(prefix=PREFIX, resolve=agent_target)
+agent_mcp = McpEndpoint(prefix=PREFIX, resolve=agent_target, id_name="agent_id")

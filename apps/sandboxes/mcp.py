@@ -41,4 +41,4 @@ def sandbox_target(user: Any, sandbox_id: str) -> McpTarget:
     )
 
 
-sandbox_mcp = McpEndpoint(prefix=PREFIX, resolve=sandbox_target, id_pattern=r"sbx_[0-9a-f]{1,32}")
+sandbox_mcp = McpEndpoint(prefix=PREFIX, resolve=sandbox_target, id_name="sandbox_id", id_pattern=r"sbx_[0-9a-f]{1,32}")

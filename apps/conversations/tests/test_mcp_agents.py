@@ -5,16 +5,11 @@
 """
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
-from mcp.client.session import ClientSession
-from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
-from mcp.shared.exceptions import MCPError
 
 from apps.accounts.services.api_keys import api_key_create, api_key_revoke
 from apps.agents.tests.factories import AgentFactory, AgentGrantFactory
@@ -23,51 +18,10 @@ from apps.knowledge import services as knowledge_services
 from apps.knowledge.tests.conftest import corpus_file
 from apps.providers.models import UsageRecord
 from apps.providers.testing import Reply
+from apps.tools.tests.mcp_client import call, list_tools, over_mcp, refused
 from conftest import bearer_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def over_mcp(url: str, token: str | None, work: Callable[[ClientSession], Awaitable[Any]]) -> Any:
-    """Open an SDK session to ``url`` (signed in with ``token``), initialise it and run ``work`` on it."""
-
-    async def main() -> Any:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        client = create_mcp_http_client(headers=headers)
-        async with client, streamable_http_client(url, http_client=client) as (read, write):
-            async with ClientSession(read, write) as session:
-                await session.initialize()
-                return await work(session)
-
-    return asyncio.run(main())
-
-
-def first_error(exc: BaseException) -> BaseException:
-    while isinstance(exc, BaseExceptionGroup):
-        exc = exc.exceptions[0]
-    return exc
-
-
-def refused(url: str, token: str | None) -> MCPError:
-    async def list_tools(session: ClientSession) -> Any:
-        return await session.list_tools()
-
-    with pytest.raises(BaseException) as caught:
-        over_mcp(url, token, list_tools)
-    error = first_error(caught.value)
-    assert isinstance(error, MCPError), repr(error)
-    return error
-
-
-async def _tools(session: ClientSession) -> Any:
-    return await session.list_tools()
-
-
-def _call(name: str, arguments: dict[str, Any]) -> Callable[[ClientSession], Awaitable[Any]]:
-    async def call(session: ClientSession) -> Any:
-        return await session.call_tool(name, arguments)
-
-    return call
 
 
 @pytest.fixture(autouse=True)
@@ -84,7 +38,7 @@ def mcp_url(daphne_server) -> Callable[[Any], str]:
 def test_it_lists_the_agents_two_tools(alice, mcp_url):
     agent = AgentFactory(owner=alice, name="Librarian", description="Knows the handbook.")
 
-    listed = over_mcp(mcp_url(agent), bearer_for(alice), _tools)
+    listed = over_mcp(mcp_url(agent), bearer_for(alice), list_tools)
 
     assert [tool.name for tool in listed.tools] == ["ask", "search_knowledge"]
     ask = listed.tools[0]
@@ -98,7 +52,7 @@ def test_ask_is_a_real_run_of_the_user_with_usage_recorded(alice, mcp_url, fake_
     agent = AgentFactory(owner=alice, name="Ops", system_prefix="You are the ops agent.")
     key = api_key_create(owner=alice, name="claude-desktop")[1]
 
-    result = over_mcp(mcp_url(agent), key, _call("ask", {"question": "Which port does Nightjar use?"}))
+    result = over_mcp(mcp_url(agent), key, call("ask", {"question": "Which port does Nightjar use?"}))
 
     assert result.is_error is False
     assert result.content[0].text == "Nightjar listens on port 7443."
@@ -119,9 +73,9 @@ def test_ask_continues_a_thread_and_cites_the_users_documents(alice, bob, mcp_ur
     agent = AgentFactory(owner=alice)
     token = bearer_for(alice)
 
-    first = over_mcp(mcp_url(agent), token, _call("ask", {"question": "How long are Nightjar backups kept?"}))
+    first = over_mcp(mcp_url(agent), token, call("ask", {"question": "How long are Nightjar backups kept?"}))
     thread_id = first.structured_content["artifacts"][0]["thread_id"]
-    second = over_mcp(mcp_url(agent), token, _call("ask", {"question": "And when are they written?",
+    second = over_mcp(mcp_url(agent), token, call("ask", {"question": "And when are they written?",
                                                           "thread_id": thread_id}))
 
     assert first.is_error is False and second.is_error is False
@@ -130,7 +84,7 @@ def test_ask_continues_a_thread_and_cites_the_users_documents(alice, bob, mcp_ur
     assert "Sources:\n[1] nightjar.md" in first.content[0].text
     assert AgentRun.objects.filter(thread_id=thread_id).count() == 2
     bobs = over_mcp(mcp_url(AgentFactory(owner=bob)), bearer_for(bob),
-                    _call("ask", {"question": "Hi", "thread_id": thread_id}))
+                    call("ask", {"question": "Hi", "thread_id": thread_id}))
     assert bobs.is_error is True and bobs.content[0].text == "Thread not found."
 
 
@@ -142,7 +96,7 @@ def test_search_knowledge_ranks_the_agents_passages(alice, bob, mcp_url):
     )
     agent = AgentFactory(owner=alice)
 
-    result = over_mcp(mcp_url(agent), bearer_for(alice), _call("search_knowledge", {"query": "matcha", "top_k": 3}))
+    result = over_mcp(mcp_url(agent), bearer_for(alice), call("search_knowledge", {"query": "matcha", "top_k": 3}))
 
     passages = result.structured_content["artifacts"][0]["passages"]
     assert result.is_error is False and 1 <= len(passages) <= 3
@@ -155,7 +109,7 @@ def test_search_knowledge_ranks_the_agents_passages(alice, bob, mcp_url):
 def test_search_knowledge_checks_its_arguments(alice, mcp_url):
     agent = AgentFactory(owner=alice)
 
-    result = over_mcp(mcp_url(agent), bearer_for(alice), _call("search_knowledge", {"query": "tea", "top_k": 500}))
+    result = over_mcp(mcp_url(agent), bearer_for(alice), call("search_knowledge", {"query": "tea", "top_k": 500}))
 
     assert result.is_error is True
     assert result.content[0].text.startswith("Invalid parameters for search_knowledge: 500 is greater than")
@@ -180,6 +134,7 @@ def test_another_users_agent_is_not_found(alice, bob, mcp_url, daphne_server):
     error = refused(mcp_url(bobs), bearer_for(alice))
 
     assert error.error.message == "Agent not found."
+    assert httpx.post(mcp_url(bobs), json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).status_code == 401
     response = httpx.post(f"{daphne_server.url}/mcp/agents/not-an-id", json={}, headers={
         "Authorization": f"Bearer {bearer_for(alice)}"})
     assert response.status_code == 404
@@ -189,7 +144,7 @@ def test_another_users_agent_is_not_found(alice, bob, mcp_url, daphne_server):
 def test_a_grant_opens_the_agent_and_its_revocation_closes_it(alice, bob, mcp_url):
     grant = AgentGrantFactory(agent=AgentFactory(owner=bob, name="Shared"), user=alice)
 
-    assert [tool.name for tool in over_mcp(mcp_url(grant.agent), bearer_for(alice), _tools).tools] == [
+    assert [tool.name for tool in over_mcp(mcp_url(grant.agent), bearer_for(alice), list_tools).tools] == [
         "ask", "search_knowledge"]
     grant.delete()
     assert refused(mcp_url(grant.agent), bearer_for(alice)).error.message == "Agent not found."

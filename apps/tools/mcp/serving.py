@@ -120,8 +120,12 @@ def _server(target: McpTarget) -> Server:
 class McpEndpoint:
     """An ASGI app answering ``<prefix><object_id>`` (a trailing slash too) over MCP streamable HTTP."""
 
-    def __init__(self, *, prefix: str, resolve: Resolver, id_pattern: str = r"[A-Za-z0-9_-]{1,64}") -> None:
+    def __init__(
+        self, *, prefix: str, resolve: Resolver, id_name: str = "object_id", id_pattern: str = r"[A-Za-z0-9_-]{1,64}"
+    ) -> None:
         self.prefix = prefix
+        #: The route in the URLconf's spelling (``mcp/agents/<agent_id>``), for the authorization matrix.
+        self.route = f"{prefix.lstrip('/')}<{id_name}>"
         self.resolve = resolve
         self._path = re.compile(rf"^{re.escape(prefix)}(?P<id>{id_pattern})/?$")
         self._authenticated = AuthenticationMiddleware(
