@@ -29,6 +29,8 @@ PREFIX = "/mcp/agents/"
 ENDPOINT = "mcp /mcp/agents/{agent_id}"
 MAX_QUESTION_CHARS = 20_000
 MAX_TOP_K = 20
+#: The run's events an MCP client is told of while it waits (as progress notifications).
+PROGRESS_EVENTS = ("status",)
 
 
 def agent_mcp_path(*, agent: Agent) -> str:
@@ -54,8 +56,13 @@ def _ask_tool(agent: Agent) -> Tool:
         except ServiceError as exc:
             raise ToolFailed(exc.message) from exc
         outcome = Outcome()
-        for event in await events_to_end(run_id=str(run.pk), status=run.status):
+
+        async def take(event: dict[str, Any]) -> None:
             outcome.take(event["type"], event["data"])
+            if event["type"] in PROGRESS_EVENTS and event["data"].get("content"):
+                await context.emit("progress", {"content": str(event["data"]["content"])})
+
+        await events_to_end(run_id=str(run.pk), status=run.status, on_event=take)
         if outcome.status != "completed":
             raise ToolFailed(outcome.error or f"The run ended {outcome.status} before it answered.")
         answer = "".join(outcome.content).strip()

@@ -52,7 +52,8 @@ def test_ask_is_a_real_run_of_the_user_with_usage_recorded(alice, mcp_url, fake_
     agent = AgentFactory(owner=alice, name="Ops", system_prefix="You are the ops agent.")
     key = api_key_create(owner=alice, name="claude-desktop")[1]
 
-    result = over_mcp(mcp_url(agent), key, call("ask", {"question": "Which port does Nightjar use?"}))
+    progress: list[tuple[float, str | None]] = []
+    result = over_mcp(mcp_url(agent), key, call("ask", {"question": "Which port does Nightjar use?"}, progress=progress))
 
     assert result.is_error is False
     assert result.content[0].text == "Nightjar listens on port 7443."
@@ -65,6 +66,9 @@ def test_ask_is_a_real_run_of_the_user_with_usage_recorded(alice, mcp_url, fake_
     usage = UsageRecord.objects.get(user=alice)
     assert (usage.input_tokens, usage.output_tokens, usage.run_id) == (30, 7, run.pk)
     assert Thread.objects.get(pk=run.thread_id).owner == alice
+    # The run's steps, told while the client waited (each notification numbered up from 1).
+    assert [value for value, _ in progress] == list(range(1, len(progress) + 1))
+    assert progress[0][1].startswith("Queued") and "Agent routing to answer generation..." in dict(progress).values()
 
 
 def test_ask_continues_a_thread_and_cites_the_users_documents(alice, bob, mcp_url):

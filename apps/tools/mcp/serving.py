@@ -16,6 +16,7 @@ session lives in this process, so any daphne behind a load balancer answers any 
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -106,7 +107,17 @@ def _server(target: McpTarget) -> Server:
         return types.ListToolsResult(tools=[_listed(tool) for tool in toolset.tools])
 
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
-        result = await toolset.call(params.name, params.arguments or {}, target.context)
+        steps = 0
+
+        async def emit(type: str, data: dict[str, Any]) -> None:
+            # A tool's progress events reach a client that asked for progress (a no-op otherwise).
+            nonlocal steps
+            if type == "progress":
+                steps += 1
+                await ctx.session.report_progress(steps, None, str(data.get("content") or "")[:500] or None)
+
+        context = dataclasses.replace(target.context, emit=emit)
+        result = await toolset.call(params.name, params.arguments or {}, context)
         structured = {"artifacts": result.artifacts} if result.artifacts else None
         return types.CallToolResult(
             content=[types.TextContent(type="text", text=result.text)],

@@ -31,9 +31,14 @@ async def list_tools(session: ClientSession) -> Any:
     return await session.list_tools()
 
 
-def call(name: str, arguments: dict[str, Any]) -> Work:
+def call(name: str, arguments: dict[str, Any], *, progress: list[tuple[float, str | None]] | None = None) -> Work:
+    """Call ``name``; with ``progress``, ask for progress notifications and collect them there."""
+
+    async def collect(value: float, total: float | None, message: str | None) -> None:
+        progress.append((value, message))
+
     async def work(session: ClientSession) -> Any:
-        return await session.call_tool(name, arguments)
+        return await session.call_tool(name, arguments, progress_callback=collect if progress is not None else None)
 
     return work
 
