@@ -160,8 +160,7 @@ class McpEndpoint:
         return self.resolve(user, object_id)
 
     async def _serve(self, scope: dict, receive: Any, send: Any) -> None:
-        principal = scope["user"]
-        assert isinstance(principal, AuthenticatedUser)  # RequireAuthMiddleware let only these through
+        principal: AuthenticatedUser = scope["user"]  # RequireAuthMiddleware lets only these through
         object_id = self._path.match(scope["path"])["id"]
         try:
             target = await in_thread(self._target, principal.access_token.subject, object_id)
