@@ -10,10 +10,15 @@ from channels.routing import ProtocolTypeRouter  # noqa: E402  (Django must be s
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from apps.conversations.mcp import agent_mcp  # noqa: E402
+from apps.sandboxes.mcp import sandbox_mcp  # noqa: E402
 from apps.sandboxes.proxy import with_previews  # noqa: E402
+from apps.tools.mcp.serving import with_mcp  # noqa: E402
 
 # Only requests under STATIC_URL reach the static handler; everything else goes straight to Django.
 http_application = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
 
-# /preview/<sandbox>/<port>/... is proxied into a sandbox (apps/sandboxes/proxy.py); the rest is Django's.
-application = ProtocolTypeRouter({"http": with_previews(http_application)})
+# /preview/<sandbox>/<port>/... is proxied into a sandbox (apps/sandboxes/proxy.py); /mcp/agents/<id> and
+# /mcp/sandboxes/<id> are MCP servers (apps/tools/mcp/serving.py), outside Django; the rest is Django's.
+MCP_ENDPOINTS = [agent_mcp, sandbox_mcp]
+application = ProtocolTypeRouter({"http": with_mcp(with_previews(http_application), MCP_ENDPOINTS)})

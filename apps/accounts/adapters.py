@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
+from apps.accounts.registration import registration_switches
 from apps.core import throttle
 from apps.core.client_ip import client_ip
 
@@ -42,9 +43,8 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         redirect, so it admits only people whose accounts already exist; where an emailed
         code is required, only an address the provider verified is accepted.
         """
-        from apps.system.selectors import registration_allowed, registration_invite_only
-
-        if not registration_allowed() or registration_invite_only():
+        switches = registration_switches()
+        if not switches.allowed or switches.invite_only:
             return False
         if settings.REGISTRATION_REQUIRES_EMAIL_CODE:
             # The emailed code proves the address; from a provider only its own verification can.

@@ -3,7 +3,8 @@
 Kept apart from :mod:`apps.accounts.authentication` (sign-in tokens). Views that take keys
 list :class:`ApiKeyAuthentication` before ``BearerAuthentication``: a ``ce-`` token is
 always a key, so a bad one is refused here with 401 instead of being read as a JWT.
-Only the routes listed in docs/openai-api.md take keys (``/v1/*`` and ``/api/keys``):
+Only the routes listed in docs/openai-api.md take keys (``/v1/*``, ``/api/keys`` and, through
+:func:`apps.accounts.authentication.bearer_user`, the MCP servers under ``/mcp/``):
 the rest of the APIs (password changes, token refresh, admin console) need a sign-in.
 """
 from __future__ import annotations

@@ -8,8 +8,9 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 
+from apps.accounts.services.api_keys import KEY_PREFIX, api_key_authenticate
 from apps.accounts.services.auth import TOKEN_VERSION_CLAIM
 
 
@@ -37,6 +38,22 @@ class BearerAuthentication(JWTAuthentication):
         if validated_token.get(TOKEN_VERSION_CLAIM, 0) != user.token_version:
             raise AuthenticationFailed("Token has been revoked.", code="token_not_valid")
         return user
+
+
+def bearer_user(secret: str) -> Any | None:
+    """The active user a bearer secret signs in (a ``ce-`` API key or an access JWT), or ``None``.
+
+    For the endpoints outside DRF (the MCP servers), with the same rules as the two
+    authenticators above: a revoked key, an expired token or one older than a logout is refused.
+    """
+    if secret.startswith(KEY_PREFIX):
+        key = api_key_authenticate(secret=secret)
+        return key.owner if key is not None else None
+    authenticator = BearerAuthentication()
+    try:
+        return authenticator.get_user(authenticator.get_validated_token(secret.encode()))
+    except (InvalidToken, AuthenticationFailed, exceptions.AuthenticationFailed):
+        return None
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})

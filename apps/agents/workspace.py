@@ -20,8 +20,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from apps.agents.models import Agent
-from apps.conversations.selectors import thread_list
 from apps.core.errors import Invalid, NotFound
+from apps.core.sessions import session_titles
 
 ROOT = "workspaces"
 _SESSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -74,7 +74,7 @@ def _inside(root: str, relative: str) -> str:
 def _own_session(user: Any, agent: Agent, session_id: str) -> str:
     """The root of ``session_id``'s workspace when it is ``user``'s session; 404 otherwise."""
     root = workspace_root(agent=agent, session_id=session_id)
-    if not thread_list(user=user).filter(pk=session_id).exists():
+    if session_id not in session_titles(user=user, session_ids=[session_id], kinds=["thread"]):
         raise NotFound("Workspace not found.")
     return root
 
@@ -84,7 +84,7 @@ def _own_sessions(user: Any, agent: Agent) -> list[str]:
         directories, _ = default_storage.listdir(workspace_root(agent=agent, session_id=None))
     except (FileNotFoundError, NotADirectoryError):
         return []
-    return sorted(thread_list(user=user).filter(pk__in=directories).values_list("pk", flat=True))
+    return sorted(session_titles(user=user, session_ids=directories, kinds=["thread"]))
 
 
 def _walk(root: str, prefix: str, files: list[WorkspaceFile]) -> None:

@@ -13,20 +13,12 @@ from django.utils import timezone
 
 from apps.billing import services
 from apps.billing.models import ZERO, CreditLedgerEntry, FeatureFlag, OpenRouterKey, Plan, Subscription
-from apps.conversations.models import Thread
 from apps.core.errors import Invalid, NotFound
+from apps.core.sessions import session_titles
 from apps.providers.models import UsageRecord
-from apps.tasks.models import Task
 
 MAX_HISTORY_DAYS = 366
 _SPENT = Q(ledger_entries__kind=CreditLedgerEntry.Kind.SPEND)
-
-
-def _uuid(value: str) -> UUID | None:
-    try:
-        return UUID(value)
-    except ValueError:
-        return None
 
 
 def user_get(*, user_id: UUID) -> Any:
@@ -63,10 +55,7 @@ def session_usage(*, user: Any, page: int, per_page: int) -> dict[str, Any]:
     total = sessions.count()
     rows = list(sessions[(page - 1) * per_page: page * per_page])
     ids = [row["session_id"] for row in rows]
-    titles = dict(Thread.objects.filter(owner=user, pk__in=ids).values_list("pk", "title"))
-    task_ids = [uid for value in ids if (uid := _uuid(value)) is not None]
-    titles.update({str(pk): title for pk, title in Task.objects.filter(owner=user, pk__in=task_ids)
-                   .values_list("pk", "title")})
+    titles = session_titles(user=user, session_ids=ids)
     return {
         "sessions": [
             {"session_id": row["session_id"], "session_title": titles.get(row["session_id"], ""),

@@ -5,6 +5,7 @@ Another user's object is reported exactly like a missing one (404).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -49,6 +50,11 @@ def project_get(*, user: Any, project_id: Any) -> Project:
 # ------------------------------------------------------------------------------
 # Threads
 # ------------------------------------------------------------------------------
+def thread_titles(user: Any, session_ids: Sequence[str]) -> dict[str, str]:
+    """The titles of those ids that are ``user``'s threads (the core session registry's reader for threads)."""
+    return dict(Thread.objects.filter(owner=user, pk__in=list(session_ids)).values_list("pk", "title"))
+
+
 def thread_list(*, user: Any, project_id: Any = None) -> QuerySet[Thread]:
     threads = Thread.objects.filter(owner=user).select_related("agent", "project")
     if project_id:

@@ -42,12 +42,18 @@ def _sandbox_for(context: ToolContext) -> Sandbox:
     return services.sandbox_create(user=context.user, template_id="python")
 
 
-def _bound(work: Callable[[Sandbox, dict[str, Any]], str]) -> Callable[[dict[str, Any], ToolContext], Awaitable[ToolResult]]:
-    """A tool function running ``work`` on the run's sandbox in a thread; service errors go to the model."""
+#: Which sandbox a call works on: ``(context) -> Sandbox`` (database work, run in the call's thread).
+SandboxLocator = Callable[[ToolContext], Sandbox]
+
+
+def _bound(
+    work: Callable[[Sandbox, dict[str, Any]], str], locate: SandboxLocator
+) -> Callable[[dict[str, Any], ToolContext], Awaitable[ToolResult]]:
+    """A tool function running ``work`` on the located sandbox in a thread; service errors go to the model."""
 
     def call(params: dict[str, Any], context: ToolContext) -> str:
         try:
-            return work(_sandbox_for(context), params)
+            return work(locate(context), params)
         except ServiceError as exc:
             raise ToolFailed(exc.message) from exc
         finally:
@@ -97,62 +103,68 @@ def _preview_url(sandbox: Sandbox, params: dict[str, Any]) -> str:
     return f"Preview of port {port}: {services.preview_path(sandbox=sandbox, port=port)}"
 
 
-SANDBOX_TOOLS = [
-    Tool(
-        name="shell",
-        description="Run a shell command in your sandbox (an isolated Linux workspace without network) and see its output.",
-        function=_bound(_shell),
-        parameters={
-            "type": "object",
-            "properties": {
-                "command": {"type": "string", "maxLength": 100_000},
-                "timeout": {"type": "number", "minimum": 0.1, "maximum": 600},
-                "cwd": PATH,
+def sandbox_tools(locate: SandboxLocator) -> list[Tool]:
+    """The sandbox tools, each call working on the sandbox ``locate`` names (a run's, or one MCP endpoint's)."""
+    return [
+        Tool(
+            name="shell",
+            description="Run a shell command in your sandbox (an isolated Linux workspace without network) and see its output.",
+            function=_bound(_shell, locate),
+            parameters={
+                "type": "object",
+                "properties": {
+                    "command": {"type": "string", "maxLength": 100_000},
+                    "timeout": {"type": "number", "minimum": 0.1, "maximum": 600},
+                    "cwd": PATH,
+                },
+                "required": ["command"],
             },
-            "required": ["command"],
-        },
-        type="sandbox",
-    ),
-    Tool(
-        name="read_file", description="Read a text file from your sandbox.", function=_bound(_read_file),
-        parameters={"type": "object", "properties": {"path": PATH}, "required": ["path"]}, type="sandbox",
-    ),
-    Tool(
-        name="write_file", description="Write a text file in your sandbox (parent directories are created).",
-        function=_bound(_write_file),
-        parameters={
-            "type": "object", "properties": {"path": PATH, "content": {"type": "string", "maxLength": 1_000_000}},
-            "required": ["path", "content"],
-        },
-        type="sandbox",
-    ),
-    Tool(
-        name="list_files", description="List the files of your sandbox (or of one directory in it).", function=_bound(_list_files),
-        parameters={"type": "object", "properties": {"path": PATH}}, type="sandbox",
-    ),
-    Tool(
-        name="start_session",
-        description="Start a long-running process in your sandbox, such as a dev server on a port (see preview_url).",
-        function=_bound(_start_session),
-        parameters={
-            "type": "object",
-            "properties": {
-                "name": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},
-                "command": {"type": "string", "maxLength": 10_000},
-                "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+            type="sandbox",
+        ),
+        Tool(
+            name="read_file", description="Read a text file from your sandbox.", function=_bound(_read_file, locate),
+            parameters={"type": "object", "properties": {"path": PATH}, "required": ["path"]}, type="sandbox",
+        ),
+        Tool(
+            name="write_file", description="Write a text file in your sandbox (parent directories are created).",
+            function=_bound(_write_file, locate),
+            parameters={
+                "type": "object", "properties": {"path": PATH, "content": {"type": "string", "maxLength": 1_000_000}},
+                "required": ["path", "content"],
             },
-            "required": ["name", "command"],
-        },
-        type="sandbox",
-    ),
-    Tool(
-        name="preview_url",
-        description="A link that shows what a server in your sandbox serves (a static file server is started if none runs).",
-        function=_bound(_preview_url),
-        parameters={"type": "object", "properties": {"port": {"type": "integer", "minimum": 1, "maximum": 65535}}},
-        type="sandbox",
-    ),
-]
+            type="sandbox",
+        ),
+        Tool(
+            name="list_files", description="List the files of your sandbox (or of one directory in it).", function=_bound(_list_files, locate),
+            parameters={"type": "object", "properties": {"path": PATH}}, type="sandbox",
+        ),
+        Tool(
+            name="start_session",
+            description="Start a long-running process in your sandbox, such as a dev server on a port (see preview_url).",
+            function=_bound(_start_session, locate),
+            parameters={
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},
+                    "command": {"type": "string", "maxLength": 10_000},
+                    "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+                },
+                "required": ["name", "command"],
+            },
+            type="sandbox",
+        ),
+        Tool(
+            name="preview_url",
+            description="A link that shows what a server in your sandbox serves (a static file server is started if none runs).",
+            function=_bound(_preview_url, locate),
+            parameters={"type": "object", "properties": {"port": {"type": "integer", "minimum": 1, "maximum": 65535}}},
+            type="sandbox",
+        ),
+    ]
+
+
+#: The tools of a run: bound to the run's thread's project sandbox.
+SANDBOX_TOOLS = sandbox_tools(_sandbox_for)
 TOOL_NAMES = [tool.name for tool in SANDBOX_TOOLS]
 
 

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+from apps.accounts.registration import RegistrationSwitches
 from apps.system.models import SystemSetting
 
 logger = logging.getLogger(__name__)
@@ -22,6 +23,9 @@ DEFAULTS: dict[str, Any] = {
     "allow_registration": True,
     "registration_invite_only": False,
 }
+
+
+REGISTRATION_KEYS = ("allow_registration", "registration_invite_only")
 
 
 def setting_get(key: str) -> Any:
@@ -35,12 +39,13 @@ def settings_all() -> dict[str, Any]:
     return values
 
 
-def registration_allowed() -> bool:
-    return bool(setting_get("allow_registration"))
-
-
-def registration_invite_only() -> bool:
-    return bool(setting_get("registration_invite_only"))
+def registration_switches() -> RegistrationSwitches:
+    """The sign-up switches in one query (what the accounts app reads, see its ``registration``)."""
+    values = dict(SystemSetting.objects.filter(key__in=REGISTRATION_KEYS).values_list("key", "value"))
+    return RegistrationSwitches(
+        allowed=bool(values.get("allow_registration", DEFAULTS["allow_registration"])),
+        invite_only=bool(values.get("registration_invite_only", DEFAULTS["registration_invite_only"])),
+    )
 
 
 def upstream_providers() -> list[dict[str, str]]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import QuerySet
@@ -21,6 +22,12 @@ def _as_uuid(value: object) -> uuid.UUID | None:
 
 def task_list(*, user: Any) -> QuerySet[Task]:
     return Task.objects.filter(owner=user)
+
+
+def task_titles(user: Any, session_ids: Sequence[str]) -> dict[str, str]:
+    """The titles of those ids that are ``user``'s tasks (the core session registry's reader for tasks)."""
+    pks = [pk for pk in (_as_uuid(value) for value in session_ids) if pk is not None]
+    return {str(pk): title for pk, title in task_list(user=user).filter(pk__in=pks).values_list("pk", "title")}
 
 
 def task_get(*, user: Any, task_id: object) -> Task:

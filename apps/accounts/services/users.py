@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
 from apps.accounts.models import Department, Role, User
+from apps.accounts.registration import registration_switches
 from apps.accounts.services import codes
 from apps.accounts.services.auth import tokens_revoke_all
 from apps.core import throttle
@@ -120,9 +121,7 @@ def user_delete(*, user: User) -> None:
 
 
 def registration_ensure_open() -> None:
-    from apps.system.selectors import registration_allowed
-
-    if not settings.LOCAL_LOGIN_ENABLED or not registration_allowed():
+    if not settings.LOCAL_LOGIN_ENABLED or not registration_switches().allowed:
         raise Invalid(REGISTRATION_DISABLED, code="registration_disabled")
 
 
@@ -150,11 +149,9 @@ def user_register(
     an emailed code when ``REGISTRATION_REQUIRES_EMAIL_CODE`` is on, one was sent to this
     address, or one is given.
     """
-    from apps.system.selectors import registration_invite_only
-
     throttle.check("register-ip", ip or "unknown", settings.REGISTER_THROTTLE, message="Too many registrations.")
     registration_ensure_open()
-    invite_only = registration_invite_only()
+    invite_only = registration_switches().invite_only
     if invite_only and not invite_code:
         raise Invalid("An invite code is required.", field_errors={"invite_code": ["This field is required."]})
     checked_code = None

@@ -10,6 +10,7 @@ from django.utils import timezone
 from apps.agents.defaults import DEFAULT_AGENT_NAME, DEFAULT_MAX_LOOP_COUNT, default_system_prompt
 from apps.agents.models import MAX_LOOP_LIMIT
 from apps.agents.runtime.options import ModelOptions, RunOptions
+from apps.agents.runtime.retrieval import knowledge_base_ids_for
 from apps.agents.runtime.toolset import SubAgentRunner, run_toolset
 from apps.providers.llm import ChatModel
 from apps.providers.selectors import chat_model, model_config_for
@@ -70,16 +71,13 @@ def plan_run(
             temperature=wanted.temperature if wanted.temperature is not None else config.temperature,
             max_tokens=wanted.max_tokens or config.max_tokens,
         )
-    knowledge = options.available_knowledge_bases
-    if knowledge is None:
-        knowledge = agent.available_knowledge_bases if agent else []
     loops = options.max_loop_count or (agent.max_loop_count if agent else DEFAULT_MAX_LOOP_COUNT)
     return RunPlan(
         name=name,
         system_prompt=prompt,
         model=chat_model(config),
         toolset=toolset,
-        knowledge_base_ids=list(knowledge or []),
+        knowledge_base_ids=knowledge_base_ids_for(agent=agent, options=options),
         max_loop_count=max(1, min(loops, MAX_LOOP_LIMIT)),
         # A provider row says whether it takes images; the environment's model is the operator's choice.
         multimodal=config is None or config.supports_multimodal or config.provider_id is None,

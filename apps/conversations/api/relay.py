@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from django.db import connection
@@ -45,14 +45,22 @@ async def _frames(
         raise
 
 
-async def events_to_end(*, run_id: str, status: str | None = None) -> list[dict[str, Any]]:
+async def events_to_end(
+    *, run_id: str, status: str | None = None, on_event: Callable[[dict[str, Any]], Awaitable[None]] | None = None
+) -> list[dict[str, Any]]:
     """Every event of the run up to its ``end``, for an answer sent whole rather than streamed.
 
     Awaited in an async view, so a waiting request holds no thread. A client that leaves
     first cancels the wait (Django's ASGI handler does so on disconnect), which stops the run.
+    ``on_event`` sees each event as it comes (an MCP tool call reports progress with it).
     """
+    events = []
     try:
-        return [event async for event in streams.run_events(run_id=str(run_id), status=status)]
+        async for event in streams.run_events(run_id=str(run_id), status=status):
+            events.append(event)
+            if on_event is not None:
+                await on_event(event)
+        return events
     except asyncio.CancelledError:
         _stop_in_background(str(run_id))
         raise

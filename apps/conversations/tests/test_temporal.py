@@ -26,9 +26,11 @@ def test_deleting_a_thread_deletes_its_temporal_documents_and_chunks(alice, alic
     assert not Chunk.objects.filter(document_id=document.pk).exists()
 
 
-def test_another_users_thread_cannot_get_or_lose_temporal_files(alice, bob, client_for):
+def test_another_users_thread_cannot_get_or_lose_temporal_files(alice, bob, alice_client, client_for):
     thread = ThreadFactory(owner=alice)
+    assert _upload(alice_client, thread.pk).status_code == 200
     bob_client = client_for(bob)
     assert _upload(bob_client, thread.pk).status_code == 404
-    assert bob_client.delete(f"/chat/{thread.pk}/temporal").status_code == 404
-    assert not Document.objects.exists()
+    response = bob_client.delete(f"/chat/{thread.pk}/temporal")
+    assert response.status_code == 404 and set(response.json()) >= {"detail"}
+    assert list(Document.objects.values_list("owner", flat=True)) == [alice.pk]

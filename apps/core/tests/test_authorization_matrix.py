@@ -394,6 +394,15 @@ ROUTES: dict[str, Case | NotAnObject | CoveredElsewhere] = {
     "api/v1/task/schedulers/<str:schedule_id>/run": Case("post", _schedule),
 }
 
+#: Object routes the ASGI app serves beside the URLconf (codex/asgi.py's MCP_ENDPOINTS), where each
+#: endpoint's own tests call them through the SDK's client as anonymous, another user and the owner.
+ASGI_ROUTES: dict[str, CoveredElsewhere] = {
+    "mcp/agents/<agent_id>": CoveredElsewhere(
+        "apps/conversations/tests/test_mcp_agents.py::test_another_users_agent_is_not_found"
+    ),
+    "mcp/sandboxes/<sandbox_id>": CoveredElsewhere("apps/sandboxes/tests/test_mcp.py::test_only_the_owner_may_use_it"),
+}
+
 #: Not ours to enumerate: Django's admin and allauth's pages have their own permission model.
 FOREIGN_PREFIXES = ("admin/", "accounts/")
 _PARAMETER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
@@ -423,6 +432,14 @@ def test_every_object_route_has_an_entry():
     assert not unknown, f"CoveredElsewhere names tests that do not exist: {unknown}"
     stale = [route for route in ROUTES if route not in routes]
     assert not stale, f"ROUTES names routes the URLconf no longer has: {stale}"
+
+
+def test_every_asgi_mounted_object_route_has_an_entry():
+    from codex.asgi import MCP_ENDPOINTS
+
+    assert {endpoint.route for endpoint in MCP_ENDPOINTS} == set(ASGI_ROUTES)
+    base = Path(__file__).resolve().parents[3]
+    assert all(_test_exists(base, entry.test) for entry in ASGI_ROUTES.values())
 
 
 def _test_exists(base: Path, test: str) -> bool:

@@ -24,6 +24,7 @@ from apps.core.errors import Invalid, NotFound, PayloadTooLarge
 from apps.core.streaming import sse_comment, sse_frame, sse_response, with_heartbeat
 from apps.sandboxes import deploy, selectors, services, slides
 from apps.sandboxes.api import serializers as s
+from apps.sandboxes.mcp import sandbox_mcp_path
 from apps.sandboxes.models import Sandbox, SandboxSession
 
 TEXT_PREVIEW_BYTES = 5 * 1024 * 1024
@@ -42,8 +43,8 @@ def _urls(request: Request, sandbox: Sandbox) -> dict[str, Any]:
         str(port): request.build_absolute_uri(services.preview_path(sandbox=sandbox, port=port))
         for port in sandbox.exposed_ports
     }
-    # No MCP server runs per sandbox here: the sandbox's tools are offered to agents directly (docs/sandboxes.md).
-    return {"sandbox_id": sandbox.public_id, "mcp_url": None, "vscode_url": vscode, "preview_urls": previews}
+    mcp = request.build_absolute_uri(sandbox_mcp_path(sandbox=sandbox))
+    return {"sandbox_id": sandbox.public_id, "mcp_url": mcp, "vscode_url": vscode, "preview_urls": previews}
 
 
 def _file_payload(path: str, data: bytes, encoding: str | None) -> dict[str, Any]:
@@ -121,6 +122,7 @@ class AdminSandboxInfoApi(AdminSandboxView):
         disk_used = services.backend_for(sandbox).workspace(services.sandbox_spec(sandbox)).usage() if workspace.exists() else 0
         return Response({
             **s.sandbox_out(sandbox),
+            "mcp_url": request.build_absolute_uri(sandbox_mcp_path(sandbox=sandbox)),
             "backend": sandbox.backend,
             "limits": {
                 "disk_bytes": sandbox.disk_bytes, "memory_bytes": sandbox.memory_bytes,

@@ -44,6 +44,22 @@ def sandbox_settings(settings):
 
 
 @pytest.fixture
+def daphne(sandbox_settings):
+    """daphne (the ASGI app as shipped) on the test database and this test's sandbox root."""
+    import os
+
+    from conftest import _test_database_url, start_daphne, stop_daphne
+
+    env = {
+        **os.environ, "DATABASE_URL": _test_database_url(), "CODEX_TESTING": "1",
+        "SANDBOX_ROOT": str(sandbox_settings.SANDBOX_ROOT), "DEPLOY_ROOT": str(sandbox_settings.DEPLOY_ROOT),
+    }
+    server = start_daphne(env)
+    yield server
+    stop_daphne(server)
+
+
+@pytest.fixture
 def sandbox(alice):
     return services.sandbox_create(user=alice, template_id="python")
 

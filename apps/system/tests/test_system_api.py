@@ -6,7 +6,7 @@ from django.test import override_settings
 
 from apps.accounts.tests.factories import MenuFactory, RoleFactory
 from apps.system.models import SystemSetting
-from apps.system.selectors import registration_allowed, settings_all
+from apps.system.selectors import registration_switches, settings_all
 from apps.system.tests.factories import SystemSettingFactory
 
 SAGE_KEYS = {"code", "message", "data", "timestamp"}
@@ -44,7 +44,7 @@ def test_an_admin_switches_registration_off(admin_client):
     response = admin_client.post("/api/system/update_settings", {"allow_registration": False}, format="json")
     assert response.status_code == 200, response.json()
     assert response.json()["data"] == {}
-    assert registration_allowed() is False
+    assert registration_switches().allowed is False
     response = admin_client.post(
         "/api/system/update_settings", {"allow_registration": True, "registration_invite_only": True}, format="json"
     )
@@ -59,7 +59,7 @@ def test_a_holder_of_the_settings_permission_may_update(alice, client_for):
     alice.roles.add(role)
     response = client_for(alice).post("/api/system/update_settings", {"allow_registration": False}, format="json")
     assert response.status_code == 200
-    assert registration_allowed() is False
+    assert registration_switches().allowed is False
 
 
 @pytest.mark.django_db
@@ -101,7 +101,7 @@ def test_a_plain_user_may_not_update_settings(alice_client):
     response = alice_client.post("/api/system/update_settings", {"allow_registration": False}, format="json")
     assert response.status_code == 403
     assert response.json()["code"] == 403
-    assert registration_allowed() is True
+    assert registration_switches().allowed is True
 
 
 @pytest.mark.django_db
@@ -109,7 +109,7 @@ def test_anonymous_may_not_update_settings(anon):
     response = anon.post("/api/system/update_settings", {"allow_registration": False}, format="json")
     assert response.status_code == 401
     assert set(response.json()) == SAGE_KEYS and response.json()["code"] == 401
-    assert registration_allowed() is True
+    assert registration_switches().allowed is True
 
 
 @pytest.mark.django_db
@@ -121,4 +121,4 @@ def test_a_session_update_from_another_site_is_refused(admin_user):
     response = client.post("/api/system/update_settings", {"allow_registration": False}, format="json",
                            HTTP_ORIGIN="https://evil.example", HTTP_SEC_FETCH_SITE="cross-site")
     assert response.status_code == 403
-    assert registration_allowed() is True
+    assert registration_switches().allowed is True
