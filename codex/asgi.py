@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP (including SSE) through Django, WebSockets through Channels."""
+"""ASGI entry point: HTTP (including SSE) through Django; previews (HTTP and WebSocket) through the sandbox proxy."""
 import os
 
 from django.core.asgi import get_asgi_application
@@ -15,5 +15,7 @@ from apps.sandboxes.proxy import with_previews  # noqa: E402
 # Only requests under STATIC_URL reach the static handler; everything else goes straight to Django.
 http_application = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
 
-# /preview/<sandbox>/<port>/... is proxied into a sandbox (apps/sandboxes/proxy.py); the rest is Django's.
-application = ProtocolTypeRouter({"http": with_previews(http_application)})
+# /preview/<sandbox>/<port>/... is proxied into a sandbox, HTTP and WebSocket (apps/sandboxes/proxy.py);
+# the rest of HTTP is Django's, and no other WebSocket route exists.
+routed = with_previews(http_application)
+application = ProtocolTypeRouter({"http": routed, "websocket": routed})

@@ -1,26 +1,13 @@
 """End to end on daphne (the ASGI app as shipped): files, a command, a preview through /preview/, a deploy."""
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
 
 from apps.sandboxes.tests.conftest import needs_bwrap
-from conftest import _test_database_url, start_daphne, stop_daphne
 
 pytestmark = [pytest.mark.django_db(transaction=True), needs_bwrap]
-
-
-@pytest.fixture
-def daphne(tmp_path, sandbox_settings, django_db_blocker):
-    env = {
-        **os.environ, "DATABASE_URL": _test_database_url(), "CODEX_TESTING": "1",
-        "SANDBOX_ROOT": str(sandbox_settings.SANDBOX_ROOT), "DEPLOY_ROOT": str(sandbox_settings.DEPLOY_ROOT),
-    }
-    server = start_daphne(env)
-    yield server
-    stop_daphne(server)
 
 
 def test_a_user_builds_previews_and_deploys_a_page(alice, daphne):

@@ -1,0 +1,191 @@
+"""WebSocket previews on daphne: a stdlib echo server inside a sandbox, a real client outside.
+
+The server speaks RFC 6455 itself (the sandbox's python has only the standard library), so
+what the test sees is what crossed the platform's bridge: the handshake it made, masked
+frames, fragments joined, pings answered, close codes passed on. The session that serves the
+WebSocket still reaches no host address.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
+
+from apps.sandboxes import services
+from apps.sandboxes.tests.conftest import needs_bwrap
+
+pytestmark = [pytest.mark.django_db(transaction=True), needs_bwrap]
+
+ECHO_SERVER = r'''
+import base64, hashlib, json, os, socket, struct, sys, threading
+
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+HOST_PORT = int(sys.argv[1])
+
+
+def exact(conn, size):
+    data = b""
+    while len(data) < size:
+        more = conn.recv(size - len(data))
+        if not more:
+            raise EOFError
+        data += more
+    return data
+
+
+def send(conn, opcode, payload, fin=True):
+    head = bytes([(0x80 if fin else 0) | opcode])
+    if len(payload) < 126:
+        head += bytes([len(payload)])
+    elif len(payload) < 65536:
+        head += bytes([126]) + struct.pack("!H", len(payload))
+    else:
+        head += bytes([127]) + struct.pack("!Q", len(payload))
+    conn.sendall(head + payload)
+
+
+def receive(conn):
+    first, second = exact(conn, 2)
+    size = second & 0x7F
+    if size == 126:
+        size = struct.unpack("!H", exact(conn, 2))[0]
+    elif size == 127:
+        size = struct.unpack("!Q", exact(conn, 8))[0]
+    mask = exact(conn, 4) if second & 0x80 else b"\0\0\0\0"
+    data = exact(conn, size)
+    key = int.from_bytes((mask * (size // 4 + 1))[:size], "big")
+    data = (int.from_bytes(data, "big") ^ key).to_bytes(size, "big") if size else b""
+    return first & 0x0F, data, bool(second & 0x80)
+
+
+def probe():
+    results = []
+    for port in (HOST_PORT, 6379, 5432):
+        with socket.socket() as client:
+            results.append(client.connect_ex(("127.0.0.1", port)))
+    return results
+
+
+def serve(conn):
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += conn.recv(4096)
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines[1:] if line)}
+    accept = base64.b64encode(hashlib.sha1(headers["sec-websocket-key"].encode() + GUID).digest()).decode()
+    protocol = headers.get("sec-websocket-protocol", "").split(",")[0].strip()
+    answer = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    answer += "Sec-WebSocket-Accept: " + accept + "\r\n" + ("Sec-WebSocket-Protocol: " + protocol + "\r\n" if protocol else "")
+    conn.sendall((answer + "\r\n").encode())
+    send(conn, 1, json.dumps({"request": lines[0], "headers": headers}).encode())
+    while True:
+        opcode, data, masked = receive(conn)
+        if not masked:
+            send(conn, 8, struct.pack("!H", 1002))
+            return
+        if opcode == 8:
+            send(conn, 8, data[:2])
+            return
+        if data == b"probe":
+            send(conn, 1, json.dumps(probe()).encode())
+        elif data == b"fragments":
+            send(conn, 1, b"frag", fin=False)
+            send(conn, 0, b"mented")
+        elif data == b"ping me":
+            send(conn, 9, b"are you there")
+            opcode, answer, _ = receive(conn)
+            send(conn, 1, b"pong: " + answer if opcode == 10 else b"no pong")
+        elif data == b"bye":
+            send(conn, 8, struct.pack("!H", 4001) + b"see you")
+            receive(conn)
+            return
+        else:
+            send(conn, opcode, b"echo: " + data if opcode == 1 else data)
+
+
+listener = socket.socket()
+listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+listener.bind(("127.0.0.1", 8765))
+listener.listen(8)
+while True:
+    conn, _ = listener.accept()
+    threading.Thread(target=serve, args=(conn,), daemon=True).start()
+'''
+
+
+@pytest.fixture
+def echo(sandbox, host_port, daphne):
+    services.file_write(sandbox=sandbox, path="echo.py", data=ECHO_SERVER.encode())
+    services.session_start(sandbox=sandbox, name="ws", command=f"python3 echo.py {host_port}", port=8765)
+    path = services.preview_path(sandbox=sandbox, port=8765)
+    return "ws" + daphne.url[4:] + path
+
+
+def open_socket(url: str, **kwargs):
+    for _ in range(200):  # the server inside takes a moment to listen
+        try:
+            return connect(url, open_timeout=10, **kwargs)
+        except InvalidStatus:
+            time.sleep(0.1)
+    raise AssertionError("the WebSocket preview never opened")
+
+
+def test_a_websocket_server_in_the_sandbox_is_bridged_message_by_message(echo, host_port):
+    secret = {"Cookie": "sessionid=platform-secret", "Authorization": "Bearer platform-secret"}
+    with open_socket(echo + "live?room=1", subprotocols=["chat.v1"], additional_headers=secret) as ws:
+        assert ws.subprotocol == "chat.v1"
+        seen = json.loads(ws.recv(timeout=10))
+        assert seen["request"] == "GET /live?room=1 HTTP/1.1"
+        assert seen["headers"]["host"] == "localhost:8765"
+        # The platform's credentials and the browser's handshake never reach the sandbox.
+        assert "cookie" not in seen["headers"] and "authorization" not in seen["headers"]
+        assert "origin" not in seen["headers"] and "sec-websocket-extensions" not in seen["headers"]
+
+        ws.send("héllo")
+        assert ws.recv(timeout=10) == "echo: héllo"
+        big = bytes(range(256)) * 800  # 200 KiB: a 64-bit length, both ways
+        ws.send(big)
+        assert ws.recv(timeout=10) == big
+        ws.send("fragments")
+        assert ws.recv(timeout=10) == "fragmented"
+        ws.send("ping me")
+        assert ws.recv(timeout=10) == "pong: are you there"
+        # While bridged to the browser, the server still reaches nothing on the host.
+        ws.send("probe")
+        refused = json.loads(ws.recv(timeout=10))
+        assert refused == [111, 111, 111], refused  # ECONNREFUSED: its own loopback, where nothing listens
+
+
+def test_the_servers_close_code_reaches_the_browser(echo):
+    with open_socket(echo) as ws:
+        ws.recv(timeout=10)
+        ws.send("bye")
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+    assert closed.value.rcvd.code == 4001
+
+
+def test_websocket_previews_need_a_valid_token_for_that_sandbox_and_port(alice, bob, sandbox, echo, daphne):
+    with open_socket(echo) as ws:  # the server listens: only the token decides below
+        ws.recv(timeout=10)
+    good = echo.split("/preview/")[1]
+    sandbox_id, port, token = good.split("/")[:3]
+    other = services.sandbox_create(user=bob, template_id="python")
+    base = "ws" + daphne.url[4:]
+    refused = [
+        f"{base}/preview/{sandbox_id}/{port}/forged:token/",
+        f"{base}/preview/{sandbox_id}/8000/{token}/",
+        f"{base}/preview/{other.public_id}/{port}/{token}/",
+        f"{base}/preview/{sandbox_id}/{port}/",
+        f"{base}/api/anything",  # no other WebSocket route exists
+    ]
+    for url in refused:
+        with pytest.raises(InvalidStatus) as rejected:
+            connect(url, open_timeout=10)
+        assert rejected.value.response.status_code == 403, url
+    services.sandbox_delete(sandbox=sandbox)
+    with pytest.raises(InvalidStatus):
+        connect(echo, open_timeout=10)
