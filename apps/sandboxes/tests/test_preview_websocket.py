@@ -23,7 +23,7 @@ ECHO_SERVER = r'''
 import base64, hashlib, json, os, socket, struct, sys, threading
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-HOST_PORT = int(sys.argv[1])
+PORTS = [int(port) for port in sys.argv[1:]]
 
 
 def exact(conn, size):
@@ -63,7 +63,7 @@ def receive(conn):
 
 def probe():
     results = []
-    for port in (HOST_PORT, 6379, 5432):
+    for port in PORTS:
         with socket.socket() as client:
             results.append(client.connect_ex(("127.0.0.1", port)))
     return results
@@ -119,7 +119,10 @@ while True:
 @pytest.fixture
 def echo(sandbox, host_port, daphne):
     services.file_write(sandbox=sandbox, path="echo.py", data=ECHO_SERVER.encode())
-    services.session_start(sandbox=sandbox, name="ws", command=f"python3 echo.py {host_port}", port=8765)
+    # The ports it probes from inside: a listening host port, Redis, PostgreSQL, and the platform's
+    # own (daphne, bridging this very server).
+    ports = f"{host_port} 6379 5432 {daphne.url.rsplit(':', 1)[1]}"
+    services.session_start(sandbox=sandbox, name="ws", command=f"python3 echo.py {ports}", port=8765)
     path = services.preview_path(sandbox=sandbox, port=8765)
     return "ws" + daphne.url[4:] + path
 
@@ -156,7 +159,7 @@ def test_a_websocket_server_in_the_sandbox_is_bridged_message_by_message(echo, h
         # While bridged to the browser, the server still reaches nothing on the host.
         ws.send("probe")
         refused = json.loads(ws.recv(timeout=10))
-        assert refused == [111, 111, 111], refused  # ECONNREFUSED: its own loopback, where nothing listens
+        assert refused == [111, 111, 111, 111], refused  # ECONNREFUSED: its own loopback, where nothing listens
 
 
 def test_the_servers_close_code_reaches_the_browser(echo):

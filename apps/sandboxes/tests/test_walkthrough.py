@@ -155,11 +155,15 @@ def test_a_new_user_builds_runs_previews_and_deploys_a_page_with_the_offline_mod
         codex = [frame for frame in frames if frame["type"] in ("tool_call", "tool_result")]
         assert [(frame["type"], frame["tool"]) for frame in codex] == [("tool_call", "shell"), ("tool_result", "shell")]
         assert "42" in codex[1]["result"] and frames[-1]["type"] == "done"
-        body = {"messages": [{"role": "user", "content": "run `echo from-003`"}], "thread_id": "__default__"}
+        # 003, with a command that tries the platform's own port, Redis and PostgreSQL from inside.
+        port = int(platform.url.rsplit(":", 1)[1])
+        probe = f"python3 -c \"import socket; print([socket.socket().connect_ex(('127.0.0.1', p)) for p in ({port}, 6379, 5432)])\""
+        body = {"messages": [{"role": "user", "content": f"run `{probe}`"}], "thread_id": "__default__"}
         with api.stream("POST", "/api/v1/agent/chat/stream", json=body) as response:
             admin = [(event, data) for event, data in sse_data(response) if event.startswith("tool_call")]
         assert [event for event, _ in admin] == ["tool_calls", "tool_call_result"]
-        assert admin[0][1]["tool_calls"][0]["name"] == "shell" and "from-003" in admin[1][1]["content"]
+        assert admin[0][1]["tool_calls"][0]["name"] == "shell"
+        assert "[111, 111, 111]" in admin[1][1]["content"], admin  # refused: the sandbox's own loopback only
 
 
 def test_the_same_walkthrough_on_a_configured_provider(platform, fake_llm):
