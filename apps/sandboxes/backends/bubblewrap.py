@@ -13,6 +13,7 @@ docs/sandboxes.md for what this does and does not protect against.
 """
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -31,6 +32,8 @@ from apps.sandboxes.backends.base import ExecResult, SandboxSpec, SessionState
 from apps.sandboxes.backends.local import LocalFilesMixin, host_uid
 
 RELAY = Path(__file__).resolve().parent.parent / "relay.py"
+logger = logging.getLogger(__name__)
+
 INSIDE_UID = 1000
 INSIDE_PATH = "/usr/local/bin:/usr/bin:/bin"
 #: Host files a program may need under /etc, bound read-only when they exist.
@@ -48,6 +51,32 @@ ETC_FILES = {
 
 def bwrap_path() -> str | None:
     return shutil.which("bwrap")
+
+
+def closed_parent(path: Path) -> Path | None:
+    """The first directory above ``path`` (from ``/`` down) that other users cannot enter, or None.
+
+    Run as root, bwrap and git run as the sandbox's own uid and must traverse every parent of the
+    sandbox and deploy roots; a checkout under a private home (``/root``, mode 0700) would make
+    every command fail with bwrap's "Can't find source path".
+    """
+    for directory in reversed(path.parents):
+        if directory.exists() and not directory.stat().st_mode & 0o001:
+            return directory
+    return None
+
+
+def _check_roots_traversable() -> None:
+    for setting in ("SANDBOX_ROOT", "DEPLOY_ROOT"):
+        closed = closed_parent(Path(getattr(settings, setting)))
+        if closed is not None:
+            logger.error("%s (%s) is inside %s, which the sandboxes' own uids cannot enter: set %s to a directory "
+                         "outside it (such as /var/lib/codex/%s) or run `chmod o+x %s`.", setting,
+                         getattr(settings, setting), closed, setting, Path(getattr(settings, setting)).name, closed)
+            raise ServiceUnavailable(
+                f"Sandboxes are not set up on this server: {setting} lies in a directory the sandboxes cannot "
+                "enter. An administrator can see the server log for the fix."
+            )
 
 
 def _etc_dir() -> Path:
@@ -208,6 +237,8 @@ class BubblewrapBackend(LocalFilesMixin):
     def create(self, spec: SandboxSpec) -> None:
         if bwrap_path() is None:
             raise ServiceUnavailable("bubblewrap (bwrap) is not installed; run scripts/ensure-system.sh.")
+        if host_uid(spec) is not None:
+            _check_roots_traversable()
         self._make_dirs(spec)
         os.chmod(spec.workspace.parent, 0o711)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import os
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -255,3 +256,15 @@ def test_oversize_writes_are_413(alice_client, sandbox, settings):
     )
     assert response.status_code == 413, response.content
     assert not (services.sandbox_spec(sandbox).workspace / "big.txt").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="sandboxes get uids of their own only when the platform runs as root")
+def test_a_sandbox_root_the_sandbox_uids_cannot_enter_is_a_clear_503(alice_client, settings, caplog):
+    private = settings.SANDBOX_ROOT.parent / "home"  # beside the test's (traversable) root: a private home
+    private.mkdir(mode=0o700)
+    settings.SANDBOX_ROOT = private / "checkout" / "var" / "sandboxes"
+    response = alice_client.post(A, {"template_id": "python"}, format="json")
+    assert response.status_code == 503 and "administrator" in response.json()["detail"]
+    assert str(private) not in response.content.decode()  # the host's paths stay in the server log
+    assert f"chmod o+x {private}" in caplog.text
+    assert Sandbox.objects.get().status == Sandbox.Status.FAILED
