@@ -330,8 +330,10 @@ async def preview_websocket(scope: dict, receive: Any, send: Any) -> None:
         done, _ = await asyncio.wait({upstream, browser}, return_when=asyncio.FIRST_COMPLETED)
         for task in (upstream, browser):
             task.cancel()
-        if upstream in done and not upstream.cancelled() and upstream.exception() is None and browser not in done:
-            await send({"type": "websocket.close", "code": upstream.result()})
+        # Collected, so neither side's error (a browser gone mid-send) is left unretrieved.
+        code, _ = await asyncio.gather(upstream, browser, return_exceptions=True)
+        if upstream in done and browser not in done and isinstance(code, int):
+            await send({"type": "websocket.close", "code": code})
     finally:
         writer.close()
 

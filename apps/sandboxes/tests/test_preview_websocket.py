@@ -192,3 +192,18 @@ def test_websocket_previews_need_a_valid_token_for_that_sandbox_and_port(alice, 
     services.sandbox_delete(sandbox=sandbox)
     with pytest.raises(InvalidStatus):
         connect(echo, open_timeout=10)
+
+
+def test_a_server_that_does_not_complete_the_handshake_is_refused(sandbox, daphne):
+    services.session_start(sandbox=sandbox, name="web", command="python3 -m http.server 8000 --bind 127.0.0.1", port=8000)
+    path = services.preview_path(sandbox=sandbox, port=8000)
+    with daphne.client() as http:
+        for _ in range(200):
+            if http.get(path).status_code == 200:  # it listens, and answers plain HTTP
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the preview server never answered")
+    with pytest.raises(InvalidStatus) as rejected:
+        connect("ws" + daphne.url[4:] + path, open_timeout=10)
+    assert rejected.value.response.status_code == 403  # its answer is no 101 with our key's accept
