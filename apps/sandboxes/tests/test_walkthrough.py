@@ -119,8 +119,11 @@ def build_preview_and_deploy(api: httpx.Client, name: str, prompt: str) -> list[
     assert calls[0]["arguments"] == {"path": "index.html", "content": PAGE}
     shell = calls[2]
     assert shell["arguments"] == {"command": "python3 hello.py"}
-    # The command's output, streamed as the shell call's result, before the run ends.
+    # The command's output streams while it runs (tool_output), then comes whole as the shell call's result.
     assert results[shell["id"]]["tool"] == "shell" and OUTPUT in results[shell["id"]]["result"]
+    between = events[events.index(shell):events.index(results[shell["id"]])]
+    streamed = "".join(event["content"] for event in between if event["type"] == "tool_output")
+    assert streamed == OUTPUT + "\n", between
     assert not any(result["error"] for result in results.values()), results
     assert [event["sequence"] for event in events] == sorted(event["sequence"] for event in events)
     preview = PREVIEW.search(results[calls[4]["id"]]["result"]).group(0)
