@@ -158,6 +158,13 @@ def test_a_new_user_builds_runs_previews_and_deploys_a_page_with_the_offline_mod
         codex = [frame for frame in frames if frame["type"] in ("tool_call", "tool_result")]
         assert [(frame["type"], frame["tool"]) for frame in codex] == [("tool_call", "shell"), ("tool_result", "shell")]
         assert "42" in codex[1]["result"] and frames[-1]["type"] == "done"
+        # 002: NDJSON lines; the output piece's fields go in its metadata.
+        with api.stream("POST", "/api/stream", json={"messages": [{"role": "user", "content": "run `echo from-002`"}]}) as response:
+            lines = [json.loads(line) for line in response.iter_lines() if line.strip()]
+        sage = {line["type"]: line for line in lines if line["type"] in ("tool_call", "tool_output", "tool_call_result")}
+        assert sage["tool_call"]["tool_calls"][0]["function"]["name"] == "shell"
+        assert sage["tool_output"]["metadata"]["content"] == "from-002\n"
+        assert "from-002" in sage["tool_call_result"]["content"]
         # 003, with a command that tries the platform's own port, Redis and PostgreSQL from inside.
         port = int(platform.url.rsplit(":", 1)[1])
         probe = f"python3 -c \"import socket; print([socket.socket().connect_ex(('127.0.0.1', p)) for p in ({port}, 6379, 5432)])\""
