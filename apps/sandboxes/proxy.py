@@ -24,6 +24,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
+from django.utils import timezone
 
 from apps.core.errors import NotFound
 from apps.sandboxes import services, wsframes
@@ -36,6 +37,7 @@ MAX_BODY = 10 * 1024 * 1024
 MAX_HEAD = 64 * 1024
 CONNECT_TIMEOUT = 10.0
 MAX_WS_MESSAGE = 16 * 1024 * 1024
+WS_USE_INTERVAL = 60.0  # how often an open WebSocket marks its sandbox used (and checks it is still alive)
 #: Hop-by-hop and credential headers never cross the proxy.
 DROP_REQUEST = {b"connection", b"keep-alive", b"proxy-authorization", b"proxy-connection", b"te", b"trailer",
                 b"transfer-encoding", b"upgrade", b"host", b"cookie", b"authorization", b"content-length"}
@@ -178,10 +180,20 @@ def _target(scope: dict) -> re.Match[str] | None:
     return match
 
 
-async def _open(match: re.Match[str]) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
-    """A connection to the named port of an authorised sandbox; NotFound when the token does not open it."""
-    sandbox = await sync_to_async(_authorise)(match["sandbox"], int(match["port"]), match["token"])
-    return await _connect(await sync_to_async(_sockets)(sandbox), int(match["port"]))
+def _still_used(sandbox_pk: int) -> bool:
+    """Mark an alive sandbox used now (an open WebSocket is use); whether it is still alive."""
+    try:
+        return Sandbox.objects.filter(pk=sandbox_pk, status__in=Sandbox.ALIVE).update(last_used_at=timezone.now()) > 0
+    finally:
+        close_old_connections()
+
+
+async def _while_alive(sandbox_pk: int) -> None:
+    """Returns once the sandbox is no longer alive (deleted, expired); until then keeps it from idling out."""
+    while True:
+        await asyncio.sleep(WS_USE_INTERVAL)
+        if not await sync_to_async(_still_used)(sandbox_pk):
+            return
 
 
 async def preview_app(scope: dict, receive: Any, send: Any) -> None:
@@ -304,11 +316,14 @@ async def preview_websocket(scope: dict, receive: Any, send: Any) -> None:
     if (await receive())["type"] != "websocket.connect":
         return
     match = _target(scope)
-    try:
-        connection = await _open(match) if match is not None else None
-    except NotFound:
-        connection = None
-    if connection is None:
+    connection = sandbox = None
+    if match is not None:
+        try:
+            sandbox = await sync_to_async(_authorise)(match["sandbox"], int(match["port"]), match["token"])
+            connection = await _connect(await sync_to_async(_sockets)(sandbox), int(match["port"]))
+        except NotFound:
+            connection = None
+    if connection is None or sandbox is None:
         await send({"type": "websocket.close", "code": 1008})  # before accepting: the browser gets a 403
         return
     reader, writer = connection
@@ -327,13 +342,15 @@ async def preview_websocket(scope: dict, receive: Any, send: Any) -> None:
         await send({"type": "websocket.accept", "subprotocol": subprotocol})
         upstream = asyncio.ensure_future(_sandbox_to_browser(reader, writer, send))
         browser = asyncio.ensure_future(_browser_to_sandbox(receive, writer))
-        done, _ = await asyncio.wait({upstream, browser}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (upstream, browser):
+        alive = asyncio.ensure_future(_while_alive(sandbox.pk))
+        done, _ = await asyncio.wait({upstream, browser, alive}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (upstream, browser, alive):
             task.cancel()
-        # Collected, so neither side's error (a browser gone mid-send) is left unretrieved.
-        code, _ = await asyncio.gather(upstream, browser, return_exceptions=True)
-        if upstream in done and browser not in done and isinstance(code, int):
-            await send({"type": "websocket.close", "code": code})
+        # Collected, so no side's error (a browser gone mid-send) is left unretrieved.
+        code, _, _ = await asyncio.gather(upstream, browser, alive, return_exceptions=True)
+        if browser not in done and (alive in done or isinstance(code, int)):
+            # The server closed (its code goes on), or the sandbox is gone (1001: going away).
+            await send({"type": "websocket.close", "code": code if upstream in done else 1001})
     finally:
         writer.close()
 

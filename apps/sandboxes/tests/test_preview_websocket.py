@@ -7,14 +7,19 @@ WebSocket still reaches no host address.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from datetime import timedelta
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.utils import timezone
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from apps.sandboxes import services
+from apps.sandboxes import proxy, services
+from apps.sandboxes.models import Sandbox
 from apps.sandboxes.tests.conftest import needs_bwrap
 
 pytestmark = [pytest.mark.django_db(transaction=True), needs_bwrap]
@@ -116,15 +121,18 @@ while True:
 '''
 
 
+def start_echo(sandbox, *ports: int) -> str:
+    """The echo server in a session of ``sandbox``, probing ``ports``; its preview path."""
+    services.file_write(sandbox=sandbox, path="echo.py", data=ECHO_SERVER.encode())
+    services.session_start(sandbox=sandbox, name="ws", command=f"python3 echo.py {' '.join(map(str, ports))}", port=8765)
+    return services.preview_path(sandbox=sandbox, port=8765)
+
+
 @pytest.fixture
 def echo(sandbox, host_port, daphne):
-    services.file_write(sandbox=sandbox, path="echo.py", data=ECHO_SERVER.encode())
     # The ports it probes from inside: a listening host port, Redis, PostgreSQL, and the platform's
     # own (daphne, bridging this very server).
-    ports = f"{host_port} 6379 5432 {daphne.url.rsplit(':', 1)[1]}"
-    services.session_start(sandbox=sandbox, name="ws", command=f"python3 echo.py {ports}", port=8765)
-    path = services.preview_path(sandbox=sandbox, port=8765)
-    return "ws" + daphne.url[4:] + path
+    return "ws" + daphne.url[4:] + start_echo(sandbox, host_port, 6379, 5432, int(daphne.url.rsplit(":", 1)[1]))
 
 
 def open_socket(url: str, **kwargs):
@@ -207,3 +215,38 @@ def test_a_server_that_does_not_complete_the_handshake_is_refused(sandbox, daphn
     with pytest.raises(InvalidStatus) as rejected:
         connect("ws" + daphne.url[4:] + path, open_timeout=10)
     assert rejected.value.response.status_code == 403  # its answer is no 101 with our key's accept
+
+
+async def test_an_open_websocket_keeps_its_sandbox_in_use_and_closes_when_it_ends(sandbox, monkeypatch):
+    monkeypatch.setattr(proxy, "WS_USE_INTERVAL", 0.1)
+    path = await sync_to_async(start_echo)(sandbox, 6379)
+    sent: asyncio.Queue = asyncio.Queue()
+    for _ in range(200):  # straight on the ASGI app, until the server inside listens
+        received: asyncio.Queue = asyncio.Queue()
+        received.put_nowait({"type": "websocket.connect"})
+        scope = {"type": "websocket", "path": path, "raw_path": path.encode(), "query_string": b"", "headers": [],
+                 "subprotocols": []}
+        app = asyncio.ensure_future(proxy.with_previews(None)(scope, received.get, sent.put))
+        first = await asyncio.wait_for(sent.get(), 10)
+        if first["type"] == "websocket.accept":
+            break
+        await app
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("the WebSocket preview never opened")
+    assert json.loads((await asyncio.wait_for(sent.get(), 10))["text"])["request"].startswith("GET / HTTP/1.1")
+    long_ago = timezone.now() - timedelta(hours=5)
+    await sync_to_async(Sandbox.objects.filter(pk=sandbox.pk).update)(last_used_at=long_ago)
+    for _ in range(100):
+        await asyncio.sleep(0.1)
+        if (await sync_to_async(Sandbox.objects.get)(pk=sandbox.pk)).last_used_at > long_ago:
+            break
+    else:
+        raise AssertionError("an open WebSocket did not count as use")
+    # The sandbox ends (as an expiry marks it): the browser's socket closes with 1001, going away.
+    await sync_to_async(Sandbox.objects.filter(pk=sandbox.pk).update)(status=Sandbox.Status.EXPIRED)
+    try:
+        assert await asyncio.wait_for(sent.get(), 10) == {"type": "websocket.close", "code": 1001}
+        await asyncio.wait_for(app, 10)
+    finally:
+        await sync_to_async(services.sandbox_stop)(sandbox=sandbox, status=Sandbox.Status.STOPPED, keep_files=False)
