@@ -232,3 +232,77 @@ def stop_daphne(server: Daphne) -> None:
     except subprocess.TimeoutExpired:
         server.process.kill()
     server.log.close()
+
+
+# ------------------------------------------------------------------------------
+# scripts/run.sh (what `make run` starts), for the platform tests
+# ------------------------------------------------------------------------------
+@dataclass
+class RunSh:
+    launcher: subprocess.Popen
+    url: str
+    log: IO[bytes]
+
+    def run_worker(self) -> Any:
+        """The run worker's process (the one holding every run), as the supervisor started it."""
+        import psutil
+
+        for child in psutil.Process(self.launcher.pid).children(recursive=True):
+            try:
+                if "--pool=threads" in child.cmdline():
+                    return child
+            except psutil.NoSuchProcess:
+                continue
+        raise AssertionError("no run worker is running")
+
+    def tail(self, size: int = 3000) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-size:]
+
+
+def start_run_sh(env: dict[str, str], *, timeout: float = 300) -> RunSh:
+    """scripts/run.sh on a free port, once it prints its ready line (daphne and both workers answer).
+
+    ``env`` points it at the test database and at a Celery queue of the test's own; its
+    output goes to a temporary file, shown when it fails to start.
+    """
+    import tempfile
+    import time
+    from pathlib import Path
+
+    port = _free_port()
+    log = tempfile.TemporaryFile()
+    launcher = subprocess.Popen(["scripts/run.sh", "127.0.0.1", str(port)], cwd=Path(__file__).resolve().parent,
+                                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = RunSh(launcher=launcher, url=f"http://127.0.0.1:{port}", log=log)
+    deadline = time.monotonic() + timeout
+    while "CodexEngine is running" not in server.tail():
+        if launcher.poll() is not None or time.monotonic() > deadline:
+            stop_run_sh(server)
+            raise RuntimeError(f"scripts/run.sh did not get ready:\n{server.tail()}")
+        time.sleep(0.2)
+    return server
+
+
+def stop_run_sh(server: RunSh) -> None:
+    import os
+    import signal
+
+    if server.launcher.poll() is None:
+        os.killpg(server.launcher.pid, signal.SIGTERM)
+    try:
+        server.launcher.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.launcher.pid, signal.SIGKILL)
+        server.launcher.wait()
+
+
+def run_sh_environment(database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a test's scripts/run.sh: its database and its own queues, plus ``extra``."""
+    import os
+
+    queue = f"codex-test-run-sh-{uuid.uuid4().hex[:8]}"
+    return {
+        **os.environ, "DATABASE_URL": database_url, "CODEX_TESTING": "1", "LOG_LEVEL": "WARNING",
+        "CELERY_QUEUE": queue, "CELERY_RUN_QUEUE": f"{queue}-runs", **extra,
+    }

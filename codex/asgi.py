@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP (including SSE) through Django, WebSockets through Channels."""
+"""ASGI entry point: HTTP (including SSE) through Django; previews (HTTP and WebSocket) through the sandbox proxy."""
 import os
 
 from django.core.asgi import get_asgi_application
@@ -18,7 +18,9 @@ from apps.tools.mcp.serving import with_mcp  # noqa: E402
 # Only requests under STATIC_URL reach the static handler; everything else goes straight to Django.
 http_application = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
 
-# /preview/<sandbox>/<port>/... is proxied into a sandbox (apps/sandboxes/proxy.py); /mcp/agents/<id> and
-# /mcp/sandboxes/<id> are MCP servers (apps/tools/mcp/serving.py), outside Django; the rest is Django's.
+# /preview/<sandbox>/<port>/... is proxied into a sandbox, HTTP and WebSocket (apps/sandboxes/proxy.py);
+# /mcp/agents/<id> and /mcp/sandboxes/<id> are MCP servers (apps/tools/mcp/serving.py), outside Django;
+# the rest of HTTP is Django's, and no other WebSocket route exists.
 MCP_ENDPOINTS = [agent_mcp, sandbox_mcp]
-application = ProtocolTypeRouter({"http": with_mcp(with_previews(http_application), MCP_ENDPOINTS)})
+routed = with_previews(http_application)
+application = ProtocolTypeRouter({"http": with_mcp(routed, MCP_ENDPOINTS), "websocket": routed})

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -150,6 +151,41 @@ def workspace_delete(*, user: Any, agent: Agent, session_id: str | None, file_pa
     name = workspace_file(user=user, agent=agent, session_id=session_id, file_path=file_path)
     default_storage.delete(name)
     return file_path
+
+
+def _delete_tree(name: str) -> None:
+    try:
+        path = default_storage.path(name)
+    except NotImplementedError:
+        # Object storage: no directories, only names under a prefix.
+        directories, files = default_storage.listdir(name)
+        for file in files:
+            default_storage.delete(f"{name}/{file}")
+        for directory in directories:
+            _delete_tree(f"{name}/{directory}")
+        return
+    # rmtree works on directory descriptors and removes a symlink in the tree, never what it points to.
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def workspace_session_delete(*, session_id: str) -> int:
+    """Delete a session's workspace under every agent; the number of workspaces removed.
+
+    A thread's id is unique across users, so these are the files of that one thread only.
+    """
+    if not _SESSION.match(session_id or "") or session_id in (".", ".."):
+        return 0  # no workspace can have been written under such an id
+    try:
+        agents, _ = default_storage.listdir(ROOT)
+    except (FileNotFoundError, NotADirectoryError):
+        return 0
+    removed = 0
+    for agent in agents:
+        name = f"{ROOT}/{agent}/{session_id}"
+        if default_storage.exists(name):
+            _delete_tree(name)
+            removed += 1
+    return removed
 
 
 def workspace_write(*, agent_id: str, session_id: str, file_path: str, content: str) -> str:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from apps.agents.models import Agent
 from apps.agents.runtime import RunOptions
 from apps.agents.selectors import agent_accessible
+from apps.agents.workspace import workspace_session_delete
 from apps.billing.services import credits_require
 from apps.conversations import livelog, runner
 from apps.conversations.models import AgentRun, Message, Project, Thread
@@ -101,7 +102,11 @@ def thread_delete(*, thread: Thread) -> None:
         run_request_stop(run=run)
     # Its temporal files go with it: the knowledge app keeps them (chunks, stored files) by the thread's id.
     knowledge_services.thread_temporal_clear(owner=thread.owner, thread_id=thread.pk)
+    thread_id = thread.pk
     thread.delete()
+    # And the files its agents wrote: left behind, they would be a new thread of the same id's (000
+    # clients choose ids). After the commit, so a rolled-back delete keeps them.
+    transaction.on_commit(lambda: workspace_session_delete(session_id=thread_id))
 
 
 # ------------------------------------------------------------------------------

@@ -6,6 +6,12 @@ tool-calling contract as a real model: when a tool is offered and the question
 plainly asks for it (arithmetic, the time, a URL), or a tool's name or
 description shares the question's words (an MCP tool, ``load_skill``), it calls
 the tool and then answers from the result.
+
+With the sandbox tools it builds and runs things from what the message spells out:
+each fenced code block after a file name (```` `index.html` ```` or ``index.html``) is a
+``write_file``; a command in backticks after *run*/*execute* is a ``shell`` call, after
+*start*/*launch*/*serve* a ``start_session``; *preview* asks for ``preview_url``. All of
+them go out in one step, in the order the message names them.
 """
 from __future__ import annotations
 
@@ -29,8 +35,16 @@ NOT_CONFIGURED = (
 _WORDS = re.compile(r"\s*\S+\s*")
 _URL = re.compile(r"https?://[^\s<>\"')\]]+")
 _ARITHMETIC = re.compile(r"[-+(]*\d[\d.,\s]*(?:(?:\*\*|[-+*/%^×÷])\s*[-+(]*\s*\d[\d.,\s]*\)*\s*)+")
-# "run `python3 hello.py`", "execute `ls`": a command in backticks after run/execute goes to the shell tool.
-_COMMAND = re.compile(r"\b(?:run|execute)\b[^`]{0,80}`([^`\n]+)`", re.I)
+# A fenced block (```html ... ```), an inline `span`, and the verb that says what a span is for.
+_FENCE = re.compile(r"```[^\n`]*\n(.*?)```", re.S)
+_INLINE = re.compile(r"`([^`\n]+)`")
+_VERB = re.compile(r"\b(run|execute|start|launch|serve|write|create|save|put|make|read|show|open|cat)\b", re.I)
+_SHELL_VERBS = {"run", "execute"}
+_SESSION_VERBS = {"start", "launch", "serve"}
+_READ_VERBS = {"read", "show", "open", "cat"}
+_FILE_PATH = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w-][\w.-]*\.[A-Za-z0-9]{1,10})(?![\w/-])")
+_PORT = re.compile(r"\bport\s+(\d{2,5})\b", re.I)
+_SANDBOX_TOOLS = frozenset({"shell", "write_file", "read_file", "start_session", "preview_url"})
 _TIME_WORDS = re.compile(r"\b(what time|current time|time is it|what(?:'s| is) the date|today'?s date|what day)\b", re.I)
 _STOPWORDS = frozenset(
     "a an and are as at be by can do does for from how i in is it of on or the this to was what when where "
@@ -46,10 +60,59 @@ def _terms(text: str) -> set[str]:
     return {word for word in re.findall(r"[a-z0-9]+", text.lower()) if word not in _STOPWORDS and len(word) > 1}
 
 
+def _last_verb(text: str) -> str:
+    verbs = _VERB.findall(text)
+    return verbs[-1].lower() if verbs else ""
+
+
+def _port_of(command: str) -> int | None:
+    numbers = [int(number) for number in re.findall(r"(?<![\w.])(\d{2,5})(?!\.?\w)", command)]
+    return next((number for number in reversed(numbers) if 0 < number < 65536), None)
+
+
+def _sandbox_calls(question: str, offered: set[str]) -> list[tuple[str, dict[str, Any]]]:
+    """The sandbox tool calls a message spells out, in its order (see the module's docstring)."""
+    calls: list[tuple[int, str, dict[str, Any]]] = []
+    if "write_file" in offered:
+        start = 0
+        for fence in _FENCE.finditer(question):
+            before = question[start:fence.start()]
+            named = [span for span in _INLINE.findall(before) if _FILE_PATH.fullmatch(span.strip())]
+            paths = named or _FILE_PATH.findall(_INLINE.sub(" ", before))
+            if paths:
+                calls.append((fence.start(), "write_file", {"path": paths[-1].strip(), "content": fence.group(1)}))
+            start = fence.end()
+    # Commands are looked for outside the files' contents, so a page that says "run `x`" runs nothing.
+    prose = _FENCE.sub(lambda fence: " " * len(fence.group(0)), question)
+    previous_end = 0
+    sessions = 0
+    for span in _INLINE.finditer(prose):
+        verb = _last_verb(prose[previous_end:span.start()])
+        previous_end = span.end()
+        command = span.group(1).strip()
+        if verb in _SHELL_VERBS and "shell" in offered:
+            calls.append((span.start(), "shell", {"command": command}))
+        elif verb in _SESSION_VERBS and "start_session" in offered:
+            sessions += 1
+            arguments: dict[str, Any] = {"name": "dev-server" if sessions == 1 else f"dev-server-{sessions}",
+                                         "command": command}
+            if (port := _port_of(command)) is not None:
+                arguments["port"] = port
+            calls.append((span.start(), "start_session", arguments))
+        elif verb in _READ_VERBS and "read_file" in offered and _FILE_PATH.fullmatch(command):
+            calls.append((span.start(), "read_file", {"path": command}))
+    ordered = [(name, arguments) for _, name, arguments in sorted(calls, key=lambda call: call[0])]
+    if "preview_url" in offered and re.search(r"\bpreview", prose, re.I):
+        port = next((arguments["port"] for name, arguments in ordered if name == "start_session" and "port" in arguments),
+                    None)
+        if port is None and (mentioned := _PORT.search(prose)):
+            port = int(mentioned.group(1))
+        ordered.append(("preview_url", {"port": port} if port and 0 < port < 65536 else {}))
+    return ordered
+
+
 def _tool_call_for(question: str, offered: set[str]) -> tuple[str, dict[str, Any]] | None:
     """The tool the question plainly asks for, among those offered."""
-    if "shell" in offered and (command := _COMMAND.search(question)):
-        return "shell", {"command": command.group(1).strip()}
     if "http_fetch" in offered and (url := _URL.search(question)):
         return "http_fetch", {"url": url.group(0).rstrip(".,;")}
     if "current_time" in offered and _TIME_WORDS.search(question):
@@ -62,8 +125,8 @@ def _tool_call_for(question: str, offered: set[str]) -> tuple[str, dict[str, Any
     return None
 
 
-#: Tools the rules above pick; they are never guessed from words.
-_RULE_TOOLS = frozenset({"http_fetch", "current_time", "calculator"})
+#: Tools the rules above pick; they are never guessed from words (a path or a command is not a question).
+_RULE_TOOLS = frozenset({"http_fetch", "current_time", "calculator"}) | _SANDBOX_TOOLS
 
 
 def _tool_terms(text: str) -> set[str]:
@@ -184,17 +247,22 @@ class OfflineModel:
 
     def _reply(
         self, messages: list[dict[str, Any]], tools: Sequence[ToolSpec], sources: Sequence[Source]
-    ) -> tuple[str, ToolCall | None]:
+    ) -> tuple[str, tuple[ToolCall, ...]]:
         if messages and messages[-1].get("role") == "tool":
-            return _answer_from_tool(messages), None
+            return _answer_from_tool(messages), ()
         question = next((message_text(m) for m in reversed(messages) if m.get("role") == "user"), "")
-        wanted = _tool_call_for(question, {tool.name for tool in tools}) or _matching_tool(question, tools)
+        offered = {tool.name for tool in tools}
+        wanted = _sandbox_calls(question, offered)
+        if not wanted and (single := _tool_call_for(question, offered) or _matching_tool(question, tools)):
+            wanted = [single]
         if wanted:
-            name, arguments = wanted
-            return "", ToolCall(id=f"call_{uuid.uuid4().hex[:12]}", name=name, arguments=json.dumps(arguments))
+            return "", tuple(
+                ToolCall(id=f"call_{uuid.uuid4().hex[:12]}", name=name, arguments=json.dumps(arguments))
+                for name, arguments in wanted
+            )
         if sources:
-            return _extractive_answer(question, sources), None
-        return NOT_CONFIGURED, None
+            return _extractive_answer(question, sources), ()
+        return NOT_CONFIGURED, ()
 
     async def stream(
         self,
@@ -203,13 +271,13 @@ class OfflineModel:
         tools: Sequence[ToolSpec] = (),
         sources: Sequence[Source] = (),
     ) -> AsyncIterator[ModelChunk]:
-        text, call = self._reply(messages, tools, sources)
+        text, calls = self._reply(messages, tools, sources)
         for word in _words(text):
             yield ModelChunk("content", text=word)
-        if call is not None:
-            yield ModelChunk("tool_calls", tool_calls=(call,))
+        if calls:
+            yield ModelChunk("tool_calls", tool_calls=calls)
         prompt = "".join(message_text(message) for message in messages)
-        output = text or (call.arguments if call else "")
+        output = text or "".join(call.arguments for call in calls)
         yield ModelChunk("usage", usage=Usage(input_tokens=estimate_tokens(prompt), output_tokens=estimate_tokens(output)))
 
     async def complete(self, messages: list[dict[str, Any]], *, max_tokens: int | None = None) -> str:

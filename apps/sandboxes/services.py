@@ -18,7 +18,7 @@ from django.utils import timezone
 from apps.core.errors import Conflict, Invalid, NotFound, PayloadTooLarge, TooManyRequests
 from apps.core.fetch import fetch_bytes, put_bytes
 from apps.sandboxes import selectors
-from apps.sandboxes.backends import ExecResult, Limits, SandboxBackend, SandboxSpec, backend_get
+from apps.sandboxes.backends import ExecResult, Limits, OutputCallback, SandboxBackend, SandboxSpec, backend_get
 from apps.sandboxes.files import Entry, split_path
 from apps.sandboxes.models import Sandbox, SandboxCommand, SandboxLimit, SandboxSession
 from apps.sandboxes.templates import template_get
@@ -181,7 +181,10 @@ def project_sandbox_ensure_active(*, user, project) -> tuple[Sandbox, bool]:
 
 
 # -- commands ---------------------------------------------------------------------------------------
-def sandbox_exec(*, sandbox: Sandbox, command: str, timeout: float | None = None, cwd: str = "") -> ExecResult:
+def sandbox_exec(
+    *, sandbox: Sandbox, command: str, timeout: float | None = None, cwd: str = "", on_output: OutputCallback | None = None
+) -> ExecResult:
+    """Run a command to its end (or its timeout); ``on_output`` is handed its output while it runs."""
     if not command.strip():
         raise Invalid("The command is empty.", field_errors={"command": ["This field may not be blank."]})
     if len(command) > MAX_COMMAND_CHARS:
@@ -197,7 +200,7 @@ def sandbox_exec(*, sandbox: Sandbox, command: str, timeout: float | None = None
         )
     sandbox_use(sandbox=sandbox)
     seconds = min(float(timeout or settings.SANDBOX_COMMAND_TIMEOUT), float(settings.SANDBOX_MAX_COMMAND_TIMEOUT))
-    result = backend_for(sandbox).exec(sandbox_spec(sandbox), command, timeout=seconds, cwd=cwd)
+    result = backend_for(sandbox).exec(sandbox_spec(sandbox), command, timeout=seconds, cwd=cwd, on_output=on_output)
     SandboxCommand.objects.create(
         sandbox=sandbox, owner=sandbox.owner, command=command[:5000], exit_code=result.exit_code,
         duration_seconds=result.duration, cpu_seconds=result.cpu_seconds, killed_reason=result.killed_reason,

@@ -8,6 +8,7 @@ project uses the user's own project-less sandbox. Explicitly named tools of anot
 """
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -44,31 +45,49 @@ def _sandbox_for(context: ToolContext) -> Sandbox:
 
 #: Which sandbox a call works on: ``(context) -> Sandbox`` (database work, run in the call's thread).
 SandboxLocator = Callable[[ToolContext], Sandbox]
+#: Sends an event into the run's stream from the tool's thread (it returns once the event is queued).
+Report = Callable[[str, dict[str, Any]], None]
+Work = Callable[[Sandbox, dict[str, Any], Report], str]
 
 
-def _bound(
-    work: Callable[[Sandbox, dict[str, Any]], str], locate: SandboxLocator
-) -> Callable[[dict[str, Any], ToolContext], Awaitable[ToolResult]]:
+def _bound(work: Work, locate: SandboxLocator) -> Callable[[dict[str, Any], ToolContext], Awaitable[ToolResult]]:
     """A tool function running ``work`` on the located sandbox in a thread; service errors go to the model."""
 
-    def call(params: dict[str, Any], context: ToolContext) -> str:
+    def call(params: dict[str, Any], context: ToolContext, report: Report) -> str:
         try:
-            return work(locate(context), params)
+            return work(locate(context), params, report)
         except ServiceError as exc:
             raise ToolFailed(exc.message) from exc
         finally:
             connection.close()  # a thread of asgiref's pool: it keeps no connection between calls
 
     async def function(params: dict[str, Any], context: ToolContext) -> ToolResult:
+        loop = asyncio.get_running_loop()
+
+        def report(type: str, data: dict[str, Any]) -> None:
+            # Waited for, so every event is in the stream before the tool's result.
+            asyncio.run_coroutine_threadsafe(context.emit(type, data), loop).result(timeout=30)
+
         # Not thread-sensitive: a long command must not hold the one shared thread (or a runner database thread).
-        text = await sync_to_async(call, thread_sensitive=False)(params, context)
+        text = await sync_to_async(call, thread_sensitive=False)(params, context, report)
         return ToolResult(text[:MAX_TOOL_OUTPUT])
 
     return function
 
 
-def _shell(sandbox: Sandbox, params: dict[str, Any]) -> str:
-    result = services.sandbox_exec(sandbox=sandbox, command=params["command"], timeout=params.get("timeout"), cwd=params.get("cwd", ""))
+def _shell(sandbox: Sandbox, params: dict[str, Any], report: Report) -> str:
+    streamed = 0
+
+    def on_output(stream: str, text: str) -> None:
+        # The output as it comes, for the user; the model gets the result. Past MAX_TOOL_OUTPUT only the result has it.
+        nonlocal streamed
+        if streamed < MAX_TOOL_OUTPUT:
+            piece = text[: MAX_TOOL_OUTPUT - streamed]
+            streamed += len(piece)
+            report("tool_output", {"tool": "shell", "stream": stream, "content": piece})
+
+    result = services.sandbox_exec(sandbox=sandbox, command=params["command"], timeout=params.get("timeout"),
+                                   cwd=params.get("cwd", ""), on_output=on_output)
     status = "killed after its timeout" if result.timed_out else f"exit code {result.exit_code}"
     parts = [f"$ {params['command']}", f"({status}, {result.duration:.2f}s)"]
     if result.stdout:
@@ -78,27 +97,27 @@ def _shell(sandbox: Sandbox, params: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def _read_file(sandbox: Sandbox, params: dict[str, Any]) -> str:
+def _read_file(sandbox: Sandbox, params: dict[str, Any], report: Report) -> str:
     return services.file_read(sandbox=sandbox, path=params["path"], max_bytes=MAX_TOOL_OUTPUT * 4).decode("utf-8", "replace")
 
 
-def _write_file(sandbox: Sandbox, params: dict[str, Any]) -> str:
+def _write_file(sandbox: Sandbox, params: dict[str, Any], report: Report) -> str:
     size = services.file_write(sandbox=sandbox, path=params["path"], data=params["content"].encode())
     return f"Wrote {params['path']} ({size} bytes) in the sandbox."
 
 
-def _list_files(sandbox: Sandbox, params: dict[str, Any]) -> str:
+def _list_files(sandbox: Sandbox, params: dict[str, Any], report: Report) -> str:
     entries = services.file_list(sandbox=sandbox, path=params.get("path", ""), recursive=True)
     lines = [f"{entry.path}{'/' if entry.type == 'directory' else ''}  {entry.size}" for entry in entries[:500]]
     return "\n".join(lines) or "The directory is empty."
 
 
-def _start_session(sandbox: Sandbox, params: dict[str, Any]) -> str:
+def _start_session(sandbox: Sandbox, params: dict[str, Any], report: Report) -> str:
     session = services.session_start(sandbox=sandbox, name=params["name"], command=params["command"], port=params.get("port"))
     return f"Started session {session.name!r}: {session.command}" + (f" (port {session.port})" if session.port else "")
 
 
-def _preview_url(sandbox: Sandbox, params: dict[str, Any]) -> str:
+def _preview_url(sandbox: Sandbox, params: dict[str, Any], report: Report) -> str:
     port = services.preview_ensure(sandbox=sandbox, port=params.get("port"))
     return f"Preview of port {port}: {services.preview_path(sandbox=sandbox, port=port)}"
 

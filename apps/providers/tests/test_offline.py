@@ -66,3 +66,59 @@ async def test_it_answers_from_a_tool_result():
         {"role": "tool", "tool_call_id": "c1", "content": "4"},
     ]
     assert text(await stream(messages, tools=TOOLS)) == "The result is 4."
+
+
+SANDBOX_TOOLS = [ToolSpec(name, "") for name in ("shell", "write_file", "read_file", "list_files", "start_session",
+                                                 "preview_url")]
+BUILD = """Write `index.html` with:
+```html
+<h1>Hello</h1>
+<p>Never run `rm -rf ~` from a page.</p>
+```
+and hello.py:
+```python
+print(sum(range(10)))
+```
+then run `python3 hello.py`, start `python3 -m http.server 8000 --bind 127.0.0.1` and show me the preview."""
+
+
+async def calls_for(message: str, tools=SANDBOX_TOOLS) -> list[tuple[str, dict]]:
+    chunks = await stream([{"role": "user", "content": message}], tools=tools)
+    found = [c for c in chunks if c.kind == "tool_calls"]
+    return [(call.name, json.loads(call.arguments)) for call in found[0].tool_calls] if found else []
+
+
+async def test_it_builds_runs_serves_and_previews_what_the_message_spells_out():
+    assert await calls_for(BUILD) == [
+        ("write_file", {"path": "index.html", "content": "<h1>Hello</h1>\n<p>Never run `rm -rf ~` from a page.</p>\n"}),
+        ("write_file", {"path": "hello.py", "content": "print(sum(range(10)))\n"}),
+        ("shell", {"command": "python3 hello.py"}),
+        ("start_session", {"name": "dev-server", "command": "python3 -m http.server 8000 --bind 127.0.0.1", "port": 8000}),
+        ("preview_url", {"port": 8000}),
+    ]
+
+
+async def test_it_reads_a_file_and_previews_a_named_port():
+    assert await calls_for("Read `site/index.html`") == [("read_file", {"path": "site/index.html"})]
+    assert await calls_for("Open a preview on port 3000") == [("preview_url", {"port": 3000})]
+    assert await calls_for("Show me the preview") == [("preview_url", {})]
+
+
+async def test_it_never_guesses_sandbox_arguments_from_words():
+    # No file content and no command in backticks: nothing to write or run, so no call with the question as a path.
+    assert await calls_for("Write a small static web page for my bakery and run it") == []
+    assert await calls_for("Run `ls`", tools=[ToolSpec("write_file", "")]) == []
+
+
+async def test_it_answers_from_every_result_of_a_step():
+    messages = [
+        {"role": "user", "content": BUILD},
+        {"role": "assistant", "content": "", "tool_calls": [
+            {"id": "a", "type": "function", "function": {"name": "write_file", "arguments": "{}"}},
+            {"id": "b", "type": "function", "function": {"name": "shell", "arguments": "{}"}},
+        ]},
+        {"role": "tool", "tool_call_id": "a", "content": "Wrote index.html (40 bytes) in the sandbox."},
+        {"role": "tool", "tool_call_id": "b", "content": "$ python3 hello.py\n(exit code 0, 0.02s)\nstdout:\n45"},
+    ]
+    answer = text(await stream(messages, tools=SANDBOX_TOOLS))
+    assert "Wrote index.html" in answer and "45" in answer

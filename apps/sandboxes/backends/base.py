@@ -1,7 +1,7 @@
 """The contract every sandbox backend meets; the services never know which one runs."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -53,11 +53,17 @@ class SessionState:
     exit_code: int | None
 
 
+#: Called with ``("stdout" | "stderr", text)`` while a command runs, as its output arrives.
+OutputCallback = Callable[[str, str], None]
+
+
 class SandboxBackend(Protocol):
     name: str
 
     def create(self, spec: SandboxSpec) -> None: ...
-    def exec(self, spec: SandboxSpec, command: str, *, timeout: float, cwd: str = "") -> ExecResult: ...
+    def exec(
+        self, spec: SandboxSpec, command: str, *, timeout: float, cwd: str = "", on_output: OutputCallback | None = None
+    ) -> ExecResult: ...
     def start_session(self, spec: SandboxSpec, name: str, command: str) -> int: ...
     def session_state(self, spec: SandboxSpec, name: str, pid: int | None) -> SessionState: ...
     def stop_session(self, spec: SandboxSpec, name: str, pid: int | None) -> None: ...

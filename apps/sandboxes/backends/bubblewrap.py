@@ -13,6 +13,8 @@ docs/sandboxes.md for what this does and does not protect against.
 """
 from __future__ import annotations
 
+import codecs
+import logging
 import os
 import shutil
 import signal
@@ -27,10 +29,12 @@ from pathlib import Path
 from django.conf import settings
 
 from apps.core.errors import ServiceUnavailable
-from apps.sandboxes.backends.base import ExecResult, SandboxSpec, SessionState
+from apps.sandboxes.backends.base import ExecResult, OutputCallback, SandboxSpec, SessionState
 from apps.sandboxes.backends.local import LocalFilesMixin, host_uid
 
 RELAY = Path(__file__).resolve().parent.parent / "relay.py"
+logger = logging.getLogger(__name__)
+
 INSIDE_UID = 1000
 INSIDE_PATH = "/usr/local/bin:/usr/bin:/bin"
 #: Host files a program may need under /etc, bound read-only when they exist.
@@ -48,6 +52,32 @@ ETC_FILES = {
 
 def bwrap_path() -> str | None:
     return shutil.which("bwrap")
+
+
+def closed_parent(path: Path) -> Path | None:
+    """The first directory above ``path`` (from ``/`` down) that other users cannot enter, or None.
+
+    Run as root, bwrap and git run as the sandbox's own uid and must traverse every parent of the
+    sandbox and deploy roots; a checkout under a private home (``/root``, mode 0700) would make
+    every command fail with bwrap's "Can't find source path".
+    """
+    for directory in reversed(path.parents):
+        if directory.exists() and not directory.stat().st_mode & 0o001:
+            return directory
+    return None
+
+
+def _check_roots_traversable() -> None:
+    for setting in ("SANDBOX_ROOT", "DEPLOY_ROOT"):
+        closed = closed_parent(Path(getattr(settings, setting)))
+        if closed is not None:
+            logger.error("%s (%s) is inside %s, which the sandboxes' own uids cannot enter: set %s to a directory "
+                         "outside it (such as /var/lib/codex/%s) or run `chmod o+x %s`.", setting,
+                         getattr(settings, setting), closed, setting, Path(getattr(settings, setting)).name, closed)
+            raise ServiceUnavailable(
+                f"Sandboxes are not set up on this server: {setting} lies in a directory the sandboxes cannot "
+                "enter. An administrator can see the server log for the fix."
+            )
 
 
 def _etc_dir() -> Path:
@@ -208,6 +238,8 @@ class BubblewrapBackend(LocalFilesMixin):
     def create(self, spec: SandboxSpec) -> None:
         if bwrap_path() is None:
             raise ServiceUnavailable("bubblewrap (bwrap) is not installed; run scripts/ensure-system.sh.")
+        if host_uid(spec) is not None:
+            _check_roots_traversable()
         self._make_dirs(spec)
         os.chmod(spec.workspace.parent, 0o711)
 
@@ -298,7 +330,9 @@ class BubblewrapBackend(LocalFilesMixin):
         )
 
     # -- commands ---------------------------------------------------------------------------------
-    def exec(self, spec: SandboxSpec, command: str, *, timeout: float, cwd: str = "") -> ExecResult:
+    def exec(
+        self, spec: SandboxSpec, command: str, *, timeout: float, cwd: str = "", on_output: OutputCallback | None = None
+    ) -> ExecResult:
         argv = self.argv(spec, ["/bin/sh", "-c", command], cwd=cwd)
         tmp = spec.state_dir / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
@@ -309,7 +343,8 @@ class BubblewrapBackend(LocalFilesMixin):
             os.unlink(out.name)
             os.unlink(err.name)
             process = self._popen(spec, argv, stdout=out, stderr=err)
-            exit_code, cpu, reason = self._wait(spec, process, started + timeout)
+            pump = _OutputPump({"stdout": out, "stderr": err}, spec.limits.output_bytes, on_output) if on_output else None
+            exit_code, cpu, reason = self._wait(spec, process, started + timeout, pump)
             duration = time.monotonic() - started
             cpu_after = cgroup.cpu_seconds()
             if cpu_after is not None:
@@ -325,11 +360,25 @@ class BubblewrapBackend(LocalFilesMixin):
             timed_out=reason == "timeout", killed_reason=reason, truncated=cut_out or cut_err,
         )
 
-    def _wait(self, spec: SandboxSpec, process: subprocess.Popen, deadline: float) -> tuple[int | None, float, str]:
-        """Wait for the command; kill its whole process group past the deadline or the disk limit."""
-        pause, next_disk_check, reason = 0.005, time.monotonic() + 1.0, ""
+    def _wait(
+        self, spec: SandboxSpec, process: subprocess.Popen, deadline: float, pump: _OutputPump | None = None
+    ) -> tuple[int | None, float, str]:
+        """Wait for the command (passing its output on as it comes, with a pump); kill its whole
+        process group past the deadline or the disk limit."""
         workspace = self.workspace(spec)
+        try:
+            return self._wait_loop(process, deadline, workspace, spec.limits.disk_bytes, pump)
+        finally:
+            if pump is not None:
+                pump.drain()
+
+    def _wait_loop(
+        self, process: subprocess.Popen, deadline: float, workspace, disk_bytes: int, pump: _OutputPump | None
+    ) -> tuple[int | None, float, str]:
+        pause, next_disk_check, reason = 0.005, time.monotonic() + 1.0, ""
         while True:
+            if pump is not None and pump.flush(now=time.monotonic()):
+                pause = 0.005  # output is coming: look again soon
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 process.returncode = os.waitstatus_to_exitcode(status)
@@ -339,7 +388,7 @@ class BubblewrapBackend(LocalFilesMixin):
                 reason = "timeout"
             elif now >= next_disk_check:
                 next_disk_check = now + 1.0
-                if workspace.usage() > spec.limits.disk_bytes:
+                if workspace.usage() > disk_bytes:
                     reason = "disk"
             if reason:
                 # bwrap dies with its group; --die-with-parent and the PID namespace take every process inside along.
@@ -470,6 +519,47 @@ def _is_bwrap(pid: int, marker: bytes = b"") -> bool:
     except OSError:
         return False
     return b"bwrap\x00--unshare-all" in cmdline and marker in cmdline
+
+
+class _OutputPump:
+    """Passes a running command's new output on, from the files it writes to, up to ``limit`` bytes a stream."""
+
+    INTERVAL = 0.1  # at most ten pieces a second while the command runs
+
+    def __init__(self, handles: dict, limit: int, callback: OutputCallback) -> None:
+        self.handles, self.limit = handles, limit
+        self.callback: OutputCallback | None = callback
+        self.offsets = dict.fromkeys(handles, 0)
+        self.decoders = {name: codecs.getincrementaldecoder("utf-8")("replace") for name in handles}
+        self.next_at = 0.0
+
+    def flush(self, *, final: bool = False, now: float | None = None) -> bool:
+        """Pass on what was written since the last call; whether there was any."""
+        if now is not None:
+            if now < self.next_at:
+                return False
+            self.next_at = now + self.INTERVAL
+        sent = False
+        for name, handle in self.handles.items():
+            wanted = self.limit - self.offsets[name]
+            data = os.pread(handle.fileno(), min(wanted, 65536), self.offsets[name]) if wanted > 0 else b""
+            self.offsets[name] += len(data)
+            text = self.decoders[name].decode(data, final=final)
+            if text and self.callback is not None:
+                try:
+                    self.callback(name, text)
+                except Exception:
+                    # The command must still be waited for (and killed at its deadline): stop passing output on.
+                    logger.exception("passing a command's output on failed")
+                    self.callback = None
+                sent = True
+        return sent
+
+    def drain(self) -> None:
+        """Pass on what is left once the command ended (or was killed)."""
+        while self.flush():
+            pass
+        self.flush(final=True)
 
 
 def _read_capped(handle, limit: int) -> tuple[str, bool]:

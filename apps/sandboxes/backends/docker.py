@@ -14,7 +14,7 @@ import time
 from django.conf import settings
 
 from apps.core.errors import ServiceUnavailable
-from apps.sandboxes.backends.base import ExecResult, SandboxSpec, SessionState
+from apps.sandboxes.backends.base import ExecResult, OutputCallback, SandboxSpec, SessionState
 from apps.sandboxes.backends.local import LocalFilesMixin
 
 
@@ -44,7 +44,10 @@ class DockerBackend(LocalFilesMixin):
         if result.returncode != 0:
             raise ServiceUnavailable(f"docker run failed: {result.stderr.strip()[:200]}")
 
-    def exec(self, spec: SandboxSpec, command: str, *, timeout: float, cwd: str = "") -> ExecResult:
+    def exec(
+        self, spec: SandboxSpec, command: str, *, timeout: float, cwd: str = "", on_output: OutputCallback | None = None
+    ) -> ExecResult:
+        # The output arrives whole, when the command ends; nothing is passed on while it runs.
         started = time.monotonic()
         workdir = "/workspace/" + cwd.strip("/") if cwd.strip("/") else "/workspace"
         try:

@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 
 from apps.core.errors import NotFound, ServiceUnavailable
-from apps.sandboxes.backends.base import ExecResult, SandboxSpec, SessionState
+from apps.sandboxes.backends.base import ExecResult, OutputCallback, SandboxSpec, SessionState
 from apps.sandboxes.files import Entry, split_path
 
 
@@ -47,7 +47,10 @@ class E2BBackend:
         (spec.state_dir / "e2b-id").write_text(sandbox.sandbox_id)
         self._ids[spec.key] = sandbox.sandbox_id
 
-    def exec(self, spec: SandboxSpec, command: str, *, timeout: float, cwd: str = "") -> ExecResult:
+    def exec(
+        self, spec: SandboxSpec, command: str, *, timeout: float, cwd: str = "", on_output: OutputCallback | None = None
+    ) -> ExecResult:
+        # The output arrives whole, when the command ends; nothing is passed on while it runs.
         started = time.monotonic()
         try:
             result = self._sandbox(spec).commands.run(command, timeout=timeout, cwd=self._path(cwd) if cwd else None)

@@ -1,7 +1,9 @@
 """Sandboxes for tests: their own root under tmp, small limits, and cleanup of every process."""
 from __future__ import annotations
 
+import os
 import shutil
+import socket
 import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,6 +14,7 @@ import pytest
 from apps.conversations.models import Project
 from apps.sandboxes import services
 from apps.sandboxes.models import Sandbox
+from conftest import _test_database_url, start_daphne, stop_daphne
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed (scripts/ensure-system.sh)")
 
@@ -44,12 +47,8 @@ def sandbox_settings(settings):
 
 
 @pytest.fixture
-def daphne(sandbox_settings):
-    """daphne (the ASGI app as shipped) on the test database and this test's sandbox root."""
-    import os
-
-    from conftest import _test_database_url, start_daphne, stop_daphne
-
+def daphne(sandbox_settings, django_db_blocker):
+    """The ASGI app as shipped, on daphne, with this test's sandbox and deploy roots."""
     env = {
         **os.environ, "DATABASE_URL": _test_database_url(), "CODEX_TESTING": "1",
         "SANDBOX_ROOT": str(sandbox_settings.SANDBOX_ROOT), "DEPLOY_ROOT": str(sandbox_settings.DEPLOY_ROOT),
@@ -57,6 +56,15 @@ def daphne(sandbox_settings):
     server = start_daphne(env)
     yield server
     stop_daphne(server)
+
+
+@pytest.fixture
+def host_port():
+    """A port listening on the host's loopback: a sandbox must not reach it."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        yield server.getsockname()[1]
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import os
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -215,3 +216,55 @@ def test_body_routes_hide_another_users_sandbox(route, bob_client, anon, sandbox
         body["file"], fmt = SimpleUploadedFile("f.txt", b"x"), "multipart"
     assert bob_client.post(f"{A}/{route}", body, format=fmt).status_code == 404
     assert anon.post(f"{A}/{route}", body, format=fmt).status_code == 401
+
+
+TRAVERSALS = ["../../etc/passwd", "/etc/passwd", "/workspace/../etc/passwd", "a/../../x", "pw", "out/x"]
+
+
+def test_every_file_route_refuses_traversal_and_links_out(alice_client, sandbox, fake_http, tmp_path):
+    # Links made inside the sandbox: to a host file, and to a host directory the sandbox cannot see.
+    (tmp_path / "x").write_text("host file")
+    services.sandbox_exec(sandbox=sandbox, command=f"ln -s /etc/passwd pw; ln -s {tmp_path} out")
+    sid = sandbox.public_id
+    for path in TRAVERSALS:
+        calls = {
+            "write-file": alice_client.post(f"{A}/write-file", {"sandbox_id": sid, "path": path, "content": "pwned"}, format="json"),
+            "read-file": alice_client.post(f"{A}/read-file", {"sandbox_id": sid, "path": path}, format="json"),
+            "mkdir": alice_client.post(f"{A}/{sid}/mkdir", {"path": path + "/d"}, format="json"),
+            "upload-file": alice_client.post(
+                f"{A}/upload-file", {"sandbox_id": sid, "path": path, "file": SimpleUploadedFile("f", b"pwned")}, format="multipart"
+            ),
+            "upload-from-url": alice_client.post(
+                f"{A}/upload-from-url", {"sandbox_id": sid, "url": fake_http.url("/file.txt"), "path": path}, format="json"
+            ),
+            "download-to-presigned": alice_client.post(
+                f"{A}/download-to-presigned", {"sandbox_id": sid, "path": path, "presigned_url": fake_http.url("/up")}, format="json"
+            ),
+        }
+        for route, response in calls.items():
+            assert response.status_code in (400, 404), (route, path, response.status_code, response.content)
+    assert (tmp_path / "x").read_text() == "host file" and sorted(p.name for p in tmp_path.iterdir()) == ["x"]
+    assert fake_http.puts == []  # nothing outside the workspace was read and sent
+    for slide in ("..", "../../etc/passwd", "..%2F..%2Fetc%2Fpasswd"):
+        assert alice_client.get(f"{A}/{sid}/slides/{slide}").status_code in (400, 404)
+
+
+def test_oversize_writes_are_413(alice_client, sandbox, settings):
+    settings.SANDBOX_MAX_UPLOAD_BYTES = 1000
+    response = alice_client.post(
+        f"{A}/write-file", {"sandbox_id": sandbox.public_id, "path": "big.txt", "content": "x" * 1500}, format="json"
+    )
+    assert response.status_code == 413, response.content
+    assert not (services.sandbox_spec(sandbox).workspace / "big.txt").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="sandboxes get uids of their own only when the platform runs as root")
+def test_a_sandbox_root_the_sandbox_uids_cannot_enter_is_a_clear_503(alice_client, settings, caplog):
+    private = settings.SANDBOX_ROOT.parent / "home"  # beside the test's (traversable) root: a private home
+    private.mkdir(mode=0o700)
+    settings.SANDBOX_ROOT = private / "checkout" / "var" / "sandboxes"
+    response = alice_client.post(A, {"template_id": "python"}, format="json")
+    assert response.status_code == 503 and "administrator" in response.json()["detail"]
+    assert str(private) not in response.content.decode()  # the host's paths stay in the server log
+    assert f"chmod o+x {private}" in caplog.text
+    assert Sandbox.objects.get().status == Sandbox.Status.FAILED

@@ -1,8 +1,6 @@
 """Previews: a server inside the sandbox answers through /preview/... while the sandbox stays offline."""
 from __future__ import annotations
 
-import socket
-
 import httpx
 import pytest
 from asgiref.sync import sync_to_async
@@ -34,14 +32,6 @@ async def wait_until_served(path: str) -> httpx.Response:
             return response
         await sync_to_async(lambda: None)()
     raise AssertionError("the preview server never answered")
-
-
-@pytest.fixture
-def host_port():
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen(8)
-        yield server.getsockname()[1]
 
 
 async def test_a_server_in_the_sandbox_is_previewed_and_the_sandbox_stays_offline(sandbox, host_port):

@@ -79,3 +79,31 @@ def test_the_offline_model_runs_a_command_when_asked(alice, project):
     results = [event.data for event in events if event.type == "tool_result"]
     assert calls[0]["tool"] == "shell" and calls[0]["arguments"] == {"command": "python3 -c 'print(6*7)'"}
     assert results[0]["tool"] == "shell" and "42" in results[0]["result"] and not results[0]["error"]
+
+
+def test_a_commands_output_streams_while_it_runs(alice, project):
+    thread = Thread.objects.create(owner=alice, project=project)
+    command = "for i in 1 2 3; do echo line$i; sleep 0.4; done; echo oops >&2"
+    events = run(
+        user=alice, agent=None, messages=[{"role": "user", "content": f"run `{command}`"}],
+        options=RunOptions(), run_id=None, thread_id=thread.pk, endpoint="/api/agent/start",
+    )
+    kinds = [event.type for event in events]
+    outputs = [event.data for event in events if event.type == "tool_output"]
+    assert kinds.index("tool_call") < kinds.index("tool_output") < kinds.index("tool_result")
+    # In pieces as the command wrote them, not one blob at the end.
+    assert len([piece for piece in outputs if piece["stream"] == "stdout"]) >= 2
+    assert "line3" not in outputs[0]["content"]
+    assert "".join(piece["content"] for piece in outputs if piece["stream"] == "stdout") == "line1\nline2\nline3\n"
+    assert [piece["content"] for piece in outputs if piece["stream"] == "stderr"] == ["oops\n"]
+    assert all(piece["tool"] == "shell" for piece in outputs)
+
+
+def test_output_pieces_keep_multibyte_characters_whole(sandbox):
+    pieces = []
+    result = services.sandbox_exec(
+        sandbox=sandbox, command="printf '\\303'; sleep 0.3; printf '\\251t\\303\\251\\n'",  # é split across two writes
+        on_output=lambda stream, text: pieces.append(text),
+    )
+    assert result.stdout == "été\n" and "".join(pieces) == "été\n"
+    assert "\ufffd" not in "".join(pieces)
