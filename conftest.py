@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import subprocess
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
 import pytest
@@ -14,6 +16,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts.models import User
 from apps.accounts.tests.factories import PASSWORD, UserFactory
+
+ROOT = Path(__file__).resolve().parent
 
 
 @pytest.fixture(autouse=True)
@@ -232,3 +236,86 @@ def stop_daphne(server: Daphne) -> None:
     except subprocess.TimeoutExpired:
         server.process.kill()
     server.log.close()
+
+
+@dataclass
+class Platform:
+    """scripts/run.sh (all four processes, supervised) against a fake upstream."""
+
+    launcher: subprocess.Popen
+    url: str
+    log: IO[bytes]
+
+    def run_worker(self) -> Any:
+        """The run worker's process (the one holding every run), as the supervisor started it."""
+        import psutil
+
+        for child in psutil.Process(self.launcher.pid).children(recursive=True):
+            try:
+                if "--pool=threads" in child.cmdline():
+                    return child
+            except psutil.NoSuchProcess:
+                continue
+        raise AssertionError("no run worker is running")
+
+    def tail(self, chars: int = 3000) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-chars:]
+
+
+def start_upstream(*, tokens: int, delay: float) -> tuple[subprocess.Popen, str]:
+    """The fake OpenAI-compatible server (apps.providers.testing) on a free port, and its URL."""
+    import os
+    import sys
+
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "apps.providers.testing", "--port", str(port), "--tokens", str(tokens),
+         "--delay", str(delay)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "codex.settings"},
+    )
+    process.stdout.readline()  # it prints its URL once it listens
+    return process, f"http://127.0.0.1:{port}/v1"
+
+
+@contextmanager
+def run_sh(*, database_url: str, tokens: int, delay: float, env: dict[str, str] | None = None) -> Iterator[Platform]:
+    """scripts/run.sh on a free port, on ``database_url``, with queues of its own; stopped on exit."""
+    import os
+    import signal
+    import tempfile
+    import time
+
+    upstream, upstream_url = start_upstream(tokens=tokens, delay=delay)
+    queue = f"codex-test-run-sh-{uuid.uuid4().hex[:8]}"
+    full_env = {
+        **os.environ,
+        "DATABASE_URL": database_url, "CODEX_TESTING": "1", "LOG_LEVEL": "WARNING",
+        "CELERY_QUEUE": queue, "CELERY_RUN_QUEUE": f"{queue}-runs",
+        # One test user opens every stream, as in the benchmark.
+        "RUN_START_THROTTLE": "100000/min", "RUN_STREAM_THROTTLE": "100000/min",
+        "LLM_BASE_URL": upstream_url, "LLM_API_KEY": "sk-test", "LLM_MODEL": "fake-model",
+        **(env or {}),
+    }
+    port = _free_port()
+    log = tempfile.TemporaryFile()
+    launcher = subprocess.Popen(["scripts/run.sh", "127.0.0.1", str(port)], cwd=ROOT, env=full_env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    server = Platform(launcher=launcher, url=f"http://127.0.0.1:{port}", log=log)
+    try:
+        deadline = time.monotonic() + 300
+        while "CodexEngine is running" not in server.tail():
+            if launcher.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"scripts/run.sh did not get ready:\n{server.tail()}")
+            time.sleep(0.2)
+        yield server
+    finally:
+        if launcher.poll() is None:
+            os.killpg(launcher.pid, signal.SIGTERM)
+            try:
+                launcher.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(launcher.pid, signal.SIGKILL)
+        upstream.kill()
+        log.close()

@@ -79,6 +79,11 @@ def main() -> int:
         os.environ.update({"DATABASE_URL": url})
         from codex import launcher
 
+        launcher.command("web")  # sets Django up, whose logging would print every request of httpx
+        import logging
+
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+
         port = free_port()
         daphne = subprocess.Popen(launcher.command("web", port=port), cwd=ROOT, env=launcher.environment("web") | env,
                                   stdout=subprocess.DEVNULL, stderr=open(base / "daphne.log", "w"))  # noqa: SIM115
@@ -134,6 +139,9 @@ def main() -> int:
         first_ok = min((s[0] for s in after if s[1] == 200), default=None)
         recovered = f"{first_ok - up_at:.1f} s after the start" if first_ok is not None else "never"
         print(f"PostgreSQL stopped at {down_at:.1f} s, started at {up_at:.1f} s; first 200 after it: {recovered}")
+        failing = [s[0] for s in after if s[1] != 200]
+        settled = f"{max(failing) - up_at:.1f} s" if failing else "0 s"
+        print(f"last non-200 answer after the restart: {settled} after the start")
         tail = [s for s in after if s[0] > up_at + args.after / 2]
         results = {
             "no 500 at any time": not any(s[1] >= 500 and s[1] != 503 for s in samples),

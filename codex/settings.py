@@ -140,6 +140,9 @@ DATABASE_URL = env.str("DATABASE_URL", default="") or embedded_db.database_url(E
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with the health checks also done in long-lived worker threads (apps/core/db).
+    DATABASES["default"]["ENGINE"] = "apps.core.db"
 DATABASES["default"]["TEST"] = {"NAME": env.str("DATABASE_TEST_NAME", default="test_codex")}
 # A process-wide psycopg pool (off unless sized): under ASGI every request runs on a thread of its
 # own, so without it each request opens a fresh connection (~CPU of a whole streamed answer), and a
@@ -152,6 +155,11 @@ if DATABASE_POOL_MAX_SIZE:
         # How long a request waits for a connection; past it, a clear 503 rather than a hang
         # while PostgreSQL restarts.
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=30.0),
+        # psycopg_pool retries a failed connection with a doubling delay (1, 2, 4, ... s), so after
+        # an outage of a minute the next try could come a minute after PostgreSQL is back. Each
+        # retry chain gives up after this many seconds instead; the next request that finds the
+        # pool empty starts a new one at once, so the pool refills within about this long.
+        "reconnect_timeout": env.float("DATABASE_POOL_RECONNECT_TIMEOUT", default=2.0),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
