@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -13,6 +14,7 @@ from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
+from apps.core import db
 from apps.core.api.styles import ApiStyle, ErrorInfo, style_for_path
 from apps.core.errors import ServiceError, TooManyRequests
 
@@ -117,7 +119,25 @@ def not_found_view(request: HttpRequest, exception: Exception | None = None) -> 
     return _plain_json(request, 404, "Not found.", "not_found")
 
 
+def database_unavailable_body(path: str) -> dict[str, Any]:
+    """The 503 of an unreachable database in the error shape of the API ``path`` belongs to."""
+    request = HttpRequest()
+    request.path = path
+    return style_for_path(path).error_body(request, ErrorInfo(503, DATABASE_UNAVAILABLE, "database_unavailable"))
+
+
 def server_error_view(request: HttpRequest) -> JsonResponse:
+    """Django's handler500: an error raised outside DRF (a middleware, a Django view).
+
+    An unreachable database is a 503 with Retry-After here too, as in DRF's views. Under ASGI
+    this view runs on another thread than the error, without ``sys.exc_info()``; the database
+    backend noted the failure for this request then (``apps.core.db.unavailable``).
+    """
+    error = sys.exc_info()[1]
+    if isinstance(error, (OperationalError, InterfaceError)) or (error is None and db.unavailable.get()):
+        response = JsonResponse(database_unavailable_body(request.path), status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
     return _plain_json(request, 500, "Internal server error.", "server_error")
 
 

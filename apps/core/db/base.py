@@ -11,14 +11,34 @@ Pooled connections (daphne) are checked by the pool instead, on every checkout.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from django.db.backends.postgresql import base
+from django.db.utils import DatabaseErrorWrapper, InterfaceError, OperationalError
+from django.utils.functional import cached_property
+
+from apps.core.db import unavailable
 
 HEALTH_CHECK_SECONDS = 1.0
 
 
+class _ErrorWrapper(DatabaseErrorWrapper):
+    """Django's translation of driver errors, noting an unreachable database for the error view."""
+
+    def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
+        try:
+            super().__exit__(exc_type, exc_value, traceback)
+        except (OperationalError, InterfaceError):
+            unavailable.set(True)
+            raise
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     _health_checked_at = float("-inf")
+
+    @cached_property
+    def wrap_database_errors(self) -> _ErrorWrapper:
+        return _ErrorWrapper(self)
 
     def connect(self) -> None:
         self._health_checked_at = time.monotonic()  # a new connection is a checked one

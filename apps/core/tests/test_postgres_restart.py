@@ -3,8 +3,10 @@
 The test has a PostgreSQL cluster of its own in a temporary directory (a copy of the test
 database, made with pg_dump), never the shared one, and scripts/run.sh on it: daphne with its
 connection pool, the run worker with its database threads, the task worker and beat. While
-the cluster is down requests are 503 with Retry-After (never a 500); once it is back requests
-answer 200 again within RECOVERY_SECONDS, and a chat started then completes.
+the cluster is down requests are 503 with Retry-After in the API's error shape (never a 500),
+DRF's views, Django's own (the admin, behind the session middleware) and the preview proxy
+(ASGI, beside Django) alike; once it is back requests answer 200 again within
+RECOVERY_SECONDS, and a chat started then completes.
 """
 from __future__ import annotations
 
@@ -18,6 +20,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from apps.core.api.exceptions import DATABASE_UNAVAILABLE
+from apps.sandboxes import services as sandboxes
+from apps.sandboxes.models import Sandbox
 from codex import embedded_db
 from conftest import _test_database_url, bearer_for, run_sh
 
@@ -69,6 +74,9 @@ def cluster():
 def test_every_process_recovers_when_postgresql_comes_back(alice, cluster, settings):
     if not settings.REDIS_AVAILABLE:
         pytest.skip("the platform's workers need Redis")
+    sandbox = Sandbox.objects.create(owner=alice, template="python", backend="bubblewrap", status="running",
+                                     disk_bytes=1, memory_bytes=1, cpu_seconds=1, max_processes=1, idle_timeout_seconds=60)
+    preview = sandboxes.preview_path(sandbox=sandbox, port=3000)
     database_url = embedded_db.database_url(cluster)
     _copy_database(_test_database_url(), database_url)
     # Short waits for a pooled connection, so each request of the outage answers quickly.
@@ -84,8 +92,14 @@ def test_every_process_recovers_when_postgresql_comes_back(alice, cluster, setti
         outage = []
         while time.monotonic() < down_until:
             response = http.get("/api/projects")
-            outage.append((response.status_code, response.headers.get("Retry-After"), response.json().get("code")))
+            outage.append((response.status_code, response.headers.get("Retry-After"), response.json().get("detail")))
         assert outage and all(status == 503 and retry for status, retry, _ in outage), (outage, platform.tail())
+        assert {detail for _, _, detail in outage} == {DATABASE_UNAVAILABLE}  # 004's error shape
+        # Outside DRF: a Django view behind the session middleware, and the preview proxy (ASGI).
+        for path, cookies in (("/admin/", {"sessionid": "x" * 32}), (preview, {})):
+            response = httpx.get(f"{platform.url}{path}", cookies=cookies, timeout=30)
+            assert response.status_code == 503 and response.headers.get("Retry-After"), (path, response.text)
+            assert response.json()["detail"] == DATABASE_UNAVAILABLE, (path, response.text)
 
         embedded_db.start(cluster)
         back = time.monotonic()
