@@ -155,11 +155,10 @@ if DATABASE_POOL_MAX_SIZE:
         # How long a request waits for a connection; past it, a clear 503 rather than a hang
         # while PostgreSQL restarts.
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=30.0),
-        # psycopg_pool retries a failed connection with a doubling delay (1, 2, 4, ... s), so after
-        # an outage of a minute the next try could come a minute after PostgreSQL is back. Each
-        # retry chain gives up after this many seconds instead; the next request that finds the
-        # pool empty starts a new one at once, so the pool refills within about this long.
-        "reconnect_timeout": env.float("DATABASE_POOL_RECONNECT_TIMEOUT", default=2.0),
+        # How long the pool keeps retrying a lost connection (once a second: apps/core/db/base.py)
+        # before it gives up on it; a pool that gave up tries again only when a new request finds it
+        # empty, so requests already waiting would wait out their whole timeout.
+        "reconnect_timeout": env.float("DATABASE_POOL_RECONNECT_TIMEOUT", default=3600.0),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -6,7 +6,9 @@ event loop's thread-sensitive thread and the Celery threads never start or end a
 connection PostgreSQL dropped (a restart) stayed in them and failed every query of the next
 runs. Here a connection that has not been checked for ``HEALTH_CHECK_SECONDS`` is checked again
 (one ``SELECT 1``) before its next query between transactions, and replaced when it is broken.
-Pooled connections (daphne) are checked by the pool instead, on every checkout.
+Pooled connections (daphne) are checked by the pool instead, on every checkout; a lost one is
+retried once a second (psycopg_pool doubles the delay, 1, 2, 4, ... s, so after an outage of a
+minute the next try could come a minute after PostgreSQL is back).
 """
 from __future__ import annotations
 
@@ -16,10 +18,13 @@ from typing import Any
 from django.db.backends.postgresql import base
 from django.db.utils import DatabaseErrorWrapper, InterfaceError, OperationalError
 from django.utils.functional import cached_property
+from psycopg_pool.base import AttemptWithBackoff
 
 from apps.core.db import unavailable
 
 HEALTH_CHECK_SECONDS = 1.0
+# The pool's reconnection attempts keep their first delay (1 s, with jitter) instead of doubling it.
+AttemptWithBackoff.DELAY_BACKOFF = 1.0
 
 
 class _ErrorWrapper(DatabaseErrorWrapper):
