@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
+from django.http.request import RawPostDataException
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -70,6 +71,9 @@ def error_info(exc: Exception) -> ErrorInfo:
         message = _summary(_flatten(detail)) if isinstance(detail, (dict, list)) else str(detail)
         code = detail.code if hasattr(detail, "code") else exc.default_code
         return ErrorInfo(exc.status_code, message, str(code))
+    if isinstance(exc, RawPostDataException):
+        # A route that reads its raw body (a signed webhook) was sent a form, which is parsed as it streams in.
+        return ErrorInfo(400, "This route takes a raw body (e.g. JSON), not form data.", "invalid")
     if isinstance(exc, (OperationalError, InterfaceError)):
         # PostgreSQL restarting or out of connections: the same request works again shortly,
         # and the next request reconnects (CONN_HEALTH_CHECKS, the pool's checks).
