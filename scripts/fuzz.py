@@ -1,8 +1,8 @@
 """``make fuzz``: schemathesis over /api/schema/ against a live platform, as a normal user, bounded in time.
 
 It starts the platform as ``make run`` does (scripts/run.sh) on a port of its own, configured
-as an installation would be (a model upstream, the billing admin key, the webhook secret, the
-OAuth token URL; see docs/fuzzing.md), signs a normal user in, runs schemathesis over every
+as an installation would be (the billing admin key, the webhook secret, the OAuth token URL;
+see docs/fuzzing.md), signs a normal user in, runs schemathesis over every
 operation of the schema (the streams included, each request cut short after
 FUZZ_REQUEST_TIMEOUT seconds), stops the platform and counts the server's 5xx answers from its
 access log. The counts are printed and written to var/fuzz/summary.txt; the exit status is 1
@@ -95,20 +95,12 @@ def _count(log: Path) -> tuple[collections.Counter, int]:
     return errors, total
 
 
-def _upstream(port: int) -> subprocess.Popen:
-    """The model upstream: the project's OpenAI-compatible test server, answering every chat."""
-    process = subprocess.Popen([sys.executable, "-m", "apps.providers.testing", "--port", str(port), "--tokens", "20"],
-                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                               env={**os.environ, "DJANGO_SETTINGS_MODULE": "codex.settings"})
-    process.stdout.readline()  # it prints its URL once it listens
-    return process
-
-
-def _installation(url: str, upstream_port: int) -> dict[str, str]:
+def _installation(url: str) -> dict[str, str]:
     """What an installation configures and a bare checkout lacks; without it those routes answer
-    503/502 by design ("not configured"), which would hide the code behind them."""
+    503/502 by design ("not configured"), which would hide the code behind them. The model is the
+    built-in offline one (no LLM_BASE_URL): a fake upstream answers every prompt with the same
+    text, which the slide and podcast writers rightly refuse (a 502), as a real model would not."""
     return {
-        "LLM_BASE_URL": f"http://127.0.0.1:{upstream_port}/v1", "LLM_API_KEY": "sk-fuzz", "LLM_MODEL": "fake-model",
         "BILLING_ADMIN_API_KEY": secrets.token_hex(16), "POLAR_WEBHOOK_SECRET": secrets.token_hex(16),
         # The platform's own OAuth2 token endpoint: a real one, which refuses made-up codes.
         "MCP_CLAUDE_CODE_TOKEN_URL": f"{url}/oauth2/token",
@@ -118,16 +110,14 @@ def _installation(url: str, upstream_port: int) -> dict[str, str]:
 def main() -> int:
     seconds = int(_env("FUZZ_SECONDS", "600"))
     port = int(_env("FUZZ_PORT", "8765"))
-    upstream_port = int(_env("FUZZ_UPSTREAM_PORT", str(port + 1)))
     url = f"http://127.0.0.1:{port}"
     OUT.mkdir(parents=True, exist_ok=True)
     log_path = OUT / "platform.log"
     token = _token()
-    upstream = _upstream(upstream_port)
     with open(log_path, "w") as log:
         platform = subprocess.Popen(["./scripts/run.sh", "127.0.0.1", str(port)], cwd=ROOT, stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=True,
-                                    env={**os.environ, **_installation(url, upstream_port)})
+                                    env={**os.environ, **_installation(url)})
     started = time.monotonic()
     try:
         _wait_ready(url, platform)
@@ -148,7 +138,6 @@ def main() -> int:
         fuzz = subprocess.run(command, cwd=OUT)
     finally:
         _stop(platform)
-        upstream.kill()
     errors, total = _count(log_path)
     lines = [
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: schemathesis exit status {fuzz.returncode};"
