@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import subprocess
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
 import pytest
@@ -14,6 +16,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts.models import User
 from apps.accounts.tests.factories import PASSWORD, UserFactory
+
+ROOT = Path(__file__).resolve().parent
 
 
 @pytest.fixture(autouse=True)
@@ -239,6 +243,8 @@ def stop_daphne(server: Daphne) -> None:
 # ------------------------------------------------------------------------------
 @dataclass
 class RunSh:
+    """scripts/run.sh (all four processes, supervised)."""
+
     launcher: subprocess.Popen
     url: str
     log: IO[bytes]
@@ -306,3 +312,41 @@ def run_sh_environment(database_url: str, **extra: str) -> dict[str, str]:
         **os.environ, "DATABASE_URL": database_url, "CODEX_TESTING": "1", "LOG_LEVEL": "WARNING",
         "CELERY_QUEUE": queue, "CELERY_RUN_QUEUE": f"{queue}-runs", **extra,
     }
+
+
+def start_upstream(*, tokens: int, delay: float) -> tuple[subprocess.Popen, str]:
+    """The fake OpenAI-compatible server (apps.providers.testing) on a free port, and its URL."""
+    import os
+    import sys
+
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "apps.providers.testing", "--port", str(port), "--tokens", str(tokens),
+         "--delay", str(delay)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "codex.settings"},
+    )
+    process.stdout.readline()  # it prints its URL once it listens
+    return process, f"http://127.0.0.1:{port}/v1"
+
+
+@contextmanager
+def run_sh(*, database_url: str, tokens: int, delay: float, env: dict[str, str] | None = None) -> Iterator[RunSh]:
+    """scripts/run.sh on ``database_url`` against a fake upstream, with queues of its own; stopped on exit."""
+    upstream, upstream_url = start_upstream(tokens=tokens, delay=delay)
+    try:
+        full_env = run_sh_environment(
+            database_url,
+            # One test user opens every stream, as in the benchmark.
+            RUN_START_THROTTLE="100000/min", RUN_STREAM_THROTTLE="100000/min",
+            LLM_BASE_URL=upstream_url, LLM_API_KEY="sk-test", LLM_MODEL="fake-model",
+            **(env or {}),
+        )
+        server = start_run_sh(full_env)
+        try:
+            yield server
+        finally:
+            stop_run_sh(server)
+            server.log.close()
+    finally:
+        upstream.kill()

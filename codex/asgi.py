@@ -11,6 +11,7 @@ from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from apps.conversations.mcp import agent_mcp  # noqa: E402
+from apps.core.api.asgi import database_guard  # noqa: E402
 from apps.sandboxes.mcp import sandbox_mcp  # noqa: E402
 from apps.sandboxes.proxy import with_previews  # noqa: E402
 from apps.tools.mcp.serving import with_mcp  # noqa: E402
@@ -20,7 +21,8 @@ http_application = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STA
 
 # /preview/<sandbox>/<port>/... is proxied into a sandbox, HTTP and WebSocket (apps/sandboxes/proxy.py);
 # /mcp/agents/<id> and /mcp/sandboxes/<id> are MCP servers (apps/tools/mcp/serving.py), outside Django;
-# the rest of HTTP is Django's, and no other WebSocket route exists.
+# the rest of HTTP is Django's, and no other WebSocket route exists. Outside Django's handler too, an
+# unreachable database is a 503 (apps/core/api/asgi.py).
 MCP_ENDPOINTS = [agent_mcp, sandbox_mcp]
 routed = with_previews(http_application)
-application = ProtocolTypeRouter({"http": with_mcp(routed, MCP_ENDPOINTS), "websocket": routed})
+application = ProtocolTypeRouter({"http": database_guard(with_mcp(routed, MCP_ENDPOINTS)), "websocket": routed})

@@ -7,6 +7,7 @@ let several processes share one server, and the last process to exit stops it.
 """
 from __future__ import annotations
 
+import atexit
 import fcntl
 import json
 import logging
@@ -266,6 +267,11 @@ def stop(pgdata: Path) -> bool:
         pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
         # The processes that held handles are told nothing; the next one restarts the server.
         _handle_list(pgdata).put([])
+        # The wheel keeps one server object per path and process, and get_server() returns it
+        # without starting anything: forget it, or a start() in this process would be a no-op.
+        instance = PostgresServer._instances.pop(pgdata.resolve(), None)
+        if instance is not None:
+            atexit.unregister(instance._cleanup)
     return True
 
 

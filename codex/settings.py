@@ -140,6 +140,9 @@ DATABASE_URL = env.str("DATABASE_URL", default="") or embedded_db.database_url(E
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with the health checks also done in long-lived worker threads (apps/core/db).
+    DATABASES["default"]["ENGINE"] = "apps.core.db"
 DATABASES["default"]["TEST"] = {"NAME": env.str("DATABASE_TEST_NAME", default="test_codex")}
 # A process-wide psycopg pool (off unless sized): under ASGI every request runs on a thread of its
 # own, so without it each request opens a fresh connection (~CPU of a whole streamed answer), and a
@@ -152,6 +155,10 @@ if DATABASE_POOL_MAX_SIZE:
         # How long a request waits for a connection; past it, a clear 503 rather than a hang
         # while PostgreSQL restarts.
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=30.0),
+        # How long the pool keeps retrying a lost connection (once a second: apps/core/db/base.py)
+        # before it gives up on it; a pool that gave up tries again only when a new request finds it
+        # empty, so requests already waiting would wait out their whole timeout.
+        "reconnect_timeout": env.float("DATABASE_POOL_RECONNECT_TIMEOUT", default=3600.0),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

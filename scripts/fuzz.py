@@ -1,10 +1,12 @@
 """``make fuzz``: schemathesis over /api/schema/ against a live platform, as a normal user, bounded in time.
 
-It starts the platform as ``make run`` does (scripts/run.sh) on a port of its own, signs a
-normal user in, runs schemathesis over every operation of the schema (the streams
-included, each request cut short after FUZZ_REQUEST_TIMEOUT seconds), stops the
-platform and counts the server's 5xx answers from its access log. The counts are printed
-and written to var/fuzz/summary.txt; the exit status is 1 when any 5xx was seen.
+It starts the platform as ``make run`` does (scripts/run.sh) on a port of its own, configured
+as an installation would be (the billing admin key, the webhook secret, the OAuth token URL;
+see docs/fuzzing.md), signs a normal user in, runs schemathesis over every
+operation of the schema (the streams included, each request cut short after
+FUZZ_REQUEST_TIMEOUT seconds), stops the platform and counts the server's 5xx answers from its
+access log. The counts are printed and written to var/fuzz/summary.txt; the exit status is 1
+when any 5xx was seen. REDIS_URL is passed on as it is set (give each concurrent run its own DB).
 
     FUZZ_SECONDS=600 FUZZ_PORT=8765 FUZZ_WORKERS=2 FUZZ_REQUEST_TIMEOUT=5 make fuzz
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import collections
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -92,6 +95,18 @@ def _count(log: Path) -> tuple[collections.Counter, int]:
     return errors, total
 
 
+def _installation(url: str) -> dict[str, str]:
+    """What an installation configures and a bare checkout lacks; without it those routes answer
+    503/502 by design ("not configured"), which would hide the code behind them. The model is the
+    built-in offline one (no LLM_BASE_URL): a fake upstream answers every prompt with the same
+    text, which the slide and podcast writers rightly refuse (a 502), as a real model would not."""
+    return {
+        "BILLING_ADMIN_API_KEY": secrets.token_hex(16), "POLAR_WEBHOOK_SECRET": secrets.token_hex(16),
+        # The platform's own OAuth2 token endpoint: a real one, which refuses made-up codes.
+        "MCP_CLAUDE_CODE_TOKEN_URL": f"{url}/oauth2/token",
+    }
+
+
 def main() -> int:
     seconds = int(_env("FUZZ_SECONDS", "600"))
     port = int(_env("FUZZ_PORT", "8765"))
@@ -101,7 +116,8 @@ def main() -> int:
     token = _token()
     with open(log_path, "w") as log:
         platform = subprocess.Popen(["./scripts/run.sh", "127.0.0.1", str(port)], cwd=ROOT, stdout=log,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+                                    stderr=subprocess.STDOUT, start_new_session=True,
+                                    env={**os.environ, **_installation(url)})
     started = time.monotonic()
     try:
         _wait_ready(url, platform)
@@ -124,8 +140,8 @@ def main() -> int:
         _stop(platform)
     errors, total = _count(log_path)
     lines = [
-        f"schemathesis exit status {fuzz.returncode}; {time.monotonic() - started:.0f} s with the platform up,"
-        f" FUZZ_SECONDS={seconds}",
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: schemathesis exit status {fuzz.returncode};"
+        f" {time.monotonic() - started:.0f} s with the platform up, FUZZ_SECONDS={seconds}",
         f"requests answered: {total}; server errors (5xx): {sum(errors.values())}",
         *(f"  {count:5d}  {key}" for key, count in errors.most_common()),
     ]

@@ -56,6 +56,14 @@ class UnsupportedMediaType(ServiceError):
     code = "unsupported_media_type"
 
 
+class FailedDependency(ServiceError):
+    """Something the user configured themselves failed (their own model provider's URL or key):
+    theirs to fix, so a 4xx, not a 502 (which says our upstream failed)."""
+
+    status = 424
+    code = "failed_dependency"
+
+
 class BadGateway(ServiceError):
     """Something we depend on upstream (a model, an identity provider) failed or did not answer."""
 

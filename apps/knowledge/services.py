@@ -375,12 +375,7 @@ def ingest_delivery_begin(*, document_id: uuid.UUID | str) -> bool:
     ``INGEST_MAX_DELIVERIES`` deliveries instead of being redelivered forever.
     """
     key = _deliveries_key(document_id)
-    cache.add(key, 0, timeout=7 * 24 * 3600)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        cache.add(key, 1, timeout=7 * 24 * 3600)
-        count = 1
+    count = _count_delivery(key)
     if count > settings.INGEST_MAX_DELIVERIES:
         cache.delete(key)
         document_fail(
@@ -394,6 +389,42 @@ def ingest_delivery_begin(*, document_id: uuid.UUID | str) -> bool:
 
 def ingest_delivery_end(*, document_id: uuid.UUID | str) -> None:
     cache.delete(_deliveries_key(document_id))
+
+
+def _count_delivery(key: str) -> int:
+    cache.add(key, 0, timeout=7 * 24 * 3600)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between the two calls
+        cache.add(key, 1, timeout=7 * 24 * 3600)
+        return 1
+
+
+def _batch_key(document_ids: Sequence[uuid.UUID | str]) -> str:
+    digest = hashlib.sha256(",".join(sorted(str(pk) for pk in document_ids)).encode()).hexdigest()
+    return f"ingest-batch-deliveries:{digest}"
+
+
+def batch_delivery_begin(*, document_ids: Sequence[uuid.UUID | str]) -> bool:
+    """Count one delivery of a batch; False when an earlier one began and never ended (its worker died).
+
+    A batch does not know which of its files killed the worker, so a redelivered batch is not
+    run again as a batch (it would meet the same file, and die, forever): the caller hands each
+    document still pending to its own single-document task, where :func:`ingest_delivery_begin`
+    fails the file that keeps killing workers after ``INGEST_MAX_DELIVERIES``.
+    """
+    return _count_delivery(_batch_key(document_ids)) == 1
+
+
+def batch_delivery_end(*, document_ids: Sequence[uuid.UUID | str]) -> None:
+    cache.delete(_batch_key(document_ids))
+
+
+def pending_document_ids(*, document_ids: Sequence[uuid.UUID | str]) -> list[str]:
+    """Of ``document_ids``, those still queued or being processed, in the given order."""
+    pending = {str(pk) for pk in Document.objects.filter(
+        pk__in=document_ids, status__in=[Document.Status.QUEUED, Document.Status.PROCESSING]).values_list("pk", flat=True)}
+    return [str(pk) for pk in document_ids if str(pk) in pending]
 
 
 def document_ingest(*, document_id: uuid.UUID | str) -> Document | None:

@@ -45,9 +45,19 @@ def ingest_document_task(self, *, document_id: str) -> None:
 def ingest_documents_task(*, document_ids: list[str]) -> None:
     """Ingest a batch in one worker, parsing the next document while the current one embeds.
 
-    Redelivered after a killed worker, it skips the documents it already finished; a document
-    that meets a transient error goes on alone as :func:`ingest_document_task`, with its retries.
+    A document that meets a transient error goes on alone as :func:`ingest_document_task`, with
+    its retries. Redelivered after a killed worker, the batch hands every document it has not
+    finished to its own :func:`ingest_document_task`, whose delivery bound fails the one file
+    that keeps killing workers instead of redelivering the whole batch forever.
     """
-    for document_id, result in services.documents_ingest(document_ids=document_ids, only_pending=True):
-        if isinstance(result, Exception):
+    if not services.batch_delivery_begin(document_ids=document_ids):
+        for document_id in services.pending_document_ids(document_ids=document_ids):
             enqueue(ingest_document_task, document_id=document_id)
+        services.batch_delivery_end(document_ids=document_ids)
+        return
+    try:
+        for document_id, result in services.documents_ingest(document_ids=document_ids, only_pending=True):
+            if isinstance(result, Exception):
+                enqueue(ingest_document_task, document_id=document_id)
+    finally:
+        services.batch_delivery_end(document_ids=document_ids)

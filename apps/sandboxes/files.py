@@ -22,6 +22,8 @@ from apps.core.errors import Invalid, NotFound, PayloadTooLarge
 #: Where the workspace appears inside the sandbox; clients may name paths either way.
 MOUNT_POINT = "/workspace"
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+#: The longest name one path component may have (Linux filesystems); longer is ENAMETOOLONG.
+NAME_MAX = 255
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ def split_path(path: str, *, field: str = "path", allow_root: bool = True) -> li
     parts = [part for part in path.split("/") if part not in ("", ".")]
     if any(part == ".." for part in parts):
         raise Invalid("Paths may not leave the workspace.", field_errors={field: ["'..' is not allowed."]})
+    if any(len(part.encode("utf-8", "surrogatepass")) > NAME_MAX for part in parts):
+        raise Invalid("A file name is too long.", field_errors={field: [f"Each name is at most {NAME_MAX} bytes."]})
     if not parts and not allow_root:
         raise Invalid("A file path is required.", field_errors={field: ["Name a file, not the workspace itself."]})
     return parts
@@ -65,7 +69,11 @@ class Workspace:
     @contextmanager
     def _directory(self, parts: list[str], *, create: bool = False, field: str = "path") -> Iterator[int]:
         """A descriptor of the directory ``parts`` names, reached without following any link."""
-        fd = os.open(self.root, _DIR_FLAGS)
+        try:
+            fd = os.open(self.root, _DIR_FLAGS)
+        except FileNotFoundError:
+            # Stopped (its files removed) between the lookup of the sandbox and this call.
+            raise NotFound("The sandbox's workspace no longer exists.") from None
         try:
             for part in parts:
                 try:

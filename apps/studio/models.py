@@ -36,6 +36,10 @@ class GenerationJob(models.Model):
     result_text = models.TextField(blank=True)
     engine = models.CharField(max_length=100, blank=True, help_text="What did the work: espeak-ng, a model, ...")
     error = models.TextField(blank=True)
+    error_status = models.PositiveSmallIntegerField(
+        null=True, blank=True,
+        help_text="The HTTP status a failed job answers with: 424 when the user's own model provider failed, else 502.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -137,6 +137,7 @@ def job_execute(*, job_id: str) -> None:
         _finish(job, status=GenerationJob.Status.CANCELLED, error="Cancelled by its owner.")
         return
     except ServiceError as exc:
+        job.error_status = exc.status if 400 <= exc.status < 500 else None
         _finish(job, status=GenerationJob.Status.FAILED, error=exc.message)
         return
     except Exception:
@@ -153,8 +154,8 @@ def _finish(job: GenerationJob, *, status: str, error: str = "") -> None:
     job.status = status
     job.error = error
     job.finished_at = timezone.now()
-    job.save(update_fields=["status", "error", "finished_at", "progress", "progress_note", "result_file",
-                            "result_content_type", "engine", "result_text"])
+    job.save(update_fields=["status", "error", "error_status", "finished_at", "progress", "progress_note",
+                            "result_file", "result_content_type", "engine", "result_text"])
 
 
 def _step(job: GenerationJob, *, progress: float, note: str) -> None:

@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 FIRE_TASK = "tasks.fire_scheduled_agent_task"
 MIN_INTERVAL_SECONDS = 60
+#: A year: a longer interval is no schedule (and past ~10**9 days no date can hold it).
+MAX_INTERVAL_SECONDS = 366 * 24 * 3600
 RUN_ENDPOINT = "003 /api/v1/task/schedulers"
 
 def _owner_disabled(owner: Any) -> str | None:
@@ -88,6 +90,9 @@ def check_timing(*, cron: str, interval_seconds: int | None, tz_name: str) -> No
     elif interval_seconds < MIN_INTERVAL_SECONDS:
         raise Invalid("The interval is too short.",
                       field_errors={"interval_seconds": [f"Ensure this value is at least {MIN_INTERVAL_SECONDS}."]})
+    elif interval_seconds > MAX_INTERVAL_SECONDS:
+        raise Invalid("The interval is too long.",
+                      field_errors={"interval_seconds": [f"Ensure this value is at most {MAX_INTERVAL_SECONDS}."]})
 
 
 def next_run(schedule: ScheduledAgentTask, *, after: datetime | None = None) -> datetime | None:

@@ -119,3 +119,10 @@ def test_a_signed_body_without_type_is_a_400(anon):
 def test_without_a_secret_the_webhook_answers_503(anon, settings):
     settings.POLAR_WEBHOOK_SECRET = ""
     assert _post(anon, {"type": "x", "data": {}}, secret="whatever").status_code == 503
+
+
+def test_a_form_body_is_a_400_not_a_500(anon):
+    # Found by fuzzing: a multipart body is parsed as it streams in (the edge reads every field),
+    # after which the raw body the signature covers cannot be read.
+    response = anon.post(URL, {"type": "order.paid", "data": "x"}, format="multipart")
+    assert response.status_code == 400 and "raw body" in response.json()["detail"]

@@ -10,40 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 
 from apps.conversations.models import AgentRun
-from conftest import RunSh, _free_port, _test_database_url, bearer_for, run_sh_environment, start_run_sh, stop_run_sh
+from conftest import RunSh, _test_database_url, bearer_for, run_sh
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[3]
 CHATS = 50
 TOKENS = 40
 TOKEN_DELAY = 0.25  # each answer streams for about TOKENS * TOKEN_DELAY = 10 s
 ANSWER_SECONDS = TOKENS * TOKEN_DELAY
 SSE_CLIENT = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
-
-
-def _start_upstream() -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "apps.providers.testing", "--port", str(port), "--tokens", str(TOKENS),
-         "--delay", str(TOKEN_DELAY)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "codex.settings"},
-    )
-    process.stdout.readline()  # it prints its URL once it listens
-    return process, f"http://127.0.0.1:{port}/v1"
 
 
 @pytest.fixture
@@ -54,26 +37,12 @@ def platform(django_db_setup, django_db_blocker) -> Iterator[RunSh]:
         pytest.skip("the platform's workers need Redis")
     # A platform per test: each test's teardown flushes the database, beat's schedule rows (the
     # reaper's) included, and a beat started after the flush writes them again.
-    upstream, upstream_url = _start_upstream()
     with django_db_blocker.unblock():
         database_url = _test_database_url()
-    env = run_sh_environment(
-        database_url,
-        # One test user opens every stream, as in the benchmark.
-        RUN_START_THROTTLE="100000/min", RUN_STREAM_THROTTLE="100000/min",
-        # The reaper at test speed; its logic is the shipped one.
-        RUN_HEARTBEAT_SECONDS="0.5", RUN_STALE_SECONDS="4", RUN_REAP_EVERY_SECONDS="1",
-        LLM_BASE_URL=upstream_url, LLM_API_KEY="sk-test", LLM_MODEL="fake-model",
-    )
-    try:
-        server = start_run_sh(env)
-    except RuntimeError:
-        upstream.kill()
-        raise
-    yield server
-    stop_run_sh(server)
-    upstream.kill()
-    server.log.close()
+    # The reaper at test speed; its logic is the shipped one.
+    reaper = {"RUN_HEARTBEAT_SECONDS": "0.5", "RUN_STALE_SECONDS": "4", "RUN_REAP_EVERY_SECONDS": "1"}
+    with run_sh(database_url=database_url, tokens=TOKENS, delay=TOKEN_DELAY, env=reaper) as server:
+        yield server
 
 
 @dataclass

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -10,9 +11,11 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
+from django.http.request import RawPostDataException
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
+from apps.core import db
 from apps.core.api.styles import ApiStyle, ErrorInfo, style_for_path
 from apps.core.errors import ServiceError, TooManyRequests
 
@@ -68,6 +71,9 @@ def error_info(exc: Exception) -> ErrorInfo:
         message = _summary(_flatten(detail)) if isinstance(detail, (dict, list)) else str(detail)
         code = detail.code if hasattr(detail, "code") else exc.default_code
         return ErrorInfo(exc.status_code, message, str(code))
+    if isinstance(exc, RawPostDataException):
+        # A route that reads its raw body (a signed webhook) was sent a form, which is parsed as it streams in.
+        return ErrorInfo(400, "This route takes a raw body (e.g. JSON), not form data.", "invalid")
     if isinstance(exc, (OperationalError, InterfaceError)):
         # PostgreSQL restarting or out of connections: the same request works again shortly,
         # and the next request reconnects (CONN_HEALTH_CHECKS, the pool's checks).
@@ -117,7 +123,25 @@ def not_found_view(request: HttpRequest, exception: Exception | None = None) -> 
     return _plain_json(request, 404, "Not found.", "not_found")
 
 
+def database_unavailable_body(path: str) -> dict[str, Any]:
+    """The 503 of an unreachable database in the error shape of the API ``path`` belongs to."""
+    request = HttpRequest()
+    request.path = path
+    return style_for_path(path).error_body(request, ErrorInfo(503, DATABASE_UNAVAILABLE, "database_unavailable"))
+
+
 def server_error_view(request: HttpRequest) -> JsonResponse:
+    """Django's handler500: an error raised outside DRF (a middleware, a Django view).
+
+    An unreachable database is a 503 with Retry-After here too, as in DRF's views. Under ASGI
+    this view runs on another thread than the error, without ``sys.exc_info()``; the database
+    backend noted the failure for this request then (``apps.core.db.unavailable``).
+    """
+    error = sys.exc_info()[1]
+    if isinstance(error, (OperationalError, InterfaceError)) or (error is None and db.unavailable.get()):
+        response = JsonResponse(database_unavailable_body(request.path), status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
     return _plain_json(request, 500, "Internal server error.", "server_error")
 
 

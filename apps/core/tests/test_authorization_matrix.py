@@ -10,9 +10,10 @@ HOW TO ADD A ROUTE (one line in ``ROUTES``):
           object is not found, never forbidden), owner 200 and admin ``OWNER_SCOPED``; give
           ``owner=204`` and the like where the document says so.
     or    ``NotAnObject("why")`` for a parameterised route that names no user's object;
-    or    ``CoveredElsewhere("path/to/test.py::test_name")`` where building the object needs
-          machinery of its own (a live sandbox): that test must call the route as anonymous
-          (401) and as another user (404). Prefer a ``Case``.
+    or    ``CoveredElsewhere("path/to/test.py::test_name", why="...")`` only where the route
+          cannot be called this way at all (say why); that test must call the route as
+          anonymous (401) and as another user (404). Every route has a ``Case`` today: sandboxes
+          and deployments are real ones (``sandbox=True``: bubblewrap, a root of the test's own).
 
 ``OWNER_SCOPED``: on the five end-user APIs a user's agents, chats, documents and tasks are
 private to them, staff included (staff work in the Django admin at /admin/), so an admin
@@ -24,8 +25,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import uuid
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,11 +42,12 @@ from apps.accounts.services.api_keys import api_key_create
 from apps.accounts.tests.factories import DepartmentFactory, MenuFactory, RoleFactory, UserFactory
 from apps.agents import workspace
 from apps.agents.tests.factories import AgentFactory
-from apps.conversations.models import AgentRun, RunEvent
+from apps.conversations.models import AgentRun, Project, RunEvent
 from apps.conversations.tests.factories import AgentRunFactory, MessageFactory, ProjectFactory, ThreadFactory
 from apps.knowledge.models import Chunk
 from apps.knowledge.tests.factories import DocumentFactory, KnowledgeBaseFactory
 from apps.providers.tests.factories import LLMProviderFactory
+from apps.sandboxes.tests import conftest as sandbox_conftest  # the module: its autouse fixture stays there
 from apps.tasks.tests.factories import TaskFactory
 from apps.tools.models import MCPServer, ToolkitProfile
 from apps.tools.toolkits.catalog import catalog_install, toolkit_get
@@ -63,6 +67,8 @@ class Case:
     other: int = 404
     owner: int | None = 200
     admin: int = OWNER_SCOPED
+    #: Sandboxes (bubblewrap) under a root of the test's own; skipped where bubblewrap is missing.
+    sandbox: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,7 @@ class NotAnObject:
 @dataclass(frozen=True)
 class CoveredElsewhere:
     test: str
+    why: str
 
 
 def CONSOLE(  # noqa: N802
@@ -238,14 +245,62 @@ def _toolkit_connection(owner: User) -> dict[str, Any]:
     return _toolkit_profile(owner, "connection_id")
 
 
-# One entry per parameterised route of the URLconf (see the module docstring).
-SANDBOX_ADMIN = CoveredElsewhere(
-    "apps/sandboxes/tests/test_api_admin.py::test_another_users_sandbox_is_404_and_no_auth_is_401"
-)
-SANDBOX_PLATFORM = CoveredElsewhere(
-    "apps/sandboxes/tests/test_api_platform.py::test_another_users_sandbox_is_404_and_no_auth_is_401"
-)
-DEPLOY = CoveredElsewhere("apps/sandboxes/tests/test_deploy.py::test_deploy_routes_hide_another_users_project")
+def _sandbox(owner: User, **extra: Any) -> dict[str, Any]:
+    from apps.sandboxes import services as sandboxes
+
+    return {"sandbox_id": sandboxes.sandbox_create(user=owner, template_id="python").public_id, **extra}
+
+
+def _sandbox_with(owner: User, *, file: str = "", session: str = "", port: int | None = None,
+                  slide: bool = False) -> dict[str, Any]:
+    from apps.sandboxes import services as sandboxes
+    from apps.sandboxes import slides
+    from apps.sandboxes.models import Sandbox
+
+    ids = _sandbox(owner)
+    sandbox = Sandbox.objects.get(public_id=ids["sandbox_id"])
+    if file:
+        sandboxes.file_write(sandbox=sandbox, path=file, data=b"hello")
+    if session:
+        sandboxes.session_start(sandbox=sandbox, name=session, command="true", port=port)
+    if slide:
+        ids["slide_id"] = slides.slide_create(sandbox=sandbox, title="Intro", content="<p>x</p>")["id"]
+    return ids
+
+
+def _project_with_sandbox(owner: User) -> dict[str, Any]:
+    from apps.sandboxes import services as sandboxes
+
+    project = ProjectFactory(owner=owner)
+    sandbox = sandboxes.project_sandbox_ensure_active(user=owner, project=project)[0]
+    sandboxes.file_write(sandbox=sandbox, path="index.html", data=b"<h1>hi</h1>")
+    return {"project_id": project.pk}
+
+
+def _deployed_project(owner: User) -> dict[str, Any]:
+    from apps.sandboxes import deploy
+
+    ids = _project_with_sandbox(owner)
+    deploy.project_deploy(user=owner, project=Project.objects.get(pk=ids["project_id"]))
+    return ids
+
+
+def _generation_job(owner: User, status: str = "queued") -> dict[str, Any]:
+    from django.core.files.base import ContentFile
+
+    from apps.studio.models import GenerationJob
+
+    job = GenerationJob.objects.create(owner=owner, kind="podcast", input={"content": "A report."}, status=status)
+    if status == GenerationJob.Status.SUCCEEDED:
+        job.result_file.save("podcast.wav", ContentFile(b"RIFF...."), save=False)
+        job.result_content_type = "audio/wav"
+        job.save()
+    return {"job_id": job.pk}
+
+
+SANDBOX_ADMIN = "api/v1/agent/sandboxes/<str:sandbox_id>"
+SANDBOX_PLATFORM = "api/sandboxes/<str:sandbox_id>"
+
 
 def _schedule(owner: User) -> dict[str, Any]:
     from apps.tasks.schedules import schedule_create
@@ -265,8 +320,8 @@ def _codegen_config(owner: User) -> dict[str, Any]:
     return {"config_id": config.pk}
 
 
-GENERATION = CoveredElsewhere("apps/studio/tests/test_api.py::test_a_queued_job_can_be_cancelled")
 
+# One entry per parameterised route of the URLconf (see the module docstring).
 ROUTES: dict[str, Case | NotAnObject | CoveredElsewhere] = {
     # accounts — upstream identity providers are the site's, named by their configured id
     "api/billing/payment-methods/region/<str:country_code>": NotAnObject("a country of the shipped catalog"),
@@ -355,40 +410,45 @@ ROUTES: dict[str, Case | NotAnObject | CoveredElsewhere] = {
     # web
     "app/assets/<str:name>": NotAnObject("the web UI's static assets"),
     # system, billing
-    # sandboxes (a live sandbox per caller is too heavy here; the app's own tests call each route)
-    "api/v1/agent/sandboxes/<str:sandbox_id>": SANDBOX_ADMIN,
-    "api/v1/agent/sandboxes/<str:sandbox_id>/info": SANDBOX_ADMIN,
-    "api/v1/agent/sandboxes/<str:sandbox_id>/urls": SANDBOX_ADMIN,
-    "api/v1/agent/sandboxes/<str:sandbox_id>/timeout": SANDBOX_ADMIN,
-    "api/v1/agent/sandboxes/<str:sandbox_id>/pause": SANDBOX_ADMIN,
-    "api/v1/agent/sandboxes/<str:sandbox_id>/expose-port": SANDBOX_ADMIN,
-    "api/v1/agent/sandboxes/<str:sandbox_id>/mkdir": SANDBOX_ADMIN,
-    "api/v1/agent/sandboxes/<str:sandbox_id>/slides": SANDBOX_ADMIN,
-    "api/v1/agent/sandboxes/<str:sandbox_id>/slides/<str:slide_id>": SANDBOX_ADMIN,
-    "api/project/<str:project_id>/sandbox/ensure-active": CoveredElsewhere(
-        "apps/sandboxes/tests/test_api_platform.py::test_ensure_active_hides_another_users_project"
-    ),
-    "api/sandboxes/<str:sandbox_id>": SANDBOX_PLATFORM,
-    "api/sandboxes/<str:sandbox_id>/files": SANDBOX_PLATFORM,
-    "api/sandboxes/<str:sandbox_id>/files/tree": SANDBOX_PLATFORM,
-    "api/sandboxes/<str:sandbox_id>/files/content": SANDBOX_PLATFORM,
-    "api/sandboxes/<str:sandbox_id>/download-archive": SANDBOX_PLATFORM,
-    "api/sandboxes/<str:sandbox_id>/execute": SANDBOX_PLATFORM,
-    "api/sandboxes/<str:sandbox_id>/sessions/<str:session_name>/status": SANDBOX_PLATFORM,
-    "api/sandboxes/<str:sandbox_id>/preview-url": SANDBOX_PLATFORM,
-    "api/sandboxes/<str:sandbox_id>/expo-url": SANDBOX_PLATFORM,
-    "api/sandboxes/<str:sandbox_id>/dev-server/stream": SANDBOX_PLATFORM,
-    "api/project/<str:project_id>/deploy/git": DEPLOY,
-    "api/project/<str:project_id>/deploy/git/update": DEPLOY,
-    "api/project/<str:project_id>/deployment/status": DEPLOY,
-    "api/project/<str:project_id>/deployment/live-status": DEPLOY,
+    # sandboxes: a real (bubblewrap) sandbox per caller, under a root of the test's own
+    SANDBOX_ADMIN: Case("get", _sandbox, sandbox=True),
+    f"{SANDBOX_ADMIN}/info": Case("get", _sandbox, sandbox=True),
+    f"{SANDBOX_ADMIN}/urls": Case("get", _sandbox, sandbox=True),
+    f"{SANDBOX_ADMIN}/timeout": Case("post", _sandbox, body={"timeout": 60}, sandbox=True),
+    f"{SANDBOX_ADMIN}/pause": Case("post", _sandbox, sandbox=True),
+    f"{SANDBOX_ADMIN}/expose-port": Case("post", _sandbox, body={"port": 8000}, sandbox=True),
+    f"{SANDBOX_ADMIN}/mkdir": Case("post", _sandbox, body={"path": "docs"}, owner=201, sandbox=True),
+    f"{SANDBOX_ADMIN}/slides": Case("get", _sandbox, sandbox=True),
+    f"{SANDBOX_ADMIN}/slides/<str:slide_id>": Case("get", lambda owner: _sandbox_with(owner, slide=True), sandbox=True),
+    "api/project/<str:project_id>/sandbox/ensure-active": Case("post", _project, owner=201, sandbox=True),
+    SANDBOX_PLATFORM: Case("delete", _sandbox, sandbox=True),
+    f"{SANDBOX_PLATFORM}/files": Case("get", _sandbox, sandbox=True),
+    f"{SANDBOX_PLATFORM}/files/tree": Case("get", _sandbox, sandbox=True),
+    f"{SANDBOX_PLATFORM}/files/content": Case("get", lambda owner: _sandbox_with(owner, file="notes.txt"),
+                                              query="?path=notes.txt", sandbox=True),
+    f"{SANDBOX_PLATFORM}/download-archive": Case("get", lambda owner: _sandbox_with(owner, file="notes.txt"),
+                                                 sandbox=True),
+    f"{SANDBOX_PLATFORM}/execute": Case("post", _sandbox, body={"command": "true"}, sandbox=True),
+    f"{SANDBOX_PLATFORM}/sessions/<str:session_name>/status": Case(
+        "get", lambda owner: {**_sandbox_with(owner, session="dev"), "session_name": "dev"}, sandbox=True),
+    f"{SANDBOX_PLATFORM}/preview-url": Case("get", lambda owner: _sandbox_with(owner, session="web", port=3000),
+                                            query="?port=3000", sandbox=True),
+    f"{SANDBOX_PLATFORM}/expo-url": Case("get", lambda owner: _sandbox_with(owner, session="expo", port=8081),
+                                         sandbox=True),
+    f"{SANDBOX_PLATFORM}/dev-server/stream": Case("get", lambda owner: _sandbox_with(owner, session="dev-server"),
+                                                  sandbox=True),
+    "api/project/<str:project_id>/deploy/git": Case("post", _project_with_sandbox, owner=201, sandbox=True),
+    "api/project/<str:project_id>/deploy/git/update": Case("post", _deployed_project, sandbox=True),
+    "api/project/<str:project_id>/deployment/status": Case("get", _deployed_project, sandbox=True),
+    "api/project/<str:project_id>/deployment/live-status": Case("get", _deployed_project, sandbox=True),
     "^sites/(?P<slug>[a-z0-9-]{1,80})(?P<path>/.*)?$": NotAnObject("deployed sites, public by design"),
     # system, studio, tasks (issue 12 routes)
     "api/system/version/<str:version_str>": NotAnObject("a release of the platform"),
     "api/observability/jaeger/<path:full_path>": NotAnObject("a path of the tracing UI it proxies"),
-    "api/v1/agent/generation/jobs/<str:job_id>": GENERATION,
-    "api/v1/agent/generation/jobs/<str:job_id>/download": GENERATION,
-    "api/v1/agent/generation/jobs/<str:job_id>/cancel": GENERATION,
+    "api/v1/agent/generation/jobs/<str:job_id>": Case("get", _generation_job),
+    "api/v1/agent/generation/jobs/<str:job_id>/download": Case(
+        "get", lambda owner: _generation_job(owner, status="succeeded")),
+    "api/v1/agent/generation/jobs/<str:job_id>/cancel": Case("post", _generation_job),
     "api/v1/admin/gen/business/<str:config_id>/generate": CONSOLE("post", _codegen_config),
     "api/v1/task/schedulers/<str:schedule_id>": Case("put", _schedule, body={"enabled": False}),
     "api/v1/task/schedulers/<str:schedule_id>/run": Case("post", _schedule),
@@ -458,10 +518,19 @@ CASES = [(route, case) for route, case in ROUTES.items() if isinstance(case, Cas
 @pytest.mark.django_db
 @pytest.mark.parametrize("caller", ["anonymous", "other", "owner", "admin"])
 @pytest.mark.parametrize(("route", "case"), CASES, ids=[route for route, _ in CASES])
-def test_each_caller_gets_the_documented_status(route, case, caller, alice, bob, admin_user, client_for):
+def test_each_caller_gets_the_documented_status(route, case, caller, alice, bob, admin_user, client_for, settings):
     expected = getattr(case, caller)
     if expected is None:
         pytest.skip(f"{route} has no owner but the platform")
+    with ExitStack() as stack:
+        if case.sandbox:
+            if shutil.which("bwrap") is None:
+                pytest.skip("bubblewrap is not installed (scripts/ensure-system.sh)")
+            stack.enter_context(sandbox_conftest.sandbox_test_settings(settings))
+        _call(route, case, caller, expected, alice, bob, admin_user, client_for)
+
+
+def _call(route, case, caller, expected, alice, bob, admin_user, client_for) -> None:
     client = {"anonymous": APIClient(), "other": None, "owner": None, "admin": None}[caller] or client_for(
         {"other": bob, "owner": alice, "admin": admin_user}[caller]
     )

@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from apps.knowledge import services
+from apps.knowledge import services, tasks
 from apps.knowledge.models import Document
 from apps.knowledge.tasks import ingest_document_task
 from apps.knowledge.tests.conftest import corpus_file
@@ -81,3 +81,33 @@ def test_a_delivery_that_ends_normally_is_not_counted(alice, settings):
 def test_ingestion_tasks_have_a_time_limit(settings):
     assert ingest_document_task.soft_time_limit == settings.INGEST_TIME_LIMIT
     assert ingest_document_task.time_limit > ingest_document_task.soft_time_limit
+
+
+def test_a_batch_whose_worker_died_goes_on_one_bounded_task_per_document(alice, settings, monkeypatch):
+    settings.INGEST_MAX_DELIVERIES = 2
+    done, poison, waiting = (services.document_create(owner=alice, upload=corpus_file(name), queue=False)
+                             for name in ("teas.csv", "nightjar.md", "planets.json"))
+    services.document_ingest(document_id=done.pk)
+    ids = [str(done.pk), str(poison.pk), str(waiting.pk)]
+    sent = []
+    monkeypatch.setattr(tasks, "enqueue", lambda task, **kwargs: sent.append((task, kwargs)))
+    # The batch's first delivery began and never ended: ``poison`` killed its worker.
+    assert services.batch_delivery_begin(document_ids=ids)
+    tasks.ingest_documents_task.apply(kwargs={"document_ids": ids})
+    # Redelivered, it is not run as a batch again (it would die again, forever): the documents it
+    # had not finished go on alone, each with its own delivery count.
+    assert sent == [(ingest_document_task, {"document_id": str(poison.pk)}),
+                    (ingest_document_task, {"document_id": str(waiting.pk)})]
+    assert not Document.objects.get(pk=waiting.pk).chunks.exists()
+    # ``poison`` keeps killing its worker alone: failed after INGEST_MAX_DELIVERIES, the rest ingest.
+    for _ in range(2):
+        assert services.ingest_delivery_begin(document_id=poison.pk)
+    for _, kwargs in sent:
+        ingest_document_task.apply(kwargs=kwargs)
+    statuses = dict(Document.objects.filter(pk__in=ids).values_list("pk", "status"))
+    assert statuses == {done.pk: Document.Status.INGESTED, poison.pk: Document.Status.FAILED,
+                        waiting.pk: Document.Status.INGESTED}
+    assert "ended its worker 2 times" in Document.objects.get(pk=poison.pk).error
+    # A batch that ends normally leaves no count behind: its next delivery runs as a batch again.
+    assert services.batch_delivery_begin(document_ids=ids)
+    services.batch_delivery_end(document_ids=ids)

@@ -6,6 +6,8 @@ import shutil
 import socket
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -19,8 +21,9 @@ from conftest import _test_database_url, start_daphne, stop_daphne
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed (scripts/ensure-system.sh)")
 
 
-@pytest.fixture(autouse=True)
-def sandbox_settings(settings):
+@contextmanager
+def sandbox_test_settings(settings) -> Iterator:
+    """Sandboxes under a root of their own with small limits; every one left alive is stopped after."""
     # Not under pytest's tmp_path: every pytest run on the machine resets /tmp/pytest-of-<user> to
     # 0700, and the sandbox uids must traverse every parent of their workspace.
     base = Path(settings.VAR_DIR) / "test-sandboxes"
@@ -40,10 +43,18 @@ def sandbox_settings(settings):
     settings.SANDBOX_MAX_UPLOAD_BYTES = 1024 * 1024
     settings.SANDBOX_COMMAND_TIMEOUT = 20
     settings.SANDBOX_MAX_PER_USER = 3
-    yield settings
-    for sandbox in Sandbox.objects.filter(status__in=Sandbox.ALIVE):
-        services.sandbox_stop(sandbox=sandbox, status=Sandbox.Status.STOPPED, keep_files=False)
-    shutil.rmtree(root, ignore_errors=True)
+    try:
+        yield settings
+    finally:
+        for sandbox in Sandbox.objects.filter(status__in=Sandbox.ALIVE):
+            services.sandbox_stop(sandbox=sandbox, status=Sandbox.Status.STOPPED, keep_files=False)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def sandbox_settings(settings):
+    with sandbox_test_settings(settings):
+        yield settings
 
 
 @pytest.fixture

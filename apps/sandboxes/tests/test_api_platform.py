@@ -177,3 +177,26 @@ def test_another_users_sandbox_is_404_and_no_auth_is_401(method, suffix, bob_cli
     assert getattr(bob_client, method)(url, body, format="json").status_code == 404
     assert getattr(anon, method)(url, body, format="json").status_code == 401
     assert Sandbox.objects.filter(pk=sandbox.pk, status="running").exists()
+
+
+def test_a_name_longer_than_the_filesystem_allows_is_a_400(alice_client, sandbox):
+    # Found by fuzzing: a 1,000-character name reached os.mkdir and came back as a 500 (ENAMETOOLONG).
+    base = f"{S}/{sandbox.public_id}"
+    long = "x" * 256
+    assert alice_client.get(f"{base}/files", {"path": long}).status_code == 400
+    assert alice_client.get(f"{base}/files/tree", {"path": f"a/{long}"}).status_code == 400
+    response = alice_client.post(f"/api/v1/agent/sandboxes/{sandbox.public_id}/mkdir", {"path": long}, format="json")
+    assert response.status_code == 400 and "too long" in response.json()["detail"]
+    assert alice_client.post(f"/api/v1/agent/sandboxes/{sandbox.public_id}/mkdir", {"path": "x" * 255},
+                             format="json").status_code == 201
+
+
+def test_a_sandbox_whose_workspace_is_gone_is_a_404(alice_client, sandbox):
+    # Found by fuzzing: the workspace was removed (the sandbox stopped) between the lookup and the read.
+    import shutil
+
+    from apps.sandboxes import services as sandbox_services
+
+    shutil.rmtree(sandbox_services.sandbox_spec(sandbox).workspace)
+    response = alice_client.get(f"{S}/{sandbox.public_id}/files")
+    assert response.status_code == 404 and "no longer exists" in response.json()["detail"]

@@ -52,7 +52,9 @@ def _file_or_job(request: Request, job: GenerationJob) -> Any:
         return _file(job)
     if job.status == GenerationJob.Status.FAILED:
         # The job's error is ours (a ServiceError message), safe to show; the job is kept for the admin.
-        return Response({"detail": job.error, "code": "GENERATION_FAILED", "job_id": str(job.pk)}, status=502)
+        # 424 when the user's own provider failed (theirs to fix), 502 when ours did.
+        return Response({"detail": job.error, "code": "GENERATION_FAILED", "job_id": str(job.pk)},
+                        status=job.error_status or 502)
     return Response(s.GenerationJobSerializer(job).data, status=202)
 
 

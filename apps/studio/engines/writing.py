@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from apps.core.errors import BadGateway
+from apps.core.errors import BadGateway, FailedDependency, ServiceError
 from apps.providers.llm import ChatModel, ProviderError
 from apps.studio.engines import text as t
 
@@ -222,12 +222,21 @@ def offline_enhanced_prompt(prompt: str, *, context: str = "") -> str:
 # ------------------------------------------------------------------------------
 # Calling a model
 # ------------------------------------------------------------------------------
+def model_failed(model: ChatModel, exc: ProviderError) -> ServiceError:
+    """A 424 when the model is a provider a user configured (its URL or key is theirs to fix),
+    a 502 when it is the installation's own (LLM_BASE_URL)."""
+    if model.provider_id is not None:
+        return FailedDependency(f"Your model provider failed: {exc.message} Check its base URL, key and model.",
+                                code="provider_failed")
+    return BadGateway(f"The model failed: {exc.message}")
+
+
 async def ask(model: ChatModel, system: str, user: str, *, max_tokens: int | None = None) -> str:
     try:
         return await model.complete([{"role": "system", "content": system}, {"role": "user", "content": user}],
                                     max_tokens=max_tokens)
     except ProviderError as exc:
-        raise BadGateway(f"The model failed: {exc.message}") from exc
+        raise model_failed(model, exc) from exc
 
 
 async def ask_structured(model: ChatModel, system: str, user: str, parse: Any) -> Any:
@@ -242,7 +251,10 @@ async def ask_structured(model: ChatModel, system: str, user: str, parse: Any) -
         try:
             return parse(answer)
         except BadModelAnswer as second:
-            raise BadGateway(f"The model's answer was invalid twice: {second}.") from second
+            message = f"The model's answer was invalid twice: {second}."
+            if model.provider_id is not None:  # a user's own provider and model: theirs to change
+                raise FailedDependency(message, code="provider_failed") from second
+            raise BadGateway(message) from second
 
 
 async def stream_text(model: ChatModel, system: str, user: str) -> AsyncIterator[str]:
@@ -251,7 +263,7 @@ async def stream_text(model: ChatModel, system: str, user: str) -> AsyncIterator
             if chunk.kind == "content" and chunk.text:
                 yield chunk.text
     except ProviderError as exc:
-        raise BadGateway(f"The model failed: {exc.message}") from exc
+        raise model_failed(model, exc) from exc
 
 
 def _strip_fences(answer: str) -> str:

@@ -215,6 +215,7 @@ def test_a_model_that_fails_twice_fails_the_job_with_the_reason(alice, fake_llm)
     services.job_execute(job_id=str(job.pk))
     job.refresh_from_db()
     assert job.status == "failed" and "invalid twice" in job.error
+    assert job.error_status == 424  # alice's own provider and model: hers to change
 
 
 def test_the_model_writes_the_deck_outline(alice, fake_llm):
@@ -300,3 +301,25 @@ def test_a_podcast_is_spoken_by_the_speech_endpoint_when_configured(alice, speec
     assert [request["voice"] for request in speech_endpoint] == [
         "onyx" if line.startswith("host_a") else "nova" for line in lines]
     assert {request["response_format"] for request in speech_endpoint} == {"wav"}
+
+
+def test_a_users_own_provider_that_fails_is_a_424_and_the_installations_a_502(alice, alice_client, fake_llm,
+                                                                               settings):
+    # Found by fuzzing: a provider the fuzzer created with a made-up URL made enhance-prompt and the
+    # generation routes answer 502, as if our upstream had failed. Its URL is the user's to fix.
+    from apps.studio import services
+
+    fake_llm.make_provider(owner=alice, base_url="http://127.0.0.1:1/v1")  # nothing listens there
+    response = alice_client.post(ENHANCE, {"prompt": "write a haiku"}, format="json")
+    assert response.status_code == 424, response.content
+    assert "Your model provider failed" in response.json()["detail"]
+    job = GenerationJob.objects.create(owner=alice, kind="slides", input={"content": REPORT})
+    services.job_execute(job_id=str(job.pk))
+    job.refresh_from_db()
+    assert job.status == "failed" and job.error_status == 424
+    # The installation's own upstream (LLM_BASE_URL) failing is still a 502.
+    from apps.providers.models import LLMProvider
+
+    LLMProvider.objects.filter(owner=alice).delete()
+    settings.LLM_BASE_URL, settings.LLM_MODEL, settings.LLM_API_KEY = "http://127.0.0.1:1/v1", "m", "k"
+    assert alice_client.post(ENHANCE, {"prompt": "write a haiku"}, format="json").status_code == 502

@@ -48,6 +48,8 @@ def test_it_creates_a_schedule_that_beat_reads(alice_client):
         ({"cron": "0 0 31 2 *"}, "cron"),
         ({"timezone": "Mars/Olympus"}, "timezone"),
         ({"cron": "", "interval_seconds": 5}, "interval_seconds"),
+        # Found by fuzzing: beyond any date, it was an OverflowError (a 500).
+        ({"cron": "", "interval_seconds": 2**62}, "interval_seconds"),
         ({"cron": "", "interval_seconds": None}, "cron"),
         ({"interval_seconds": 300}, "cron"),
         ({"name": ""}, "name"),

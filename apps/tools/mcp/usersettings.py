@@ -48,7 +48,8 @@ async def claude_code_configure(*, user: Any, authorization_code: str) -> MCPSer
     """Keep the ``code#verifier`` and exchange it at the configured token URL.
 
     The exchange needs the vendor's network: unset or unreachable, the code stays kept
-    for a later try and the answer is a clear 502.
+    for a later try and the answer is a clear 502. A code the endpoint refuses (an OAuth2 error
+    answer, 400 or 401) is a 400.
     """
     code, verifier = authorization_code.split("#", 1)
     server, _ = await MCPServer.objects.aupdate_or_create(
@@ -67,9 +68,14 @@ async def claude_code_configure(*, user: Any, authorization_code: str) -> MCPSer
     except httpx.HTTPError as exc:
         raise BadGateway(f"The token exchange URL could not be reached ({type(exc).__name__}); the code is kept.") from exc
     try:
-        token = response.json() if response.status_code == 200 else {}
+        token = response.json() if response.status_code in (200, 400, 401) else {}
     except ValueError:
         token = {}
+    if response.status_code in (400, 401) and isinstance(token, dict) and token.get("error"):
+        # RFC 6749 §5.2: the endpoint answered and refused this code (invalid_grant, invalid_client...):
+        # the client's input, not a gateway failure.
+        raise Invalid(f"The token endpoint refused the code ({str(token['error'])[:100]}); the code is kept.",
+                      field_errors={"authorization_code": ["Refused by the token endpoint."]})
     if not isinstance(token, dict) or not token.get("access_token"):
         raise BadGateway(f"The token exchange failed (HTTP {response.status_code}); the code is kept.")
     server.api_key = str(token["access_token"])

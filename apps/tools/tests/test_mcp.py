@@ -254,3 +254,15 @@ def test_the_tool_routes_list_and_run_the_users_mcp_tools(alice_client, bob, cli
     assert failed.status_code == 400
     assert client_for(bob).post("/api/tools/exec", {"tool_name": "tools__echo", "tool_params": {"text": "x"}},
                                 format="json").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_claude_code_answers_400_when_the_token_endpoint_refuses_the_code(alice, client_for, settings, live_server):
+    # Found by fuzzing (a 502 for a made-up code): a real OAuth2 token endpoint, the platform's own,
+    # refuses an unknown client's code with an RFC 6749 error answer; that is the client's input.
+    settings.MCP_CLAUDE_CODE_TOKEN_URL = f"{live_server.url}/oauth2/token"
+    response = client_for(alice).post("/api/v1/agent/user-settings/mcp/claude-code",
+                                      {"authorization_code": "made-up#verifier"}, format="json")
+    assert response.status_code == 400, response.content
+    assert "refused the code" in response.json()["detail"] and "authorization_code" in response.json()["errors"]
+    assert MCPServer.objects.get(owner=alice, name="claude-code").config["state"] == "pending_exchange"
