@@ -458,9 +458,13 @@ ROUTES: dict[str, Case | NotAnObject | CoveredElsewhere] = {
 #: endpoint's own tests call them through the SDK's client as anonymous, another user and the owner.
 ASGI_ROUTES: dict[str, CoveredElsewhere] = {
     "mcp/agents/<agent_id>": CoveredElsewhere(
-        "apps/conversations/tests/test_mcp_agents.py::test_another_users_agent_is_not_found"
+        "apps/conversations/tests/test_mcp_agents.py::test_another_users_agent_is_not_found",
+        why="an MCP endpoint outside the URLconf: JSON-RPC over streamable HTTP, driven by the SDK's client",
     ),
-    "mcp/sandboxes/<sandbox_id>": CoveredElsewhere("apps/sandboxes/tests/test_mcp.py::test_only_the_owner_may_use_it"),
+    "mcp/sandboxes/<sandbox_id>": CoveredElsewhere(
+        "apps/sandboxes/tests/test_mcp.py::test_only_the_owner_may_use_it",
+        why="an MCP endpoint outside the URLconf: JSON-RPC over streamable HTTP, driven by the SDK's client",
+    ),
 }
 
 #: Not ours to enumerate: Django's admin and allauth's pages have their own permission model.
