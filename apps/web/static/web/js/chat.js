@@ -326,11 +326,17 @@ function refreshPending() {
 function navigate(threadId, { replace = false } = {}) {
   const url = threadId ? `/app/t/${encodeURIComponent(threadId)}` : "/app/";
   if (location.pathname !== url) history[replace ? "replaceState" : "pushState"](null, "", url);
+  document.dispatchEvent(new Event("drawer:close"));
   openThread(threadId);
 }
 
+// The composer takes the focus unless the reader already put it somewhere (the skip link, the drawer).
+function focusComposer() {
+  const active = document.activeElement;
+  if (!active || active === document.body || active.closest(".thread, .threads-head")) $("message-input").focus();
+}
+
 async function openThread(threadId) {
-  document.dispatchEvent(new Event("drawer:close"));
   state.threadId = threadId;
   state.turns = [];
   state.shown = PAGE;
@@ -341,7 +347,7 @@ async function openThread(threadId) {
   renderThreads();
   renderTurns();
   updateSandboxToggle();
-  if (!threadId) { setStatus(""); $("message-input").focus(); return; }
+  if (!threadId) { setStatus(""); focusComposer(); return; }
   try {
     const body = dataOf(await api(`/api/conversations/${encodeURIComponent(threadId)}/messages`));
     if (state.threadId !== threadId) return;
@@ -355,6 +361,7 @@ async function openThread(threadId) {
     }
     renderTurns();
     scrollToEnd();
+    focusComposer();
     if (!state.run) await resumeIfRunning(threadId);
   } catch (error) {
     if (error instanceof ApiError && (error.status === 404 || error.status === 403)) {
