@@ -400,7 +400,7 @@ def test_it_renders_a_2000_message_thread_a_page_at_a_time(chat):
     expect(page.locator(".message .content").first).to_contain_text(f"message number {2000 - count} with")
 
 
-def test_it_renames_and_deletes_a_thread(chat, fake_model):
+def test_it_renames_pins_and_deletes_a_thread(chat, fake_model):
     from playwright.sync_api import expect
 
     page, _ = chat
@@ -414,6 +414,9 @@ def test_it_renames_and_deletes_a_thread(chat, fake_model):
     page.get_by_label("New title").fill("Renamed chat")
     page.get_by_label("New title").press("Enter")
     expect(page.locator(".thread-open")).to_have_text(["second question", "Renamed chat"])
+    page.get_by_role("button", name="Pin “Renamed chat”").click()
+    expect(page.locator(".thread-open")).to_have_text(["Renamed chat", "second question"])
+    expect(page.get_by_role("button", name="Unpin “Renamed chat”")).to_have_attribute("aria-pressed", "true")
 
     page.get_by_role("button", name="Delete “second question”").click()
     page.get_by_role("dialog").get_by_role("button", name="Delete").click()

@@ -66,6 +66,11 @@ function renderThreads() {
       attrs: { href: `/app/t/${encodeURIComponent(thread.session_id)}`, "aria-current": thread.session_id === state.threadId ? "page" : null },
       on: { click: (event) => { event.preventDefault(); navigate(thread.session_id); } },
     });
+    const pin = el("button", {
+      class: ["btn btn-ghost btn-icon thread-action pin", thread.pinned ? "on" : ""], text: thread.pinned ? "★" : "☆",
+      attrs: { type: "button", "aria-pressed": String(Boolean(thread.pinned)), "aria-label": `${thread.pinned ? "Unpin" : "Pin"} “${title}”` },
+      on: { click: () => togglePin(thread) },
+    });
     const rename = el("button", {
       class: "btn btn-ghost btn-icon thread-action", text: "✎",
       attrs: { type: "button", "aria-label": `Rename “${title}”` }, on: { click: () => startRename(item, thread) },
@@ -74,7 +79,7 @@ function renderThreads() {
       class: "btn btn-ghost btn-icon thread-action", text: "×",
       attrs: { type: "button", "aria-label": `Delete “${title}”` }, on: { click: () => deleteThread(thread) },
     });
-    const item = el("li", { class: "thread", dataset: { id: thread.session_id } }, open, rename, remove);
+    const item = el("li", { class: "thread", dataset: { id: thread.session_id } }, open, pin, rename, remove);
     list.append(item);
   }
   $("threads-empty").hidden = state.threads.length > 0;
@@ -85,7 +90,8 @@ async function loadThreads() {
     api("/api/conversations", { query: { page: 1, page_size: 100, sort_by: "-updated_at" } }),
     api("/api/threads").catch(() => ({ threads: [] })),
   ]);
-  state.threads = (dataOf(conversations) || {}).list || [];
+  // Pinned first, then newest first (the list comes newest first; the sort is stable).
+  state.threads = ((dataOf(conversations) || {}).list || []).sort((a, b) => Number(Boolean(b.pinned)) - Number(Boolean(a.pinned)));
   state.projects = new Map((platform.threads || []).filter((t) => t.project_id).map((t) => [t.thread_id, t.project_id]));
   renderThreads();
   updateSandboxToggle();
@@ -115,6 +121,15 @@ function startRename(item, thread) {
   item.replaceChildren(input);
   input.focus();
   input.select();
+}
+
+// 002 has no pin route; 000's thread upsert sets it.
+async function togglePin(thread) {
+  try {
+    await api("/threads", { method: "POST", json: { id: thread.session_id, pinned: !thread.pinned } });
+    await loadThreads();
+    $("thread-list").querySelector(`[data-id="${CSS.escape(thread.session_id)}"] .pin`)?.focus();
+  } catch (error) { toast(error.message, "err"); }
 }
 
 async function deleteThread(thread) {
