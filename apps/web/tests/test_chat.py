@@ -499,6 +499,10 @@ def test_it_opens_the_sandbox_pane_of_a_project_thread(chat):
     frame = page.frame_locator("#preview-frame")
     expect(frame.locator("h1")).to_have_text("Hello sandbox", timeout=30_000)
     assert page.locator("#preview-frame").get_attribute("src").startswith("/preview/")
+    # The preview server's own output (its request log) reaches the terminal.
+    pane.get_by_role("tab", name="Terminal").click()
+    expect(pane.locator("#terminal-output .dev-server").last).to_contain_text("GET /", timeout=15_000)
+    pane.get_by_role("tab", name="Preview").click()
 
     pane.get_by_role("button", name="Deploy").click()
     expect(pane.locator("#deploy-status .badge")).to_have_text("ready", timeout=30_000)
