@@ -4,7 +4,7 @@
 // stop through /api/sessions/{id}/interrupt, and the sources of a citation from 001's
 // /api/chunks/{id}. Threads that belong to a 004 project get the sandbox pane (js/sandbox.js).
 import { ApiError, api, confirmDialog, el, requireSignIn, streamEvents, toast } from "./core.js";
-import { copyButton, citationChip, renderMarkdown } from "./markdown.js";
+import { copyButton, citationChip, renderMarkdown, updateMarkdown } from "./markdown.js";
 import { closeSandbox, openSandbox } from "./sandbox.js";
 
 const $ = (id) => document.getElementById(id);
@@ -40,6 +40,10 @@ const dataOf = (body) => (body && typeof body === "object" && "data" in body && 
 // ---------------------------------------------------------------------------
 function setStatus(text, { busy = false } = {}) {
   const line = $("status-line");
+  // Called for every streamed line: touch the live region only when what it says changes.
+  if (line.dataset.text === (text || "") && line.dataset.busy === String(busy)) return;
+  line.dataset.text = text || "";
+  line.dataset.busy = String(busy);
   line.replaceChildren(...(busy && text ? [el("span", { class: "spinner", attrs: { "aria-hidden": "true" } })] : []), text || "");
   line.classList.toggle("active", Boolean(text));
 }
@@ -211,17 +215,26 @@ function sourceLabel(citation) {
   return `${citation.filename || citation.title || "source"}${where}`;
 }
 
+// A step keeps its open/closed state across the re-renders of a streaming answer.
+function details(holder, props, ...children) {
+  const node = el("details", { ...props, attrs: { ...(props.attrs || {}), open: Boolean(holder.open) } }, ...children);
+  node.addEventListener("toggle", () => { holder.open = node.open; });
+  return node;
+}
+
 function renderSteps(turn) {
   const box = el("div", { class: "steps" });
   if (turn.reasoning) {
-    box.append(el("details", { class: "step reasoning" }, el("summary", {}, el("span", { class: "badge" , text: "thinking" }), " Reasoning"),
-      el("div", { class: "step-body prose" }, renderMarkdown(turn.reasoning))));
+    turn.reasoningView ||= {};
+    // The model's reasoning is shown as plain text.
+    box.append(details(turn.reasoningView, { class: "step reasoning" }, el("summary", {}, el("span", { class: "badge", text: "thinking" }), " Reasoning"),
+      el("div", { class: "step-body reasoning-text", text: turn.reasoning })));
   }
   for (const step of turn.steps || []) {
     const status = step.status === "running" ? el("span", { class: "spinner", attrs: { "aria-label": "running" } })
       : el("span", { class: `badge ${step.status === "err" ? "err" : "ok"}`, text: step.status === "err" ? "failed" : "done" });
     const args = typeof step.args === "string" ? step.args : JSON.stringify(step.args ?? {}, null, 2);
-    box.append(el("details", { class: "step tool", dataset: { tool: step.name } },
+    box.append(details(step, { class: "step tool", dataset: { tool: step.name } },
       el("summary", {}, status, " ", el("span", { text: `Tool: ${step.name}` })),
       el("div", { class: "step-body" },
         el("p", { class: "small muted", text: "Arguments" }), el("pre", { class: "step-pre" }, el("code", { text: args })),
@@ -265,9 +278,16 @@ function fillTurn(node, turn, index) {
     parts.push(renderSteps(turn));
     if (turn.status) parts.push(el("p", { class: "run-status small muted" }, el("span", { class: "spinner", attrs: { "aria-hidden": "true" } }), ` ${turn.status}`));
   }
-  const content = el("div", { class: turn.role === "user" ? "content" : "content prose" });
-  if (turn.role === "user") content.textContent = turn.text;
-  else content.append(renderMarkdown(turn.text, { citations: turn.citations }));
+  let content;
+  if (turn.role === "user") {
+    content = el("div", { class: "content", text: turn.text });
+  } else if (turn.pending) {
+    // While it streams, the same element is updated block by block (see updateMarkdown).
+    content = node.querySelector(":scope > .content.live") || el("div", { class: "content prose live" });
+    updateMarkdown(content, turn.text, { citations: turn.citations });
+  } else {
+    content = el("div", { class: "content prose" }, renderMarkdown(turn.text, { citations: turn.citations }));
+  }
   parts.push(content);
   if (turn.role === "assistant") parts.push(renderSources(turn));
   if (turn.error) parts.push(el("p", { class: "error", attrs: { role: "alert" }, text: turn.error }));
@@ -330,7 +350,11 @@ function refreshPending() {
     const node = nodeOf(run.index);
     if (!node) return;
     const follow = nearBottom();
-    fillTurn(node, run.turn, run.index);
+    const live = node.querySelector(":scope > .content.live");
+    // Only the text grew since the last frame: update the answer's blocks and nothing else.
+    if (live && !run.turn.changed) updateMarkdown(live, run.turn.text, { citations: run.turn.citations });
+    else fillTurn(node, run.turn, run.index);
+    run.turn.changed = false;
     if (follow) scrollToEnd();
   });
 }
@@ -506,6 +530,8 @@ async function follow({ threadId, turn, request, afterStart }) {
 }
 
 function applyLine(turn, line) {
+  // Anything but more answer text changes the turn's structure (steps, sources, status).
+  if (line.type !== "normal" || turn.status) turn.changed = true;
   switch (line.type) {
     case "status":
       turn.status = line.content || "Working…";
