@@ -463,22 +463,15 @@ def test_it_keeps_the_conversations_in_the_drawer_on_a_narrow_screen(chat):
     expect(new_chat).not_to_be_visible()
 
 
-def test_it_opens_the_sandbox_pane_of_a_project_thread(chat):
+def test_it_starts_a_project_chat_and_opens_its_sandbox_pane(chat):
     from playwright.sync_api import expect
 
     page, _ = chat
-    token = page.evaluate("sessionStorage.getItem('codex.token')")
-    thread_id = page.evaluate(
-        """async (token) => {
-            const headers = {Authorization: 'Bearer ' + token, 'Content-Type': 'application/json'};
-            const project = await (await fetch('/api/projects', {method: 'POST', headers, body: JSON.stringify({name: 'Site'})})).json();
-            const thread = await (await fetch('/api/threads', {method: 'POST', headers,
-                body: JSON.stringify({name: 'Build a site', project_id: project.project_id})})).json();
-            return thread.thread_id;
-        }""",
-        token,
-    )
-    page.goto(f"/app/t/{thread_id}")
+    expect(page.get_by_role("button", name="Sandbox")).to_be_hidden()  # a plain chat has no sandbox
+    page.get_by_role("button", name="+ New project chat").click()
+    page.wait_for_url("**/app/t/**")
+    expect(page.locator(".thread-open[aria-current=page]")).to_contain_text("Project")
+    page.reload()  # a project thread is known as one from the thread list, not only after creating it
     page.get_by_role("button", name="Sandbox").click()
     pane = page.get_by_role("complementary", name="Sandbox")
     expect(pane).to_be_visible()

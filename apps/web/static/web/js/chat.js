@@ -659,6 +659,25 @@ async function openSource(turnIndex, number) {
 // ---------------------------------------------------------------------------
 // Sandbox pane
 // ---------------------------------------------------------------------------
+// A conversation inside a new 004 project: its runs' sandbox tools and the pane share the
+// project's sandbox.
+async function newProjectChat() {
+  const button = $("new-project");
+  button.disabled = true;
+  try {
+    const name = `Project ${new Date().toLocaleDateString(undefined, { dateStyle: "medium" })}`;
+    const project = await api("/api/projects", { method: "POST", json: { name } });
+    const thread = await api("/api/threads", { method: "POST", json: { name: `${name} chat`, project_id: project.project_id } });
+    await loadThreads();
+    navigate(thread.thread_id);
+    toast("Project chat created: its sandbox opens from the Sandbox button.", "ok");
+  } catch (error) {
+    toast(error.message, "err");
+  } finally {
+    button.disabled = false;
+  }
+}
+
 function updateSandboxToggle() {
   const project = state.threadId && state.projects.get(state.threadId);
   $("toggle-sandbox").hidden = !project;
@@ -685,6 +704,7 @@ function bind() {
   input.addEventListener("input", grow);
   $("stop-button").addEventListener("click", stop);
   $("new-thread").addEventListener("click", () => { navigate(null); input.focus(); });
+  $("new-project").addEventListener("click", newProjectChat);
   $("load-earlier").addEventListener("click", showEarlier);
   $("agent-select").addEventListener("change", () => localStorage.setItem(AGENT_KEY, $("agent-select").value));
   // Scrolled to the top of what is rendered: bring in the previous page.
