@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -165,16 +165,39 @@ def fake_llm(settings):
 
     settings.FETCH_ALLOW_LOOPBACK = True
     settings.LLM_MAX_RETRIES = 2
-    with FakeLLMServer() as server:
+    with FakeLLMServer(port=_free_port()) as server:
         yield server
 
 
 # ------------------------------------------------------------------------------
 # daphne subprocesses, for the end-to-end tests (streams, the browser)
 # ------------------------------------------------------------------------------
+def _port_range() -> Iterator[int]:
+    """The ports of ``CODEX_TEST_PORTS`` (``19000-19099``), round and round; none when it is unset."""
+    import itertools
+    import os
+
+    first, _, last = os.environ.get("CODEX_TEST_PORTS", "").partition("-")
+    return itertools.cycle(range(int(first), int(last or first) + 1)) if first else iter(())
+
+
+_ports = _port_range()
+
+
 def _free_port() -> int:
+    """A port nothing listens on: the next free one of ``CODEX_TEST_PORTS`` (so concurrent test runs on one
+    machine keep to their own ranges), else one the system picks. Taking them in turn keeps two servers
+    started one after the other from being given the same port before the first has bound it."""
+    import itertools
     import socket
 
+    for port in itertools.islice(_ports, 1000):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -232,3 +255,87 @@ def stop_daphne(server: Daphne) -> None:
     except subprocess.TimeoutExpired:
         server.process.kill()
     server.log.close()
+
+
+# ------------------------------------------------------------------------------
+# The platform as `make run` starts it: scripts/run.sh on the test database
+# ------------------------------------------------------------------------------
+@dataclass
+class Platform:
+    launcher: subprocess.Popen
+    url: str
+    log: IO[bytes]
+
+    def run_worker(self):
+        """The run worker's process (the one holding every run), as the supervisor started it."""
+        import psutil
+
+        for child in psutil.Process(self.launcher.pid).children(recursive=True):
+            try:
+                if "--pool=threads" in child.cmdline():
+                    return child
+            except psutil.NoSuchProcess:
+                continue
+        raise AssertionError("no run worker is running")
+
+    def tail(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-3000:]
+
+
+def platform_env(**overrides: str) -> dict[str, str]:
+    """run.sh's environment for a test: the test database and queues of its own (the per-user throttles
+    opened up, since one test user does everything); the rest is the shipped settings. Call it with
+    the database unblocked."""
+    import os
+
+    queue = f"codex-test-run-sh-{uuid.uuid4().hex[:8]}"
+    return {
+        **os.environ,
+        "DATABASE_URL": _test_database_url(), "CODEX_TESTING": "1", "LOG_LEVEL": "WARNING",
+        "CELERY_QUEUE": queue, "CELERY_RUN_QUEUE": f"{queue}-runs",
+        "RUN_START_THROTTLE": "100000/min", "RUN_STREAM_THROTTLE": "100000/min",
+        **overrides,
+    }
+
+
+def start_platform(env: dict[str, str], *, timeout: float = 300) -> Platform:
+    """scripts/run.sh (daphne, the run worker, the task worker, beat) on a free port, once it prints its
+    ready line. Its output goes to a temporary file whose tail is shown when it fails to start."""
+    import tempfile
+    import time
+    from pathlib import Path
+
+    from django.conf import settings
+
+    if not settings.REDIS_AVAILABLE:
+        pytest.skip("the platform's workers need Redis")
+    port = _free_port()
+    log = tempfile.TemporaryFile()
+    launcher = subprocess.Popen(["scripts/run.sh", "127.0.0.1", str(port)], cwd=Path(__file__).resolve().parent,
+                                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    platform = Platform(launcher=launcher, url=f"http://127.0.0.1:{port}", log=log)
+    deadline = time.monotonic() + timeout
+    while "CodexEngine is running" not in platform.tail():
+        if launcher.poll() is not None or time.monotonic() > deadline:
+            tail = platform.tail()
+            stop_platform(platform)
+            raise RuntimeError(f"scripts/run.sh did not get ready:\n{tail}")
+        time.sleep(0.2)
+    return platform
+
+
+def stop_platform(platform: Platform) -> None:
+    """SIGTERM to the whole process group (the launcher stops its children), SIGKILL after 30 s."""
+    import os
+    import signal
+
+    try:
+        os.killpg(platform.launcher.pid, signal.SIGTERM)
+        platform.launcher.wait(timeout=30)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(platform.launcher.pid, signal.SIGKILL)
+        platform.launcher.wait()
+    platform.log.close()

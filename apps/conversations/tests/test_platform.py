@@ -11,23 +11,18 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import httpx
-import psutil
 import pytest
 
 from apps.conversations.models import AgentRun
-from conftest import _free_port, _test_database_url, bearer_for
+from conftest import Platform, _free_port, bearer_for, platform_env, start_platform, stop_platform
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -37,27 +32,6 @@ TOKENS = 40
 TOKEN_DELAY = 0.25  # each answer streams for about TOKENS * TOKEN_DELAY = 10 s
 ANSWER_SECONDS = TOKENS * TOKEN_DELAY
 SSE_CLIENT = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
-
-
-@dataclass
-class Platform:
-    launcher: subprocess.Popen
-    url: str
-    log: IO[bytes]
-
-    def run_worker(self) -> psutil.Process:
-        """The run worker's process (the one holding every run), as the supervisor started it."""
-        for child in psutil.Process(self.launcher.pid).children(recursive=True):
-            try:
-                if "--pool=threads" in child.cmdline():
-                    return child
-            except psutil.NoSuchProcess:
-                continue
-        raise AssertionError("no run worker is running")
-
-    def tail(self) -> str:
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")[-3000:]
 
 
 def _start_upstream() -> tuple[subprocess.Popen, str]:
@@ -74,46 +48,23 @@ def _start_upstream() -> tuple[subprocess.Popen, str]:
 
 @pytest.fixture
 def platform(django_db_setup, django_db_blocker) -> Iterator[Platform]:
-    from django.conf import settings
-
-    if not settings.REDIS_AVAILABLE:
-        pytest.skip("the platform's workers need Redis")
     # A platform per test: each test's teardown flushes the database, beat's schedule rows (the
     # reaper's) included, and a beat started after the flush writes them again.
     upstream, upstream_url = _start_upstream()
-    queue = f"codex-test-run-sh-{uuid.uuid4().hex[:8]}"
     with django_db_blocker.unblock():
-        database_url = _test_database_url()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url, "CODEX_TESTING": "1", "LOG_LEVEL": "WARNING",
-        "CELERY_QUEUE": queue, "CELERY_RUN_QUEUE": f"{queue}-runs",
-        # One test user opens every stream, as in the benchmark.
-        "RUN_START_THROTTLE": "100000/min", "RUN_STREAM_THROTTLE": "100000/min",
-        # The reaper at test speed; its logic is the shipped one.
-        "RUN_HEARTBEAT_SECONDS": "0.5", "RUN_STALE_SECONDS": "4", "RUN_REAP_EVERY_SECONDS": "1",
-        "LLM_BASE_URL": upstream_url, "LLM_API_KEY": "sk-test", "LLM_MODEL": "fake-model",
-    }
-    port = _free_port()
-    log = tempfile.TemporaryFile()
-    launcher = subprocess.Popen(["scripts/run.sh", "127.0.0.1", str(port)], cwd=ROOT, env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    server = Platform(launcher=launcher, url=f"http://127.0.0.1:{port}", log=log)
-    deadline = time.monotonic() + 300
-    while "CodexEngine is running" not in server.tail():
-        if launcher.poll() is not None or time.monotonic() > deadline:
-            launcher.kill()
-            upstream.kill()
-            raise RuntimeError(f"scripts/run.sh did not get ready:\n{server.tail()}")
-        time.sleep(0.2)
-    yield server
-    os.killpg(launcher.pid, signal.SIGTERM)
+        env = platform_env(
+            # The reaper at test speed; its logic is the shipped one.
+            RUN_HEARTBEAT_SECONDS="0.5", RUN_STALE_SECONDS="4", RUN_REAP_EVERY_SECONDS="1",
+            LLM_BASE_URL=upstream_url, LLM_API_KEY="sk-test", LLM_MODEL="fake-model",
+        )
     try:
-        launcher.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(launcher.pid, signal.SIGKILL)
+        server = start_platform(env)
+    except BaseException:
+        upstream.kill()
+        raise
+    yield server
+    stop_platform(server)
     upstream.kill()
-    log.close()
 
 
 @dataclass
