@@ -118,10 +118,10 @@ def _ask_000(http: httpx.Client, agent_id: str, question: str) -> Answer:
     return answer
 
 
-def _ask_002(http: httpx.Client, agent_id: str, question: str) -> Answer:
+def _ask_002(http: httpx.Client, agent_id: str, question: str, **extra: Any) -> Answer:
     answer = Answer()
     body = {"messages": [{"role": "user", "content": question}], "agent_id": agent_id,
-            "session_id": f"s-{uuid.uuid4().hex[:8]}"}
+            "session_id": f"s-{uuid.uuid4().hex[:8]}", **extra}
     with http.stream("POST", "/api/stream", json=body) as response:
         assert response.status_code == 200
         for line in ndjson_lines(response.iter_lines()):
@@ -136,10 +136,10 @@ def _ask_002(http: httpx.Client, agent_id: str, question: str) -> Answer:
     return answer
 
 
-def _ask_003(http: httpx.Client, agent_id: str, question: str) -> Answer:
+def _ask_003(http: httpx.Client, agent_id: str, question: str, **extra: Any) -> Answer:
     answer = Answer()
     names: dict[str, str] = {}
-    body = {"messages": [{"role": "user", "content": question}], "thread_id": f"a-{uuid.uuid4().hex[:8]}"}
+    body = {"messages": [{"role": "user", "content": question}], "thread_id": f"a-{uuid.uuid4().hex[:8]}", **extra}
     with http.stream("POST", "/api/v1/agent/chat/stream", json=body, headers=SSE_CLIENT) as response:
         assert response.status_code == 200
         for frame in sse_events(response.iter_lines()):
@@ -282,5 +282,18 @@ def test_the_fake_upstream_calls_the_mcp_tool_and_loads_the_skill_on_make_run(li
             # The answer was written from the tools' results: the upstream got both.
             results = [message["content"] for message in requests[-1]["messages"] if message["role"] == "tool"]
             assert results[0] == f"echo: hello {api}" and SKILL_BODY in results[1], api
-    assert mcp_server.calls == [f"hello {api}" for api in APIS]
+
+        # Servers of one request (002 extra_mcp_config, 003 mcp_settings) are listed by the run worker at the run's start.
+        per_request = {
+            "002": (_ask_002, {"extra_mcp_config": {"mcpServers": {"req": {"url": mcp_server.http_url}}}}),
+            "003": (_ask_003, {"mcp_settings": {"servers": {"req": {"transport": "sse", "url": mcp_server.sse_url}}}}),
+        }
+        for api, (ask, extra) in per_request.items():
+            fake_llm.requests.clear()
+            fake_llm.script(Reply(tool_calls=[{"name": "req__echo", "arguments": {"text": f"request {api}"}}]),
+                            Reply(text="Done."))
+            answer = ask(http, agent_id, "Echo through the request's server", **extra)
+            assert answer.calls == [("req__echo", {"text": f"request {api}"})], (api, answer, live.tail())
+            assert answer.results == {"req__echo": f"echo: request {api}"} and answer.text == "Done."
+    assert mcp_server.calls == [*(f"hello {api}" for api in APIS), "request 002", "request 003"]
     print("\nfake upstream, question to answer with both tools:", ", ".join(f"{api} {s:.2f} s" for api, s in seconds.items()))
