@@ -169,16 +169,39 @@ def fake_llm(settings):
 
     settings.FETCH_ALLOW_LOOPBACK = True
     settings.LLM_MAX_RETRIES = 2
-    with FakeLLMServer() as server:
+    with FakeLLMServer(port=_free_port()) as server:
         yield server
 
 
 # ------------------------------------------------------------------------------
 # daphne subprocesses, for the end-to-end tests (streams, the browser)
 # ------------------------------------------------------------------------------
+def _port_range() -> Iterator[int]:
+    """The ports of ``CODEX_TEST_PORTS`` (``19000-19099``), round and round; none when it is unset."""
+    import itertools
+    import os
+
+    first, _, last = os.environ.get("CODEX_TEST_PORTS", "").partition("-")
+    return itertools.cycle(range(int(first), int(last or first) + 1)) if first else iter(())
+
+
+_ports = _port_range()
+
+
 def _free_port() -> int:
+    """A port nothing listens on: the next free one of ``CODEX_TEST_PORTS`` (so concurrent test runs on one
+    machine keep to their own ranges), else one the system picks. Taking them in turn keeps two servers
+    started one after the other from being given the same port before the first has bound it."""
+    import itertools
     import socket
 
+    for port in itertools.islice(_ports, 1000):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -328,6 +351,26 @@ def start_upstream(*, tokens: int, delay: float) -> tuple[subprocess.Popen, str]
     )
     process.stdout.readline()  # it prints its URL once it listens
     return process, f"http://127.0.0.1:{port}/v1"
+
+
+def platform_env(**overrides: str) -> dict[str, str]:
+    """run.sh's environment on the test database, the per-user run throttles opened up (one test user
+    does everything), plus ``overrides``. Call it with the database unblocked."""
+    return run_sh_environment(_test_database_url(), RUN_START_THROTTLE="100000/min",
+                              RUN_STREAM_THROTTLE="100000/min", **overrides)
+
+
+def start_platform(env: dict[str, str], *, timeout: float = 300) -> RunSh:
+    """:func:`start_run_sh`, skipped where there is no Redis for the workers."""
+    from django.conf import settings
+
+    if not settings.REDIS_AVAILABLE:
+        pytest.skip("the platform's workers need Redis")
+    return start_run_sh(env, timeout=timeout)
+
+
+Platform = RunSh
+stop_platform = stop_run_sh
 
 
 @contextmanager

@@ -133,18 +133,28 @@ def _tool_terms(text: str) -> set[str]:
     return _terms(re.sub(r"[_\-]+", " ", text))
 
 
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
 def _fill(parameters: dict[str, Any], question: str) -> dict[str, Any] | None:
-    """Arguments for a tool from the question alone: enums by best overlap, strings with the question."""
+    """Arguments for a tool from the question alone: enums by best overlap, strings with the question,
+    numbers with the question's first number; ``None`` when a required one cannot be given."""
     properties = parameters.get("properties") or {}
     arguments: dict[str, Any] = {}
     wanted = _terms(question)
     for name in parameters.get("required") or []:
         schema = properties.get(name) or {}
+        kind = schema.get("type", "string")
         if schema.get("enum"):
             choices = [str(choice) for choice in schema["enum"]]
             arguments[name] = max(choices, key=lambda choice: len(wanted & _tool_terms(choice)))
-        elif schema.get("type", "string") == "string":
+        elif kind == "string":
             arguments[name] = question
+        elif kind in ("integer", "number") and (number := _NUMBER.search(question)):
+            value = float(number.group(0))
+            if kind == "integer" and not value.is_integer():
+                return None
+            arguments[name] = int(value) if kind == "integer" else value
         else:
             return None
     return arguments
@@ -153,24 +163,25 @@ def _fill(parameters: dict[str, Any], question: str) -> dict[str, Any] | None:
 def _matching_tool(question: str, tools: Sequence[ToolSpec]) -> tuple[str, dict[str, Any]] | None:
     """The offered tool whose name (or, failing that, description) shares the most words with the question.
 
-    A name word counts double; a tool needs a word of its name, or two of its description.
+    A name word counts double; a tool needs a word of its name, or two of its description. A tool
+    whose required arguments the question cannot give is passed over for the next best one.
     """
     wanted = _terms(question)
-    best: tuple[int, ToolSpec] | None = None
-    for tool in tools:
+    ranked: list[tuple[int, int, ToolSpec]] = []
+    for position, tool in enumerate(tools):
         if tool.name in _RULE_TOOLS:
             continue
         in_name = len(wanted & _tool_terms(tool.name))
         in_description = len(wanted & _tool_terms(tool.description))
         if not in_name and in_description < 2:
             continue
-        score = 2 * in_name + in_description
-        if best is None or score > best[0]:
-            best = (score, tool)
-    if best is None:
-        return None
-    arguments = _fill(best[1].parameters, question)
-    return (best[1].name, arguments) if arguments is not None else None
+        # Ties go to the tool offered first.
+        ranked.append((-(2 * in_name + in_description), position, tool))
+    for *_, tool in sorted(ranked, key=lambda item: item[:2]):
+        arguments = _fill(tool.parameters, question)
+        if arguments is not None:
+            return tool.name, arguments
+    return None
 
 
 _FIELD_LINE = re.compile(r"^[^:\n]{1,60}:\s")

@@ -102,12 +102,16 @@ def build_messages(
     document_names: Sequence[str],
     sources: Sequence[Source],
     steps: Sequence[PastStep],
+    tool_instructions: str = "",
 ) -> list[dict[str, Any]]:
     """The conversation for the next model call: the request, then each step's input, action and result.
 
-    ``steps`` ends with the step being run, whose action is still empty.
+    ``steps`` ends with the step being run, whose action is still empty. ``tool_instructions`` are
+    the toolset's lines for the prompt (the skills by name and description, refused MCP servers).
     """
     system = SYSTEM_PROMPT + f"\n\nCurrent date: {timezone.now():%Y-%m-%d}."
+    if tool_instructions:
+        system += "\n\n" + tool_instructions
     if context:
         system += "\n\nTask context:\n" + json.dumps(context, ensure_ascii=False, indent=1)
     if document_names:

@@ -132,14 +132,15 @@ def _step_locked(*, task: Task, message: str, state_data: dict[str, Any] | None)
     documents = list(task_documents(task=task))
     sources, cited = _sources(task, message or task.request)
     current = agent.PastStep(input=message, state_data=state_data, action={}, result={})
+    toolset = toolset_resolve(request=ToolsetRequest(user=task.owner))
     messages = agent.build_messages(
         request=task.request,
         context=task.context,
         document_names=[document.filename for document in documents],
         sources=sources,
         steps=[*(_past(step) for step in steps), current],
+        tool_instructions=toolset.instructions,
     )
-    toolset = toolset_resolve(request=ToolsetRequest(user=task.owner))
     model = chat_model(model_config_for(user=task.owner))
     try:
         outcome = async_to_sync(_step_and_close)(

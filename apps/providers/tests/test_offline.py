@@ -122,3 +122,53 @@ async def test_it_answers_from_every_result_of_a_step():
     ]
     answer = text(await stream(messages, tools=SANDBOX_TOOLS))
     assert "Wrote index.html" in answer and "45" in answer
+
+
+def _call(chunks) -> tuple[str, dict] | None:
+    calls = [c for c in chunks if c.kind == "tool_calls"]
+    return (calls[0].tool_calls[0].name, json.loads(calls[0].tool_calls[0].arguments)) if calls else None
+
+
+TEXT = {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}
+ECHO = ToolSpec("tools__echo", "[MCP tools] Echo the given text back.", TEXT)
+SKILL = ToolSpec("load_skill", "Load a skill's instructions before following it: pass its name.", {
+    "type": "object", "properties": {"name": {"type": "string", "enum": ["csv-cleanup", "meeting-notes"]}},
+    "required": ["name"]})
+
+
+async def test_it_calls_the_tool_whose_name_the_question_names():
+    question = [{"role": "user", "content": "Please echo this sentence"}]
+    assert _call(await stream(question, tools=[*TOOLS, SKILL, ECHO])) == ("tools__echo", {"text": "Please echo this sentence"})
+
+
+async def test_it_fills_an_enum_with_the_choice_the_question_names():
+    question = [{"role": "user", "content": "Use the meeting notes skill"}]
+    assert _call(await stream(question, tools=[ECHO, SKILL])) == ("load_skill", {"name": "meeting-notes"})
+
+
+async def test_it_takes_a_tool_by_two_words_of_its_description_but_not_one():
+    assert _call(await stream([{"role": "user", "content": "Send the given text back"}], tools=[ECHO]))[0] == "tools__echo"
+    assert _call(await stream([{"role": "user", "content": "Give me the text"}], tools=[ECHO])) is None
+
+
+async def test_it_gives_a_number_argument_the_questions_number():
+    dice = ToolSpec("roll_dice", "Roll dice.", {"type": "object", "properties": {"sides": {"type": "integer"}},
+                                                 "required": ["sides"]})
+    assert _call(await stream([{"role": "user", "content": "Roll a die with 20 sides"}], tools=[dice])) == (
+        "roll_dice", {"sides": 20})
+    assert _call(await stream([{"role": "user", "content": "Roll a die"}], tools=[dice])) is None
+
+
+async def test_it_passes_over_a_better_match_it_cannot_call_for_the_next_one():
+    # "weather" names both; the forecast needs a list the question cannot give, so the report is called.
+    forecast = ToolSpec("weather_forecast", "Weather forecast for days.", {
+        "type": "object", "properties": {"days": {"type": "array"}}, "required": ["days"]})
+    report = ToolSpec("weather", "Current weather.", {
+        "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]})
+    question = [{"role": "user", "content": "Weather forecast for Lisbon"}]
+    assert _call(await stream(question, tools=[forecast, report])) == ("weather", {"city": "Weather forecast for Lisbon"})
+
+
+async def test_it_never_guesses_a_rule_tool_from_words():
+    # The calculator is called for arithmetic only, not because the question says "calculator".
+    assert _call(await stream([{"role": "user", "content": "Open the calculator"}], tools=TOOLS)) is None

@@ -14,6 +14,9 @@ from apps.providers.offline import OFFLINE_MODEL_NAME
 from apps.providers.testing import FAKE_MODEL, Reply
 from apps.tasks.models import Task
 from apps.tasks.tests.factories import TaskFactory
+from apps.tools.skillfiles import read_skill_zip
+from apps.tools.skills import skill_save_bundle
+from apps.tools.tests.skillzip import skill_zip
 
 pytestmark = pytest.mark.django_db
 
@@ -196,6 +199,17 @@ def test_it_shows_the_workspace_to_the_model(alice, alice_client, task, fake_llm
     assert [d["filename"] for d in body["documents"]] == ["itinerary.txt"]
     assert body["documents"][0]["metadata"]["cited"] is False
     assert "itinerary.txt" in fake_llm.chat_requests[0]["messages"][0]["content"]
+
+
+def test_it_lists_the_users_skills_to_the_model_and_loads_one(alice, alice_client, task, fake_llm, provider):
+    skill_save_bundle(user=alice, bundle=read_skill_zip(skill_zip()))
+    fake_llm.script(Reply(tool_calls=[{"name": "load_skill", "arguments": {"name": "csv-cleanup"}}]))
+    body = step(alice_client, task).json()
+    system = fake_llm.chat_requests[0]["messages"][0]["content"]
+    # By name and description only: the instructions come with load_skill.
+    assert "- csv-cleanup: Clean a CSV file" in system and "Follow the checklist" not in system
+    assert body["action"]["name"] == "load_skill"
+    assert "Follow the checklist in checklist.md" in body["result"]["details"]["output"]
 
 
 @pytest.mark.django_db(transaction=True)

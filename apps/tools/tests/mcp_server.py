@@ -8,7 +8,6 @@ names of :data:`PINNED_HOSTS` besides 127.0.0.1, for the tests that resolve a na
 """
 from __future__ import annotations
 
-import socket
 import threading
 import time
 
@@ -19,14 +18,10 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
+from conftest import _free_port
+
 #: Names the DNS-pinning tests resolve to 127.0.0.1 (the system resolver knows none of them).
 PINNED_HOSTS = ("mcp.pinned.test",)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class TestMCPServer:

@@ -25,17 +25,18 @@ def test_it_lists_tools_with_their_schemas(spec):
 
 
 def test_calls_reuse_one_session_and_failures_are_tool_errors(spec, settings):
-    settings.MCP_CALL_TIMEOUT = 1
-
     async def calls():
         pool = MCPSessionPool()
         try:
             results = [
                 await pool.call_tool(spec, "echo", {"text": "one"}),
                 await pool.call_tool(spec, "fail", {"reason": "nope"}),
-                await pool.call_tool(spec, "slow", {}),
-                await pool.call_tool(spec, "echo", {"text": "two"}),
             ]
+            # Only the slow call gets the short timeout: on a loaded machine an echo can take a second too.
+            settings.MCP_CALL_TIMEOUT = 1
+            results.append(await pool.call_tool(spec, "slow", {}))
+            settings.MCP_CALL_TIMEOUT = 30
+            results.append(await pool.call_tool(spec, "echo", {"text": "two"}))
             return results, len(pool._connections)
         finally:
             await pool.aclose()
