@@ -1,207 +1,29 @@
-"""The web app in headless Chromium against a real daphne, the test database and the offline model.
-
-pytest-django's ``live_server`` is a threaded WSGI server that cannot stream SSE,
-so daphne runs in a subprocess on the test database; the tests commit their rows
-(``transaction=True``) so that it sees them, and it sees theirs.
-"""
+"""The shell and the sign-in page in headless Chromium against a real daphne (fixtures in
+conftest.py): registration, sign-in and sign-out, errors, the drawer, the theme."""
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
+from apps.web.tests.conftest import BROWSER, PASSWORD
 
-from conftest import _test_database_url, start_daphne, stop_daphne
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-PASSWORD = "correct-horse-battery"
-
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed (make test installs it)"),
-]
-
-# Installed before any page script: records what the status line and the streaming answer
-# showed over time, so the test can tell a streamed answer from one that arrived whole.
-RECORDER = """
-window.__seen = {statuses: [], answerLengths: []};
-new MutationObserver(() => {
-  const status = document.getElementById("status-line");
-  if (status && status.textContent && window.__seen.statuses.at(-1) !== status.textContent) {
-    window.__seen.statuses.push(status.textContent);
-  }
-  const answer = document.querySelector(".message.assistant.pending .content");
-  if (answer) window.__seen.answerLengths.push(answer.textContent.length);
-}).observe(document, {subtree: true, childList: true, characterData: true});
-"""
+pytestmark = BROWSER
 
 
-@pytest.fixture(scope="module")
-def web_server(django_db_setup, django_db_blocker) -> Iterator[str]:
-    with django_db_blocker.unblock():
-        database_url = _test_database_url()
-    # Without Redis the run and the ingestion execute inside daphne itself, so the test
-    # needs no Celery worker; the API and the pages are the same either way.
-    server = start_daphne({**os.environ, "DATABASE_URL": database_url, "CODEX_TESTING": "1", "CODEX_FORCE_NO_REDIS": "1"})
-    yield server.url
-    stop_daphne(server)
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import Error, sync_playwright
-
-    # Playwright's sync API keeps an event loop on this thread, which makes Django refuse the
-    # database flush that ends each transactional test; nothing here is really async.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        try:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        except Error as exc:
-            pytest.skip(f"chromium cannot start here: {exc.message.splitlines()[0]}")
-        yield browser
-        browser.close()
-    if previous is None:
-        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-@pytest.fixture
-def page(chromium, web_server):
-    context = chromium.new_context(base_url=web_server)
-    context.add_init_script(RECORDER)
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert errors == [], f"the page raised: {errors}"
-
-
-def _register(page, name: str) -> str:
+def test_it_registers_signs_out_and_signs_in_again(page, register):
     from playwright.sync_api import expect
 
-    # Unique, so that rows a crashed earlier run left behind cannot get in the way.
-    username = f"{name}{uuid.uuid4().hex[:8]}"
-    page.goto("/")
-    page.wait_for_url("**/app/login")
-    page.get_by_role("tab", name="Create account").click()
-    form = page.locator("#register-form")
-    form.get_by_label("Username").fill(username)
-    form.get_by_label("Email").fill(f"{username}@example.com")
-    form.get_by_label("Password").fill(PASSWORD)
-    form.get_by_role("button", name="Create account").click()
-    page.wait_for_url("**/app/")
-    expect(page.locator("#whoami")).to_have_text(username)
-    return username
-
-
-def _ask(page, text: str):
-    from playwright.sync_api import expect
-
-    expect(page.locator("#whoami")).not_to_be_empty()  # the page has signed in and bound its keys
-    answers = page.locator(".message.assistant")
-    before = answers.count()
-    page.get_by_label("Message").fill(text)
-    page.get_by_label("Message").press("Enter")
-    expect(answers).to_have_count(before + 1)
-    # The first question of a fresh server loads the embedding model: allow for it.
-    expect(page.locator(".message.assistant.pending")).to_have_count(0, timeout=90_000)
-    return answers.last
-
-
-def test_it_registers_signs_in_streams_an_answer_and_shows_it_again_after_a_reload(page):
-    from playwright.sync_api import expect
-
-    username = _register(page, "dora")
+    username = register(page, "dora")
+    assert page.evaluate("sessionStorage.getItem('codex.refresh')")
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/app/login")
+    assert page.evaluate("sessionStorage.getItem('codex.token')") is None
+
     form = page.locator("#login-form")
     form.get_by_label("Email or username").fill(f"{username}@example.com")
     form.get_by_label("Password").fill(PASSWORD)
     form.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/app/")
-
-    answer = _ask(page, "What is a transformer?")
-
-    expect(answer.locator(".error")).to_have_count(0)
-    expect(answer.locator(".content")).to_contain_text("offline model")
-    seen = page.evaluate("window.__seen")
-    assert any(status.startswith("Agent routing to") for status in seen["statuses"]), seen["statuses"]
-    # Streamed: the answer was on screen at several lengths before it was complete.
-    assert len({length for length in seen["answerLengths"] if length}) > 3
-    expect(page.locator("#status-line")).to_have_text("")
-    thread = page.locator(".thread-open")
-    expect(thread).to_have_text("What is a transformer?")
-    expect(thread).to_have_attribute("aria-current", "true")
-
-    page.reload()
-
-    expect(page.locator(".message.user .content")).to_have_text(["What is a transformer?"])
-    expect(page.locator(".message.assistant .content")).to_have_text([answer.locator(".content").inner_text()])
-
-
-def test_it_shows_markup_in_a_message_as_text(page):
-    from playwright.sync_api import expect
-
-    _register(page, "erin")
-    attack = '<img src=x onerror="window.__pwned=1"><b>bold</b>'
-
-    _ask(page, attack)
-
-    expect(page.locator(".message.user .content")).to_have_text(attack)
-    expect(page.locator("#messages img, #messages b")).to_have_count(0)
-    assert page.evaluate("window.__pwned") is None
-
-
-def test_it_uploads_a_document_answers_from_it_with_citations_and_deletes_it(page, tmp_path):
-    from playwright.sync_api import expect
-
-    _register(page, "fred")
-    note = tmp_path / "zebra-notes.txt"
-    note.write_text("Zebras sleep standing up in the savanna. A group of zebras is called a dazzle.\n")
-    page.get_by_role("button", name="Documents").click()
-    page.get_by_label("Upload a PDF").set_input_files(str(note))
-    document = page.locator(".document", has_text="zebra-notes.txt")
-    expect(document.locator(".badge")).to_have_text("Ingested", timeout=90_000)
-    page.keyboard.press("Escape")
-
-    answer = _ask(page, "What is a group of zebras called?")
-
-    expect(answer.locator(".content")).to_contain_text("dazzle")
-    expect(answer.locator(".citations li").first).to_contain_text("zebra-notes.txt")
-
-    page.get_by_role("button", name="Documents").click()
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="Delete zebra-notes.txt").click()
-    expect(document).to_have_count(0)
-    expect(page.locator("#documents-empty")).to_be_visible()
-
-
-def test_it_pins_and_deletes_a_thread(page):
-    from playwright.sync_api import expect
-
-    _register(page, "gail")
-    _ask(page, "first question")
-    page.get_by_role("button", name="+ New chat").click()
-    _ask(page, "second question")
-    expect(page.locator(".thread-open")).to_have_text(["second question", "first question"])
-
-    page.get_by_role("button", name="Pin “first question”").click()
-    expect(page.locator(".thread-open")).to_have_text(["first question", "second question"])
-
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="Delete “first question”").click()
-    expect(page.locator(".thread-open")).to_have_text(["second question"])
+    expect(page.locator("#whoami")).to_have_text(username)
 
 
 def test_it_shows_the_api_error_when_sign_in_or_registration_fails(page):
@@ -226,27 +48,47 @@ def test_it_shows_the_api_error_when_sign_in_or_registration_fails(page):
     assert page.evaluate("sessionStorage.getItem('codex.token')") is None
 
 
-def test_it_sends_a_signed_out_visitor_to_the_sign_in_page(page):
-    page.goto("/app/")
+def test_it_sends_a_signed_out_visitor_to_the_sign_in_page_and_back_after_it(page, register):
+    page.goto("/app/t/some-thread")
+    page.wait_for_url("**/app/login?next=%2Fapp%2Ft%2Fsome-thread")
 
-    page.wait_for_url("**/app/login")
+    username = f"una{uuid.uuid4().hex[:8]}"
+    page.evaluate(
+        """async ([username, password]) => {
+            await fetch('/register', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                body: JSON.stringify({username, email: username + '@example.com', password})});
+        }""",
+        [username, PASSWORD],
+    )
+    form = page.locator("#login-form")
+    form.get_by_label("Email or username").fill(username)
+    form.get_by_label("Password").fill(PASSWORD)
+    form.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/app/t/some-thread")
 
 
-def test_it_keeps_the_conversations_in_a_drawer_on_a_narrow_screen(page):
+def test_it_refuses_to_send_the_visitor_to_another_site_after_sign_in(page, register):
+    username = register(page, "vic")
+    page.get_by_role("button", name="Sign out").click()
+    page.goto("/app/login?next=//evil.example/app/")
+    form = page.locator("#login-form")
+    form.get_by_label("Email or username").fill(username)
+    form.get_by_label("Password").fill(PASSWORD)
+    form.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/app/")
+    assert page.url.endswith("/app/")
+
+
+def test_it_refreshes_an_expired_access_token_once_and_carries_on(page, register):
     from playwright.sync_api import expect
 
-    page.set_viewport_size({"width": 390, "height": 800})
-    _register(page, "ivy")
-    toggle = page.get_by_role("button", name="Show conversations")
-    expect(page.get_by_role("button", name="+ New chat")).not_to_be_visible()
+    username = register(page, "rita")
+    page.evaluate("sessionStorage.setItem('codex.token', 'expired.or.forged')")
 
-    toggle.click()
-    expect(page.get_by_role("button", name="+ New chat")).to_be_visible()
-    expect(toggle).to_have_attribute("aria-expanded", "true")
+    page.reload()
 
-    page.keyboard.press("Escape")
-    expect(page.get_by_role("button", name="+ New chat")).not_to_be_visible()
-    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(page.locator("#whoami")).to_have_text(username)
+    assert page.evaluate("sessionStorage.getItem('codex.token')") != "expired.or.forged"
 
 
 def test_it_moves_between_the_sign_in_tabs_with_the_arrow_keys(page):
@@ -260,3 +102,57 @@ def test_it_moves_between_the_sign_in_tabs_with_the_arrow_keys(page):
     expect(page.get_by_role("tab", name="Create account")).to_have_attribute("aria-selected", "true")
     expect(page.locator("#register-form")).to_be_visible()
     expect(page.locator("#login-form")).to_be_hidden()
+
+
+def test_it_keeps_the_navigation_in_a_drawer_on_a_narrow_screen(page, register):
+    from playwright.sync_api import expect
+
+    page.set_viewport_size({"width": 390, "height": 800})
+    register(page, "ivy")
+    toggle = page.get_by_role("button", name="Show navigation")
+    agents = page.get_by_role("link", name="Agents")
+    expect(agents).not_to_be_visible()
+
+    toggle.click()
+    expect(agents).to_be_visible()
+    expect(page.get_by_role("button", name="Hide navigation")).to_have_attribute("aria-expanded", "true")
+
+    page.keyboard.press("Escape")
+    expect(agents).not_to_be_visible()
+    expect(page.get_by_role("button", name="Show navigation")).to_have_attribute("aria-expanded", "false")
+    expect(page.get_by_role("button", name="Show navigation")).to_be_focused()
+
+
+def test_it_follows_the_system_theme_and_keeps_the_chosen_one(page, register):
+    from playwright.sync_api import expect
+
+    page.emulate_media(color_scheme="dark")
+    register(page, "theo")
+    html = page.locator("html")
+    expect(html).to_have_attribute("data-theme", "dark")
+    dark_background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+
+    page.get_by_role("button", name="Theme: follow the system").click()  # → light
+    expect(html).to_have_attribute("data-theme", "light")
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") != dark_background
+    page.reload()
+    expect(html).to_have_attribute("data-theme", "light")
+    expect(page.get_by_role("button", name="Theme: light")).to_be_visible()
+
+    page.get_by_role("button", name="Theme: light").click()  # → dark
+    expect(html).to_have_attribute("data-theme", "dark")
+    page.get_by_role("button", name="Theme: dark").click()  # → follow the system again
+    page.emulate_media(color_scheme="light")
+    expect(html).to_have_attribute("data-theme", "light")
+
+
+def test_it_moves_the_focus_to_the_content_with_the_skip_link(page, register):
+    from playwright.sync_api import expect
+
+    register(page, "sam")
+    page.goto("/app/")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#main")).to_be_focused()

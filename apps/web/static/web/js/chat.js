@@ -1,0 +1,4 @@
+// The chat screen (chat.html).
+import { requireSignIn } from "./core.js";
+
+requireSignIn();
