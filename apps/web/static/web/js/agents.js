@@ -110,24 +110,29 @@ async function remove(agent) {
 // ---------------------------------------------------------------------------
 // The editor
 // ---------------------------------------------------------------------------
+let checkCount = 0;
+
+function check(name, value, text, description, on) {
+  const id = `check-${++checkCount}`;
+  const box = el("input", { attrs: { type: "checkbox", name, value, id } });
+  box.checked = on;
+  const row = el("div", { class: "check" }, box, el("label", { text, attrs: { for: id } }));
+  if (description) {
+    row.append(el("span", { class: "hint", text: description, attrs: { id: `${id}-hint` } }));
+    box.setAttribute("aria-describedby", `${id}-hint`);
+  }
+  return row;
+}
+
 function checkboxGroup(legend, name, items, selected, { empty, hint } = {}) {
   const chosen = new Set(selected || []);
   const set = el("fieldset", { class: "field checks", dataset: { field: name } }, el("legend", { text: legend }));
   if (hint) set.append(el("p", { class: "hint", text: hint }));
   if (!items.length) set.append(el("p", { class: "hint", text: empty || "None yet." }));
-  for (const item of items) {
-    const box = el("input", { attrs: { type: "checkbox", name, value: item.value } });
-    box.checked = chosen.has(item.value);
-    const label = el("label", { class: "check" }, box, el("span", { text: item.label }));
-    if (item.description) label.append(el("span", { class: "hint", text: ` — ${item.description}` }));
-    set.append(label);
-  }
+  for (const item of items) set.append(check(name, item.value, item.label, item.description, chosen.has(item.value)));
   // Values the agent names that the catalog does not list (a deleted skill, a base not ours) stay.
   for (const value of chosen) {
-    if (items.some((item) => item.value === value)) continue;
-    const box = el("input", { attrs: { type: "checkbox", name, value } });
-    box.checked = true;
-    set.append(el("label", { class: "check" }, box, el("span", { text: `${value} (unavailable)` })));
+    if (!items.some((item) => item.value === value)) set.append(check(name, value, `${value} (unavailable)`, "", true));
   }
   set.append(el("p", { class: "error", attrs: { hidden: "" } }));
   return set;
@@ -196,7 +201,6 @@ function buildForm(agent) {
       el("button", { class: "btn btn-primary", text: agent.id ? "Save" : "Create agent", attrs: { type: "submit" } })),
   );
   undo.dataset.previous = "";
-  optimize.dataset.undo = "";
   form.onsubmit = (event) => { event.preventDefault(); save(); };
   for (const control of form.elements) if (!owner && control.type !== "button") control.disabled = true;
   if (!owner) form.querySelector("button[type=submit]").hidden = true;

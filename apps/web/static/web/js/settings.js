@@ -5,7 +5,6 @@ import { api, confirmDialog, el, formatDate, requireSignIn, session, toast } fro
 import {
   badge, button, clearErrors, field, formError, input, sage, showErrors, submitting,
 } from "./kit.js";
-import { applyTheme, currentTheme } from "./theme.js";
 
 const $ = (id) => document.getElementById(id);
 const SESSIONS_PER_PAGE = 10;
@@ -50,9 +49,12 @@ function setUpPassword(me) {
         if (error.status === 403) error.body = { validationErrors: [{ field: "currentPassword", message: error.message }] };
         throw error;
       }
-      // A new password ends every session, this one included: sign in again with it.
-      const signedIn = await api("/login", { method: "POST", json: { email: me.username, password: next.value } });
-      session.set(signedIn.access_token);
+      // A new password ends every session, this one included: sign in again with it (as the
+      // sign-in page does, through 002, which hands out a refresh token too).
+      session.set({ token: null, refreshToken: null });
+      const body = await api("/api/auth/login", { method: "POST", json: { username_or_email: me.username, password: next.value } });
+      const tokens = body.data || body;
+      session.set({ token: tokens.access_token, refreshToken: tokens.refresh_token });
       return true;
     });
     if (!changed) return;
@@ -65,17 +67,13 @@ function setUpPassword(me) {
 // ---------------------------------------------------------------------------
 // Theme
 // ---------------------------------------------------------------------------
+// theme.js (loaded by base.html) keeps the choice; the header's toggle changes it too.
 function setUpTheme() {
-  const choice = $("theme-choice");
-  const selected = currentTheme();
-  for (const radio of choice.querySelectorAll("input[name=theme]")) {
-    radio.checked = radio.value === selected;
-    radio.addEventListener("change", () => { if (radio.checked) applyTheme(radio.value); });
-  }
-  // The header's toggle changes the theme too: keep the radios in step.
-  document.addEventListener("codex:theme", (event) => {
-    for (const radio of choice.querySelectorAll("input[name=theme]")) radio.checked = radio.value === event.detail;
-  });
+  const radios = [...$("theme-choice").querySelectorAll("input[name=theme]")];
+  const show = () => { for (const radio of radios) radio.checked = radio.value === window.codexTheme.choice; };
+  for (const radio of radios) radio.addEventListener("change", () => { if (radio.checked) window.codexTheme.set(radio.value); });
+  document.addEventListener("themechange", show);
+  show();
 }
 
 // ---------------------------------------------------------------------------
