@@ -236,9 +236,9 @@ function renderRow(row) {
     actions.dataset.mode = wanted;
     actions.replaceChildren();
     if (row.doc) {
-      const reingest = button("Re-ingest", { label: `Re-ingest ${name}`, onClick: () => reingest(row) });
-      reingest.disabled = busy(row);
-      actions.append(reingest, button("Delete", { kind: "danger", label: `Delete ${name}`, onClick: () => removeDocument(row) }));
+      const again = button("Re-ingest", { label: `Re-ingest ${name}`, onClick: () => reingest(row) });
+      again.disabled = busy(row);
+      actions.append(again, button("Delete", { kind: "danger", label: `Delete ${name}`, onClick: () => removeDocument(row) }));
     }
   }
 }
@@ -313,10 +313,11 @@ async function upload(row) {
     });
     row.upload.fraction = 1;
     const found = await sage("/api/knowledge-base/doc/list", { query: { kdb_id: kdbId, task_id: task.taskId, page_size: 1 } });
-    if (found.list.length) {
-      row.upload.docId = found.list[0].doc_id;
+    const docId = found.list.length ? found.list[0].doc_id : null;
+    if (docId && !state.rows.has(docId)) {
+      row.upload.docId = docId;
     } else {
-      // Not listed under its task (replaced by a file of the same name): the list shows it by its id.
+      // A poll listed the document first (or it is not under its task): its own row shows it.
       row.node.remove();
       state.rows.delete(row.key);
     }
