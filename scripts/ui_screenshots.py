@@ -242,15 +242,30 @@ def web_stream(http: httpx.Client, *, thread_id: str, text: str, agent_id: str |
     return lines
 
 
-def seed(base_url: str, *, mcp_url: str | None) -> Demo:
-    from apps.knowledge.tests.corpus.build import make_pdf
-
-    username = f"dora{uuid.uuid4().hex[:4]}"
+def signed_up_client(base_url: str, username: str) -> httpx.Client:
+    """A new user (000 POST /register), signed in (002 POST /api/auth/login); its password is PASSWORD."""
     http = httpx.Client(base_url=base_url, timeout=60)
     _data(http.post("/register", json={"username": username, "email": f"{username}@example.com",
                                        "password": PASSWORD}))
     tokens = _data(http.post("/api/auth/login", json={"username_or_email": username, "password": PASSWORD}))
     http.headers["Authorization"] = f"Bearer {tokens['access_token']}"
+    return http
+
+
+def sign_in(page, username: str) -> None:
+    """Through the login page, as a person does; lands on the chat."""
+    page.goto("/app/login")
+    page.get_by_label("Email or username").fill(username)
+    page.locator("#login-form").get_by_label("Password").fill(PASSWORD)
+    page.locator("#login-form").get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/app/")
+
+
+def seed(base_url: str, *, mcp_url: str | None) -> Demo:
+    from apps.knowledge.tests.corpus.build import make_pdf
+
+    username = f"dora{uuid.uuid4().hex[:4]}"
+    http = signed_up_client(base_url, username)
 
     base = _data(http.post("/api/knowledge-base/add", json={
         "name": "Coffee handbook", "intro": "Policies, shipping and the origins we roast."}))
@@ -346,10 +361,7 @@ def shoot(base_url: str, demo: Demo, out: Path, *, width: int, height: int) -> l
 
             page.goto("/app/login")
             save("login")
-            page.get_by_label("Email or username").fill(demo.username)
-            page.locator("#login-form").get_by_label("Password").fill(PASSWORD)
-            page.locator("#login-form").get_by_role("button", name="Sign in").click()
-            page.wait_for_url("**/app/")
+            sign_in(page, demo.username)
 
             page.goto(f"/app/t/{demo.chat_thread}")
             answer = page.locator(".message.assistant").last
