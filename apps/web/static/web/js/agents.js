@@ -17,6 +17,7 @@ const state = {
   agents: [],
   catalog: { models: [], tools: [], skills: [], bases: [], servers: [] },
   editing: null, // the agent being edited (null id for a new one)
+  undo: null, // the editor's "Undo optimize" button
   options: [], // users the owner may share with
 };
 
@@ -203,8 +204,11 @@ function buildForm(agent) {
   undo.dataset.previous = "";
   form.onsubmit = (event) => { event.preventDefault(); save(); };
   for (const control of form.elements) if (!owner && control.type !== "button") control.disabled = true;
-  if (!owner) form.querySelector("button[type=submit]").hidden = true;
-  form._undo = undo;
+  if (!owner) {
+    form.querySelector("button[type=submit]").hidden = true;
+    optimize.closest(".inline-form").hidden = true;
+  }
+  state.undo = undo;
 }
 
 function mcpSummary() {
@@ -235,8 +239,8 @@ async function optimizePrompt(prompt, goal, trigger) {
     const result = await sage("/api/agent/system-prompt/optimize", {
       method: "POST", json: { original_prompt: prompt.value, optimization_goal: goal.value.trim() },
     });
-    form._undo.dataset.previous = prompt.value;
-    form._undo.hidden = false;
+    state.undo.dataset.previous = prompt.value;
+    state.undo.hidden = false;
     prompt.value = result.optimized_prompt;
     toast(result.generated_by === "offline" ? "Prompt restructured by the offline optimizer." : "Prompt optimized.", "ok");
   } catch (error) {

@@ -85,8 +85,9 @@ export function showErrors(root, error, aliases = {}) {
   let first = null;
   const rest = [];
   for (const [name, message] of Object.entries(fields)) {
-    const key = aliases[name] || name.split(/[.[]/)[0];
-    const holder = root.querySelector(`.field[data-field="${CSS.escape(key)}"]`);
+    // The field itself ("initiation_params.api_key"), its alias, or its top-level name.
+    const keys = [name, aliases[name], name.split(/[.[]/)[0]].filter(Boolean);
+    const holder = keys.map((key) => root.querySelector(`.field[data-field="${CSS.escape(key)}"]`)).find(Boolean);
     if (!holder) { rest.push(name === "non_field_errors" ? message : `${name}: ${message}`); continue; }
     const line = holder.querySelector(".error");
     line.textContent = message;

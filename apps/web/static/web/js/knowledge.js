@@ -212,7 +212,7 @@ function renderRow(row) {
     row.node = el("li", { class: "document" },
       el("span", { class: "doc-name", text: name }),
       el("span", { class: "doc-size hint" }),
-      el("span", { class: "doc-state badge", attrs: { role: "status" } }),
+      el("span", { class: "doc-state badge" }),
       el("progress", { attrs: { max: "100", "aria-label": `Progress of ${name}` } }),
       el("span", { class: "item-actions" }));
     $("kb-documents").prepend(row.node);
@@ -225,7 +225,11 @@ function renderRow(row) {
   row.node.querySelector(".doc-size").textContent = size != null ? formatBytes(size) : "";
   const label = row.node.querySelector(".doc-state");
   label.className = `doc-state badge${info.kind ? ` ${info.kind}` : ""}`;
-  if (label.textContent !== info.text) label.textContent = info.text;
+  if (label.textContent !== info.text) {
+    // Percentages change every second: only the outcome is announced, once, in one live region.
+    if (label.textContent && (info.kind === "ok" || info.kind === "err")) $("kb-announce").textContent = `${name}: ${info.text}`;
+    label.textContent = info.text;
+  }
   const bar = row.node.querySelector("progress");
   bar.hidden = info.progress === undefined;
   if (info.progress === null) bar.removeAttribute("value"); // queued: an indeterminate bar

@@ -56,7 +56,7 @@ function setUpPassword(me) {
       const tokens = body.data || body;
       session.set({ token: tokens.access_token, refreshToken: tokens.refresh_token });
       return true;
-    });
+    }, { password: "newPassword" }); // the password rules answer under "password"
     if (!changed) return;
     form.reset();
     user.value = me.username;
@@ -88,12 +88,26 @@ async function loadProviders() {
         provider.is_default ? badge("default", "ok") : "", provider.is_system ? badge("system") : ""),
       el("p", { class: "hint", text: `${provider.model} · ${provider.base_url}${provider.api_key_hint ? ` · key ${provider.api_key_hint}` : ""}` }));
     if (!provider.is_system) {
-      item.append(el("div", { class: "item-actions" },
-        button("Delete", { kind: "danger", label: `Delete ${provider.name}`, onClick: () => removeProvider(provider) })));
+      const actions = el("div", { class: "item-actions" });
+      const label = provider.is_default ? `Stop using ${provider.name} as the default` : `Make ${provider.name} the default`;
+      actions.append(button(provider.is_default ? "Unset default" : "Make default", { label, onClick: async () => {
+        try {
+          await makeDefault(provider, !provider.is_default);
+        } catch (error) {
+          toast(error.message, "err");
+        }
+        await loadProviders();
+      } }));
+      actions.append(button("Delete", { kind: "danger", label: `Delete ${provider.name}`, onClick: () => removeProvider(provider) }));
+      item.append(actions);
     }
     return item;
   }));
   $("providers-empty").hidden = providers.length > 0;
+}
+
+function makeDefault(provider, on = true) {
+  return sage(`/api/llm-provider/update/${encodeURIComponent(provider.provider_id)}`, { method: "PUT", json: { is_default: on } });
 }
 
 async function removeProvider(provider) {
@@ -160,7 +174,12 @@ function setUpProviderForm() {
       showErrors(form, { message: "Verify the provider before saving it." });
       return;
     }
-    const created = await submitting(form, () => sage("/api/llm-provider/create", { method: "POST", json: sent }));
+    // 002 creates every provider as not the default (a pasted example must not take over):
+    // the default is a second, explicit step.
+    const created = await submitting(form, async () => {
+      const provider = await sage("/api/llm-provider/create", { method: "POST", json: sent });
+      return sent.is_default ? makeDefault(provider) : provider;
+    });
     if (!created) return;
     form.reset();
     verified = null;
@@ -193,7 +212,7 @@ async function loadKeys() {
 }
 
 async function revoke(key) {
-  if (!(await confirmDialog(`Revoke the key “${key.name}”? Programs using it stop working at once.`))) return;
+  if (!(await confirmDialog(`Revoke the key “${key.name}”? Programs using it stop working at once.`, { confirm: "Revoke" }))) return;
   try {
     await api(`/api/keys/${encodeURIComponent(key.id)}`, { method: "DELETE" });
   } catch (error) {

@@ -46,12 +46,6 @@ async function setUpSpeech() {
   speedField.querySelector("label").after(speedValue);
   form.append(field("Text", text), el("div", { class: "grid-2" }, field("Voice", voice), speedField), formError(),
     el("button", { class: "btn btn-primary", text: "Speak", attrs: { type: "submit" } }));
-  try {
-    const voices = await api("/api/v1/agent/tts/voices");
-    voice.append(...voices.map((entry) => el("option", { text: `${entry.name} (${entry.language})`, attrs: { value: entry.id } })));
-  } catch (error) {
-    toast(`The voices did not load: ${error.message}`, "warn");
-  }
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(form);
@@ -75,6 +69,12 @@ async function setUpSpeech() {
       submit.removeAttribute("aria-busy");
     }
   });
+  try {
+    const voices = await api("/api/v1/agent/tts/voices");
+    voice.append(...voices.map((entry) => el("option", { text: `${entry.name} (${entry.language})`, attrs: { value: entry.id } })));
+  } catch (error) {
+    toast(`The voices did not load: ${error.message}`, "warn");
+  }
 }
 
 // ---------------------------------------------------------------------------

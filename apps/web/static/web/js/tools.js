@@ -192,17 +192,17 @@ async function removeSkill(skill) {
 }
 
 // ---------------------------------------------------------------------------
-// Toolkit profiles (004 /api/composio*)
+// Toolkit profiles (004 /api/composio*: docs/skills-and-mcp.md)
 // ---------------------------------------------------------------------------
-const listOf = (data, key) => (Array.isArray(data) ? data : (data && (data[key] || data.items || data.results)) || []);
+const UNAVAILABLE = new Set([404, 405, 501]);
 
 async function loadProfiles() {
   const panel = $("profiles-panel");
   let profiles;
   try {
-    profiles = listOf(await api("/api/composio/profiles"), "profiles");
+    profiles = (await api("/api/composio/profiles")).profiles || [];
   } catch (error) {
-    if (error instanceof ApiError && (error.status === 404 || error.status === 405 || error.status === 501)) {
+    if (error instanceof ApiError && UNAVAILABLE.has(error.status)) {
       panel.replaceChildren(el("div", { class: "empty", attrs: { id: "profiles-unavailable" } },
         el("p", { text: "Toolkit profiles are not available on this server." }),
         el("p", { class: "hint", text: "Add the same tools as MCP servers above in the meantime." })));
@@ -211,36 +211,39 @@ async function loadProfiles() {
     panel.replaceChildren(el("p", { class: "error", attrs: { role: "alert" }, text: error.message }));
     return;
   }
-  const list = el("ul", { class: "list", attrs: { "aria-label": "Your toolkit profiles" } }, ...profiles.map(profileItem));
+  const list = el("ul", { class: "list", attrs: { "aria-label": "Your toolkit profiles", id: "profile-list" } },
+    ...profiles.map(profileItem));
   panel.replaceChildren(await profileForm(), list);
   if (!profiles.length) panel.append(el("p", { class: "empty", text: "No toolkit profiles yet." }));
 }
 
 function profileItem(profile) {
-  const id = profile.profile_id || profile.id;
-  const title = profile.display_name || profile.profile_name || id;
+  const id = profile.profile_id;
+  const title = profile.display_name || profile.profile_name;
+  const status = profile.connection_status || (profile.is_connected ? "ACTIVE" : "DISCONNECTED");
+  const kind = status === "ACTIVE" ? "ok" : status === "FAILED" ? "err" : "warn";
   const item = el("li", { class: "profile", dataset: { profileId: id } },
     el("div", { class: "item-head" },
       el("span", { class: "item-title", text: title }), " ",
       el("span", { class: "hint", text: profile.toolkit_name || profile.toolkit_slug || "" }), " ",
-      badge(profile.is_connected ? "connected" : "not connected", profile.is_connected ? "ok" : "warn"),
+      badge(status.toLowerCase(), kind),
       profile.is_default ? badge("default") : "",
-      profile.is_active === false ? badge("inactive", "warn") : ""));
-  const tools = el("ul", { class: "list compact" });
+      profile.is_active === false ? badge("inactive", "warn") : ""),
+    el("p", { class: "hint", text: `${profile.tools_count ?? 0} tools${profile.server_name ? ` · as ${profile.server_name}__…` : ""}` }));
+  if (profile.error) item.append(el("p", { class: "error", text: profile.error }));
+  const tools = el("ul", { class: "list compact profile-tools" });
+  const active = profile.is_active !== false;
   item.append(tools, el("div", { class: "item-actions" },
-    button("Discover tools", { label: `Discover tools of ${title}`, onClick: async (event) => {
-      const trigger = event.currentTarget;
-      trigger.disabled = true;
+    button("Discover tools", { label: `Discover tools of ${title}`, onClick: (event) => discover(profile, tools, event.currentTarget) }),
+    button(active ? "Deactivate" : "Activate", { label: `${active ? "Deactivate" : "Activate"} ${title}`, onClick: async () => {
       try {
-        const found = listOf(await api(`/api/composio/discover-tools/${encodeURIComponent(id)}`, { method: "POST" }), "tools");
-        tools.replaceChildren(...found.map((tool) => el("li", {}, el("code", { text: tool.name || tool.slug || String(tool) }),
-          tool.description ? el("span", { class: "hint", text: ` — ${tool.description}` }) : "")));
-        if (!found.length) tools.append(el("li", { class: "hint", text: "No tools found." }));
+        await api(`/api/composio-secure/credential-profiles/${encodeURIComponent(id)}/toggle-active`, {
+          method: "PUT", query: { is_active: String(!active) },
+        });
       } catch (error) {
         toast(error.message, "err");
-      } finally {
-        trigger.disabled = false;
       }
+      await loadProfiles();
     } }),
     button("Delete", { kind: "danger", label: `Delete ${title}`, onClick: async () => {
       if (!(await confirmDialog(`Delete the toolkit profile “${title}”?`))) return;
@@ -255,11 +258,30 @@ function profileItem(profile) {
   return item;
 }
 
+async function discover(profile, list, trigger) {
+  trigger.disabled = true;
+  trigger.setAttribute("aria-busy", "true");
+  try {
+    const found = (await api(`/api/composio/discover-tools/${encodeURIComponent(profile.profile_id)}`, { method: "POST" })).tools || [];
+    list.replaceChildren(...found.map((tool) => el("li", {}, el("code", { text: tool.name }),
+      tool.description ? el("span", { class: "hint", text: ` — ${tool.description}` }) : "")));
+    if (!found.length) list.append(el("li", { class: "hint", text: "The server offers no tools." }));
+    toast(`${profile.display_name || profile.profile_name}: ${found.length} tools.`, "ok");
+  } catch (error) {
+    toast(error.message, "err");
+  } finally {
+    trigger.disabled = false;
+    trigger.removeAttribute("aria-busy");
+  }
+}
+
+const FIELD_TYPES = { secret: "password", url: "url" };
+
 async function profileForm() {
   const form = el("form", { attrs: { id: "profile-form", novalidate: "" } });
   let toolkits = [];
   try {
-    toolkits = listOf(await api("/api/composio/toolkits"), "toolkits");
+    toolkits = (await api("/api/composio/toolkits", { query: { limit: 100 } })).toolkits || [];
   } catch (error) {
     form.append(el("p", { class: "error", text: `The toolkit catalog did not load: ${error.message}` }));
     return form;
@@ -267,43 +289,35 @@ async function profileForm() {
   const toolkit = el("select", { attrs: { name: "toolkit_slug" } },
     ...toolkits.map((kit) => el("option", { text: kit.name || kit.slug, attrs: { value: kit.slug } })));
   const name = input("profile_name", { required: true, attrs: { maxlength: "100" } });
-  const credentials = el("div", { class: "credentials" });
-  const showFields = async () => {
-    credentials.replaceChildren();
-    if (!toolkit.value) return;
-    try {
-      const details = await api(`/api/composio/toolkits/${encodeURIComponent(toolkit.value)}/details`);
-      const kit = details.toolkit || details;
-      const spec = kit.connected_account_initiation_fields || kit.credential_fields || kit.fields || {};
-      const wanted = Array.isArray(spec) ? spec : [...(spec.required || []), ...(spec.optional || [])];
-      for (const entry of wanted) {
-        const key = entry.name || entry.key;
-        if (!key) continue;
-        const secret = /key|token|secret|password/i.test(key) || entry.type === "password";
-        credentials.append(field(entry.displayName || entry.label || key,
-          input(`initiation_fields.${key}`, { type: secret ? "password" : "text", attrs: { autocomplete: "off" } }),
-          { name: key, hint: entry.description || "" }));
-      }
-    } catch {
-      // No details for this toolkit: a profile needs no fields then.
-    }
+  const about = el("p", { class: "hint" });
+  const credentials = el("div", { class: "grid-2 credentials" });
+  const showFields = () => {
+    const kit = toolkits.find((entry) => entry.slug === toolkit.value);
+    about.textContent = kit ? kit.description || "" : "";
+    credentials.replaceChildren(...(kit ? kit.initiation_fields || [] : []).map((spec) => {
+      const control = input(`initiation_params.${spec.name}`, {
+        type: FIELD_TYPES[spec.field_type] || "text", value: spec.default_value || "", attrs: { autocomplete: "off" },
+      });
+      if (spec.required) control.required = true;
+      return field(`${spec.display_name || spec.name}${spec.required ? "" : " (optional)"}`, control,
+        { name: `initiation_params.${spec.name}`, hint: spec.description || "" });
+    }));
   };
   toolkit.addEventListener("change", showFields);
-  form.append(el("div", { class: "grid-2" }, field("Toolkit", toolkit), field("Profile name", name)), credentials, formError(),
+  form.append(el("h3", { text: "Add a profile" }),
+    el("div", { class: "grid-2" }, field("Toolkit", toolkit), field("Profile name", name)), about, credentials, formError(),
     el("button", { class: "btn btn-primary", text: "Add profile", attrs: { type: "submit" } }));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const fields = {};
+    const params = {};
     for (const control of credentials.querySelectorAll("input")) {
-      if (control.value) fields[control.name.replace(/^initiation_fields\./, "")] = control.value;
+      if (control.value) params[control.name.replace(/^initiation_params\./, "")] = control.value;
     }
     const created = await submitting(form, () => api("/api/composio/profiles", {
-      method: "POST", json: { toolkit_slug: toolkit.value, profile_name: name.value.trim(), initiation_fields: fields },
-    }), { initiation_fields: "profile_name" });
+      method: "POST", json: { toolkit_slug: toolkit.value, profile_name: name.value.trim(), initiation_params: params },
+    }));
     if (!created) return;
-    if (created.redirect_url) toast("Profile added: finish connecting it in the window that opens.", "ok");
-    else toast("Profile added.", "ok");
-    if (created.redirect_url && /^https?:\/\//.test(created.redirect_url)) window.open(created.redirect_url, "_blank", "noopener");
+    toast(created.message || "Profile added.", "ok");
     await loadProfiles();
   });
   if (toolkits.length) showFields();
