@@ -8,8 +8,7 @@ tools, asks a question and gets a cited answer with a tool step, opens a citatio
 chunk, has the agent run code in a project thread's sandbox, opens the preview, and reads the
 credits the answers cost on the settings screen.
 
-A step the UI cannot do yet is done through the documented API instead, so that the steps after
-it still run, and the test fails at the end naming each such step and the missing piece.
+A failing step names itself and the steps that passed before it.
 """
 from __future__ import annotations
 
@@ -22,6 +21,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -129,21 +129,18 @@ def priced_offline_model(db):
 
 @dataclass
 class Journey:
-    """The steps done, and those the UI could not do (done through the API instead)."""
+    """The journey's steps in order; a failing step names itself and the steps done before it."""
 
     done: list[str] = field(default_factory=list)
-    gaps: list[str] = field(default_factory=list)
 
-    def passed(self, step: str) -> None:
-        self.done.append(step)
-
-    def gap(self, step: str, missing: str) -> None:
-        self.gaps.append(f"{step}: {missing}")
-
-    def report(self) -> str:
-        return "steps done in the UI:\n  " + "\n  ".join(self.done) + (
-            "\nsteps the UI cannot do yet (done through the API instead):\n  " + "\n  ".join(self.gaps)
-            if self.gaps else "")
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        try:
+            yield
+        except Exception as exc:
+            done = "".join(f"\n  passed: {step}" for step in self.done)
+            raise AssertionError(f"journey step failed: {name}{done}\n{type(exc).__name__}: {exc}") from exc
+        self.done.append(name)
 
 
 def _api(page, method: str, path: str, body: dict | None = None):
@@ -178,142 +175,119 @@ def test_a_new_user_walks_the_whole_journey_on_make_run(page, register, priced_o
 
     journey = Journey()
 
-    # 1. Register.
-    username = register(page, "journey")
-    journey.passed("register (sign-up form, lands on the chat)")
+    with journey.step("register (the sign-up form, landing on the chat)"):
+        username = register(page, "journey")
 
-    # 2. A knowledge base.
-    page.get_by_role("link", name="Knowledge").click()
-    page.wait_for_url("**/app/knowledge")
-    create = page.locator("#kb-create-form")
-    create.get_by_label("Name").fill("Coffee handbook")
-    create.get_by_role("button", name="Create knowledge base").click()
-    expect(page.locator("#kb-name")).to_have_text("Coffee handbook")
-    journey.passed("create a knowledge base")
+    with journey.step("create a knowledge base"):
+        page.get_by_role("link", name="Knowledge").click()
+        page.wait_for_url("**/app/knowledge")
+        create = page.locator("#kb-create-form")
+        create.get_by_label("Name").fill("Coffee handbook")
+        create.get_by_role("button", name="Create knowledge base").click()
+        expect(page.locator("#kb-name")).to_have_text("Coffee handbook")
 
-    # 3. Upload a PDF and watch it ingest (the task worker parses, chunks and embeds it).
-    pdf = tmp_path / "lumen-handbook.pdf"
-    pdf.write_bytes(make_pdf(HANDBOOK))
-    page.locator("#kb-files").set_input_files(pdf)
-    row = page.locator("#kb-documents .document", has_text="lumen-handbook.pdf")
-    expect(row).to_have_count(1)
-    seen_states: set[str] = set()
-    deadline = time.monotonic() + INGEST_TIMEOUT / 1000
-    while (state := row.get_attribute("data-state")) != "ingested":
-        seen_states.add(state or "")
-        assert state != "failed", f"ingestion failed: {row.locator('.doc-state').text_content()}"
-        assert time.monotonic() < deadline, f"still {state} after {INGEST_TIMEOUT / 1000:.0f} s"
-        time.sleep(0.1)
-    expect(row.locator(".doc-state")).to_have_text(re.compile(r"^Ingested · \d+ chunks?$"))
-    # It went through the states on its way (a row that appeared already ingested would not show them).
-    assert seen_states & {"uploading", "queued", "processing"}, seen_states
-    journey.passed(f"upload a PDF and watch it ingest (seen: {', '.join(sorted(seen_states))} → ingested)")
+    with journey.step("upload a PDF and watch it ingest (the task worker parses, chunks and embeds it)"):
+        pdf = tmp_path / "lumen-handbook.pdf"
+        pdf.write_bytes(make_pdf(HANDBOOK))
+        page.locator("#kb-files").set_input_files(pdf)
+        row = page.locator("#kb-documents .document", has_text="lumen-handbook.pdf")
+        expect(row).to_have_count(1)
+        seen_states: set[str] = set()
+        deadline = time.monotonic() + INGEST_TIMEOUT / 1000
+        while (state := row.get_attribute("data-state")) != "ingested":
+            seen_states.add(state or "")
+            assert state != "failed", f"ingestion failed: {row.locator('.doc-state').text_content()}"
+            assert time.monotonic() < deadline, f"still {state} after {INGEST_TIMEOUT / 1000:.0f} s"
+            time.sleep(0.1)
+        expect(row.locator(".doc-state")).to_have_text(re.compile(r"^Ingested · \d+ chunks?$"))
+        # It went through the states on its way (a row that appeared already ingested would not show them).
+        assert seen_states & {"uploading", "queued", "processing"}, seen_states
 
-    # 4. An agent with that base and tools.
-    page.get_by_role("link", name="Agents").click()
-    page.wait_for_url("**/app/agents")
-    # agents.js binds "New agent" before its catalog (tools, bases) has loaded; an editor opened
-    # in between lists no knowledge bases, so wait for the page's requests to settle first.
-    page.wait_for_load_state("networkidle")
-    page.get_by_role("button", name="New agent").click()
-    form = page.locator("#agent-form")
-    form.get_by_label("Name").fill("Barista")
-    form.get_by_label("System prompt").fill("You answer questions about Lumen Coffee from the handbook.")
-    for group, label in (("knowledge_bases", "Coffee handbook"), ("tools", "calculator")):
-        box = page.locator(f'fieldset[data-field="{group}"]').get_by_label(label, exact=True)
-        expect(box).to_have_count(1, timeout=10_000)
-        box.check()
-    form.get_by_role("button", name="Create agent").click()
-    expect(page.locator("#agent-list .agent .item-title", has_text="Barista")).to_have_count(1)
-    journey.passed("build an agent with the knowledge base and a tool (calculator)")
+    with journey.step("build an agent with that knowledge base and a tool (calculator)"):
+        page.get_by_role("link", name="Agents").click()
+        page.wait_for_url("**/app/agents")
+        # agents.js binds "New agent" before its catalog (tools, bases) has loaded; an editor opened
+        # in between lists no knowledge bases, so let the page's requests settle first.
+        page.wait_for_load_state("networkidle")
+        page.get_by_role("button", name="New agent").click()
+        form = page.locator("#agent-form")
+        form.get_by_label("Name").fill("Barista")
+        form.get_by_label("System prompt").fill("You answer questions about Lumen Coffee from the handbook.")
+        for group, label in (("knowledge_bases", "Coffee handbook"), ("tools", "calculator")):
+            page.locator(f'fieldset[data-field="{group}"]').get_by_label(label, exact=True).check()
+        form.get_by_role("button", name="Create agent").click()
+        expect(page.locator("#agent-list .agent .item-title", has_text="Barista")).to_have_count(1)
 
-    # 5. Ask: a cited answer from the PDF, then a question that needs the tool.
-    page.get_by_role("link", name="Chat").click()
-    page.wait_for_url("**/app/")
-    page.get_by_label("Agent").select_option(label="Barista")
-    answer = _ask(page, "How many days do annual coffee subscriptions have for a refund?")
-    expect(answer.locator(".content")).to_contain_text("45 days")
-    chips = answer.locator(".content .chip.citation")
-    expect(chips.first).to_be_visible()
-    journey.passed("ask a question and see a cited answer (numbered citation chips in the text)")
+    with journey.step("ask a question and see a cited answer (numbered citation chips in the text)"):
+        page.get_by_role("link", name="Chat").click()
+        page.wait_for_url("**/app/")
+        page.get_by_label("Agent").select_option(label="Barista")
+        answer = _ask(page, "How many days do annual coffee subscriptions have for a refund?")
+        expect(answer.locator(".content")).to_contain_text("45 days")
+        expect(answer.locator(".content .chip.citation").first).to_be_visible()
 
-    answer = _ask(page, "Shipping is free above 60 euros: what is 60 * 12 for a year of orders?")
-    step = answer.locator("details.step.tool", has_text="calculator")
-    expect(step).to_have_count(1)
-    expect(step.locator(".badge")).to_have_text("done")
-    step.locator("summary").click()
-    expect(step.locator(".step-body")).to_contain_text("720")
-    expect(answer.locator(".content")).to_contain_text("720")
-    expect(answer.locator(".sources .chip.citation").first).to_be_visible()
-    journey.passed("see a tool step (calculator, collapsible, its result) beside the answer's sources")
+    with journey.step("see a tool step (calculator: collapsible, its arguments and result) beside the sources"):
+        answer = _ask(page, "Shipping is free above 60 euros: what is 60 * 12 for a year of orders?")
+        step = answer.locator("details.step.tool", has_text="calculator")
+        expect(step).to_have_count(1)
+        expect(step.locator(".badge")).to_have_text("done")
+        step.locator("summary").click()
+        expect(step.locator(".step-body")).to_contain_text("60 * 12")
+        expect(step.locator(".step-body")).to_contain_text("720")
+        expect(answer.locator(".content")).to_contain_text("720")
+        expect(answer.locator(".sources .chip.citation").first).to_be_visible()
 
-    # 6. Open a citation: the chunk shows.
-    page.locator(".message.assistant").first.locator(".content .chip.citation").first.click()
-    dialog = page.locator("#source-dialog")
-    expect(dialog).to_be_visible()
-    expect(page.locator("#source-title")).to_contain_text("lumen-handbook.pdf")
-    expect(page.locator("#source-meta")).to_contain_text("Page 1")
-    expect(page.locator("#source-body")).to_contain_text("refunded within 45 days")
-    page.locator("#source-close").click()
-    expect(dialog).to_be_hidden()
-    journey.passed("open a citation (the source chunk, its document and page)")
+    with journey.step("open a citation (the source chunk, its document and page)"):
+        page.locator(".message.assistant").first.locator(".content .chip.citation").first.click()
+        dialog = page.locator("#source-dialog")
+        expect(dialog).to_be_visible()
+        expect(page.locator("#source-title")).to_contain_text("lumen-handbook.pdf")
+        expect(page.locator("#source-meta")).to_contain_text("Page 1")
+        expect(page.locator("#source-body")).to_contain_text("refunded within 45 days")
+        page.locator("#source-close").click()
+        expect(dialog).to_be_hidden()
 
-    # 7. Run code in the sandbox: the agent runs a command in a project thread's sandbox.
-    new_project = page.get_by_role("button", name=re.compile(r"project", re.I))
-    if new_project.count():
-        new_project.first.click()
+    with journey.step("start a project chat (a thread with a sandbox)"):
+        page.get_by_role("button", name="+ New project chat").click()
         page.wait_for_url(re.compile(r"/app/t/"))
-    else:
-        journey.gap("start a project thread (a thread with a sandbox)",
-                    "the chat screen (branch uichat: apps/web/templates/web/chat.html, js/chat.js) has no control "
-                    "to create a project or a thread in one; made with 004 POST /api/projects and POST /api/threads")
-        project = _api(page, "POST", "/api/projects", {"name": "Coffee site"})
-        assert project["status"] in (200, 201), project
-        thread = _api(page, "POST", "/api/threads", {"name": "Landing page", "project_id": project["body"]["project_id"]})
-        assert thread["status"] in (200, 201), thread
-        page.goto(f"/app/t/{thread['body']['thread_id']}")
-    expect(page.locator("#whoami")).to_have_text(username)
-    # The default assistant: the editor's tool list (GET /api/tools) does not offer the sandbox
-    # tools, and an agent that names its tools gets only those, so Barista has no shell.
-    page.get_by_label("Agent").select_option(label="Default assistant")
-    answer = _ask(page, "Please run `printf '<h1>Lumen Coffee</h1>' > index.html && ls && python3 -c 'print(6*7)'`")
-    step = answer.locator("details.step.tool", has_text="shell")
-    expect(step).to_have_count(1)
-    expect(step.locator(".badge")).to_have_text("done")
-    step.locator("summary").click()
-    expect(step.locator(".step-body")).to_contain_text("index.html")
-    expect(step.locator(".step-body")).to_contain_text("42")
-    journey.passed("run code in the sandbox (the agent's shell step: its command, output and exit)")
+        expect(page.get_by_role("button", name="Sandbox")).to_be_visible()
+        expect(page.locator("#whoami")).to_have_text(username)
 
-    page.get_by_role("button", name="Sandbox").click()
-    pane = page.get_by_role("complementary", name="Sandbox")
-    expect(pane.locator("#sandbox-status")).to_have_text("running", timeout=60_000)
-    pane.get_by_role("button", name="index.html").click()
-    expect(pane.locator("#file-content")).to_have_text("<h1>Lumen Coffee</h1>")
-    journey.passed("the sandbox pane shows the file the agent wrote")
+    with journey.step("run code in the sandbox (the agent's shell step: command, output)"):
+        # The default assistant: the editor's tool list (GET /api/tools) does not offer the sandbox
+        # tools, and an agent that names its tools gets only those, so Barista has no shell.
+        page.get_by_label("Agent").select_option(label="Default assistant")
+        answer = _ask(page, "Please run `printf '<h1>Lumen Coffee</h1>' > index.html && ls && python3 -c 'print(6*7)'`")
+        step = answer.locator("details.step.tool", has_text="shell")
+        expect(step).to_have_count(1)
+        expect(step.locator(".badge")).to_have_text("done")
+        step.locator("summary").click()
+        expect(step.locator(".step-body")).to_contain_text("index.html")
+        expect(step.locator(".step-body")).to_contain_text("42")
 
-    # 8. The preview.
-    pane.get_by_role("tab", name="Preview").click()
-    pane.get_by_role("button", name="Open preview").click()
-    frame = page.frame_locator("#preview-frame")
-    expect(frame.locator("h1")).to_have_text("Lumen Coffee", timeout=60_000)
-    assert page.locator("#preview-frame").get_attribute("src").startswith("/preview/")
-    journey.passed("open the preview (the page the agent wrote, served from the sandbox in the iframe)")
+    with journey.step("the sandbox pane shows the file the agent wrote"):
+        page.get_by_role("button", name="Sandbox").click()
+        pane = page.get_by_role("complementary", name="Sandbox")
+        expect(pane.locator("#sandbox-status")).to_have_text("running", timeout=60_000)
+        pane.get_by_role("button", name="index.html").click()
+        expect(pane.locator("#file-content")).to_have_text("<h1>Lumen Coffee</h1>")
 
-    # 9. The credits the answers cost.
-    page.get_by_role("link", name="Settings").click()
-    page.wait_for_url("**/app/settings")
-    balance = _api(page, "GET", "/api/v1/agent/credits/balance")["body"]
-    spent = Decimal("5") - Decimal(str(balance["total_credits"]))
-    assert spent > 0, f"the answers cost nothing: {balance}"
-    credits = page.locator("#credits-balance")
-    expect(credits.locator("dd").last).to_have_text(re.compile(r"\d"))
-    shown = credits.locator("dd").last.text_content().replace(",", "")
-    assert abs(Decimal(shown) - Decimal(str(balance["total_credits"]))) < Decimal("0.01"), (shown, balance)
-    usage = page.locator("#usage-table")
-    expect(usage.locator("tbody tr").first).to_be_visible()
-    expect(page.locator("#models-table")).to_contain_text("codex-offline")
-    journey.passed(f"check the credits (balance {shown} after spending {spent:.4f} of the welcome grant, usage rows)")
+    with journey.step("open the preview (the agent's page, served from the sandbox into the iframe)"):
+        pane.get_by_role("tab", name="Preview").click()
+        pane.get_by_role("button", name="Open preview").click()
+        expect(page.frame_locator("#preview-frame").locator("h1")).to_have_text("Lumen Coffee", timeout=60_000)
+        assert page.locator("#preview-frame").get_attribute("src").startswith("/preview/")
 
-    print("\n" + journey.report())
-    assert not journey.gaps, journey.report()
+    with journey.step("check the credits (the balance the answers left, usage by day and model)"):
+        page.get_by_role("link", name="Settings").click()
+        page.wait_for_url("**/app/settings")
+        balance = _api(page, "GET", "/api/v1/agent/credits/balance")["body"]
+        assert Decimal(str(balance["total_credits"])) < Decimal("5"), f"the answers cost nothing: {balance}"
+        credits = page.locator("#credits-balance")
+        expect(credits.locator("dd").last).to_have_text(re.compile(r"\d"))
+        shown = credits.locator("dd").last.text_content().replace(",", "")
+        assert abs(Decimal(shown) - Decimal(str(balance["total_credits"]))) < Decimal("0.01"), (shown, balance)
+        expect(page.locator("#usage-table tbody tr").first).to_be_visible()
+        expect(page.locator("#models-table")).to_contain_text("codex-offline")
+
+    print("\njourney steps passed:\n  " + "\n  ".join(journey.done))
