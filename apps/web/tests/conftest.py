@@ -36,7 +36,12 @@ def web_daphne(django_db_setup, django_db_blocker) -> Iterator[Daphne]:
         database_url = _test_database_url()
     # Without Redis the runs and the ingestion execute inside daphne itself, so the tests
     # need no Celery worker; the API and the pages are the same either way.
-    server = start_daphne({**os.environ, "DATABASE_URL": database_url, "CODEX_TESTING": "1", "CODEX_FORCE_NO_REDIS": "1"})
+    # Every browser test signs up a user from 127.0.0.1 on this one server: the per-client
+    # sign-up and sign-in limits (tested by the accounts app) would refuse them after ten.
+    limits = {"REGISTER_THROTTLE": "1000/min", "LOGIN_THROTTLE_PER_IP": "1000/min", "LOGIN_THROTTLE_PER_ACCOUNT": "1000/min"}
+    server = start_daphne(
+        {**os.environ, **limits, "DATABASE_URL": database_url, "CODEX_TESTING": "1", "CODEX_FORCE_NO_REDIS": "1"}
+    )
     yield server
     stop_daphne(server)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from apps.web.tests.conftest import BROWSER, PASSWORD
 
 pytestmark = BROWSER
@@ -156,3 +158,65 @@ def test_it_moves_the_focus_to_the_content_with_the_skip_link(page, register):
     expect(skip).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("#main")).to_be_focused()
+
+
+MARKDOWN_SAMPLE = (
+    "# Title\n\nSome *text* with `code` and a [link](https://example.com) [1].\n\n"
+    "- one\n- two\n\n```js\nconst a = 1;\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n> quoted\n\nThe end [2]."
+)
+
+
+def test_its_incremental_markdown_ends_where_a_full_render_does(page, register):
+    register(page, "mark")
+
+    same = page.evaluate(
+        """async (text) => {
+            const { renderMarkdown, updateMarkdown } = await import('/app/assets/js/markdown.js');
+            const citations = [{filename: 'a.txt'}, {filename: 'b.txt'}];
+            const live = document.createElement('div');
+            for (let end = 1; end <= text.length; end += 3) updateMarkdown(live, text.slice(0, end), { citations });
+            updateMarkdown(live, text, { citations });
+            const full = document.createElement('div');
+            full.append(renderMarkdown(text, { citations }));
+            return [live.innerHTML === full.innerHTML, live.querySelectorAll('.chip.citation').length];
+        }""",
+        MARKDOWN_SAMPLE,
+    )
+
+    assert same == [True, 2]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '<svg onload="window.__pwned=1"></svg>',
+        '<iframe src="javascript:window.__pwned=1"></iframe>',
+        '<a href="jAvAsCrIpT:window.__pwned=1">x</a>',
+        '<a href=" javascript:window.__pwned=1">x</a>',
+        '<form action="/x"><button formaction="javascript:window.__pwned=1">x</button></form>',
+        '<style>body{display:none}</style>',
+        '<math><mtext><img src=x onerror="window.__pwned=1"></mtext></math>',
+        '<div style="background:url(javascript:1)" onmouseover="window.__pwned=1">x</div>',
+        '<input type="text" autofocus onfocus="window.__pwned=1">',
+    ],
+)
+def test_its_sanitiser_removes_what_could_run_or_restyle_the_page(page, payload):
+    page.goto("/app/login")
+
+    html = page.evaluate(
+        """async (payload) => {
+            const { sanitize } = await import('/app/assets/js/markdown.js');
+            const box = document.createElement('div');
+            box.append(sanitize(payload));
+            document.body.append(box);
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            return box.innerHTML;
+        }""",
+        payload,
+    )
+
+    lowered = html.lower()
+    assert "javascript:" not in lowered and " on" not in lowered and "style" not in lowered, html
+    assert not any(tag in lowered for tag in ("<svg", "<iframe", "<form", "<img", "<math", "<style")), html
+    assert 'type="text"' not in lowered, html
+    assert page.evaluate("window.__pwned") is None

@@ -4,7 +4,7 @@
 // stop through /api/sessions/{id}/interrupt, and the sources of a citation from 001's
 // /api/chunks/{id}. Threads that belong to a 004 project get the sandbox pane (js/sandbox.js).
 import { ApiError, api, confirmDialog, el, requireSignIn, streamEvents, toast } from "./core.js";
-import { copyButton, citationChip, renderMarkdown } from "./markdown.js";
+import { copyButton, citationChip, renderMarkdown, updateMarkdown } from "./markdown.js";
 import { closeSandbox, openSandbox } from "./sandbox.js";
 
 const $ = (id) => document.getElementById(id);
@@ -40,6 +40,10 @@ const dataOf = (body) => (body && typeof body === "object" && "data" in body && 
 // ---------------------------------------------------------------------------
 function setStatus(text, { busy = false } = {}) {
   const line = $("status-line");
+  // Called for every streamed line: touch the live region only when what it says changes.
+  if (line.dataset.text === (text || "") && line.dataset.busy === String(busy)) return;
+  line.dataset.text = text || "";
+  line.dataset.busy = String(busy);
   line.replaceChildren(...(busy && text ? [el("span", { class: "spinner", attrs: { "aria-hidden": "true" } })] : []), text || "");
   line.classList.toggle("active", Boolean(text));
 }
@@ -66,6 +70,11 @@ function renderThreads() {
       attrs: { href: `/app/t/${encodeURIComponent(thread.session_id)}`, "aria-current": thread.session_id === state.threadId ? "page" : null },
       on: { click: (event) => { event.preventDefault(); navigate(thread.session_id); } },
     });
+    const pin = el("button", {
+      class: ["btn btn-ghost btn-icon thread-action pin", thread.pinned ? "on" : ""], text: thread.pinned ? "★" : "☆",
+      attrs: { type: "button", "aria-pressed": String(Boolean(thread.pinned)), "aria-label": `${thread.pinned ? "Unpin" : "Pin"} “${title}”` },
+      on: { click: () => togglePin(thread) },
+    });
     const rename = el("button", {
       class: "btn btn-ghost btn-icon thread-action", text: "✎",
       attrs: { type: "button", "aria-label": `Rename “${title}”` }, on: { click: () => startRename(item, thread) },
@@ -74,7 +83,7 @@ function renderThreads() {
       class: "btn btn-ghost btn-icon thread-action", text: "×",
       attrs: { type: "button", "aria-label": `Delete “${title}”` }, on: { click: () => deleteThread(thread) },
     });
-    const item = el("li", { class: "thread", dataset: { id: thread.session_id } }, open, rename, remove);
+    const item = el("li", { class: "thread", dataset: { id: thread.session_id } }, open, pin, rename, remove);
     list.append(item);
   }
   $("threads-empty").hidden = state.threads.length > 0;
@@ -85,7 +94,8 @@ async function loadThreads() {
     api("/api/conversations", { query: { page: 1, page_size: 100, sort_by: "-updated_at" } }),
     api("/api/threads").catch(() => ({ threads: [] })),
   ]);
-  state.threads = (dataOf(conversations) || {}).list || [];
+  // Pinned first, then newest first (the list comes newest first; the sort is stable).
+  state.threads = ((dataOf(conversations) || {}).list || []).sort((a, b) => Number(Boolean(b.pinned)) - Number(Boolean(a.pinned)));
   state.projects = new Map((platform.threads || []).filter((t) => t.project_id).map((t) => [t.thread_id, t.project_id]));
   renderThreads();
   updateSandboxToggle();
@@ -115,6 +125,15 @@ function startRename(item, thread) {
   item.replaceChildren(input);
   input.focus();
   input.select();
+}
+
+// 002 has no pin route; 000's thread upsert sets it.
+async function togglePin(thread) {
+  try {
+    await api("/threads", { method: "POST", json: { id: thread.session_id, pinned: !thread.pinned } });
+    await loadThreads();
+    $("thread-list").querySelector(`[data-id="${CSS.escape(thread.session_id)}"] .pin`)?.focus();
+  } catch (error) { toast(error.message, "err"); }
 }
 
 async function deleteThread(thread) {
@@ -196,17 +215,26 @@ function sourceLabel(citation) {
   return `${citation.filename || citation.title || "source"}${where}`;
 }
 
+// A step keeps its open/closed state across the re-renders of a streaming answer.
+function details(holder, props, ...children) {
+  const node = el("details", { ...props, attrs: { ...(props.attrs || {}), open: Boolean(holder.open) } }, ...children);
+  node.addEventListener("toggle", () => { holder.open = node.open; });
+  return node;
+}
+
 function renderSteps(turn) {
   const box = el("div", { class: "steps" });
   if (turn.reasoning) {
-    box.append(el("details", { class: "step reasoning" }, el("summary", {}, el("span", { class: "badge" , text: "thinking" }), " Reasoning"),
-      el("div", { class: "step-body prose" }, renderMarkdown(turn.reasoning))));
+    turn.reasoningView ||= {};
+    // The model's reasoning is shown as plain text.
+    box.append(details(turn.reasoningView, { class: "step reasoning" }, el("summary", {}, el("span", { class: "badge", text: "thinking" }), " Reasoning"),
+      el("div", { class: "step-body reasoning-text", text: turn.reasoning })));
   }
   for (const step of turn.steps || []) {
     const status = step.status === "running" ? el("span", { class: "spinner", attrs: { "aria-label": "running" } })
       : el("span", { class: `badge ${step.status === "err" ? "err" : "ok"}`, text: step.status === "err" ? "failed" : "done" });
     const args = typeof step.args === "string" ? step.args : JSON.stringify(step.args ?? {}, null, 2);
-    box.append(el("details", { class: "step tool", dataset: { tool: step.name } },
+    box.append(details(step, { class: "step tool", dataset: { tool: step.name } },
       el("summary", {}, status, " ", el("span", { text: `Tool: ${step.name}` })),
       el("div", { class: "step-body" },
         el("p", { class: "small muted", text: "Arguments" }), el("pre", { class: "step-pre" }, el("code", { text: args })),
@@ -250,9 +278,16 @@ function fillTurn(node, turn, index) {
     parts.push(renderSteps(turn));
     if (turn.status) parts.push(el("p", { class: "run-status small muted" }, el("span", { class: "spinner", attrs: { "aria-hidden": "true" } }), ` ${turn.status}`));
   }
-  const content = el("div", { class: turn.role === "user" ? "content" : "content prose" });
-  if (turn.role === "user") content.textContent = turn.text;
-  else content.append(renderMarkdown(turn.text, { citations: turn.citations }));
+  let content;
+  if (turn.role === "user") {
+    content = el("div", { class: "content", text: turn.text });
+  } else if (turn.pending) {
+    // While it streams, the same element is updated block by block (see updateMarkdown).
+    content = node.querySelector(":scope > .content.live") || el("div", { class: "content prose live" });
+    updateMarkdown(content, turn.text, { citations: turn.citations });
+  } else {
+    content = el("div", { class: "content prose" }, renderMarkdown(turn.text, { citations: turn.citations }));
+  }
   parts.push(content);
   if (turn.role === "assistant") parts.push(renderSources(turn));
   if (turn.error) parts.push(el("p", { class: "error", attrs: { role: "alert" }, text: turn.error }));
@@ -315,7 +350,11 @@ function refreshPending() {
     const node = nodeOf(run.index);
     if (!node) return;
     const follow = nearBottom();
-    fillTurn(node, run.turn, run.index);
+    const live = node.querySelector(":scope > .content.live");
+    // Only the text grew since the last frame: update the answer's blocks and nothing else.
+    if (live && !run.turn.changed) updateMarkdown(live, run.turn.text, { citations: run.turn.citations });
+    else fillTurn(node, run.turn, run.index);
+    run.turn.changed = false;
     if (follow) scrollToEnd();
   });
 }
@@ -326,11 +365,17 @@ function refreshPending() {
 function navigate(threadId, { replace = false } = {}) {
   const url = threadId ? `/app/t/${encodeURIComponent(threadId)}` : "/app/";
   if (location.pathname !== url) history[replace ? "replaceState" : "pushState"](null, "", url);
+  document.dispatchEvent(new Event("drawer:close"));
   openThread(threadId);
 }
 
+// The composer takes the focus unless the reader already put it somewhere (the skip link, the drawer).
+function focusComposer() {
+  const active = document.activeElement;
+  if (!active || active === document.body || active.closest(".thread, .threads-head")) $("message-input").focus();
+}
+
 async function openThread(threadId) {
-  document.dispatchEvent(new Event("drawer:close"));
   state.threadId = threadId;
   state.turns = [];
   state.shown = PAGE;
@@ -341,7 +386,7 @@ async function openThread(threadId) {
   renderThreads();
   renderTurns();
   updateSandboxToggle();
-  if (!threadId) { setStatus(""); $("message-input").focus(); return; }
+  if (!threadId) { setStatus(""); focusComposer(); return; }
   try {
     const body = dataOf(await api(`/api/conversations/${encodeURIComponent(threadId)}/messages`));
     if (state.threadId !== threadId) return;
@@ -355,6 +400,7 @@ async function openThread(threadId) {
     }
     renderTurns();
     scrollToEnd();
+    focusComposer();
     if (!state.run) await resumeIfRunning(threadId);
   } catch (error) {
     if (error instanceof ApiError && (error.status === 404 || error.status === 403)) {
@@ -484,6 +530,8 @@ async function follow({ threadId, turn, request, afterStart }) {
 }
 
 function applyLine(turn, line) {
+  // Anything but more answer text changes the turn's structure (steps, sources, status).
+  if (line.type !== "normal" || turn.status) turn.changed = true;
   switch (line.type) {
     case "status":
       turn.status = line.content || "Working…";
@@ -611,6 +659,25 @@ async function openSource(turnIndex, number) {
 // ---------------------------------------------------------------------------
 // Sandbox pane
 // ---------------------------------------------------------------------------
+// A conversation inside a new 004 project: its runs' sandbox tools and the pane share the
+// project's sandbox.
+async function newProjectChat() {
+  const button = $("new-project");
+  button.disabled = true;
+  try {
+    const name = `Project ${new Date().toLocaleDateString(undefined, { dateStyle: "medium" })}`;
+    const project = await api("/api/projects", { method: "POST", json: { name } });
+    const thread = await api("/api/threads", { method: "POST", json: { name: `${name} chat`, project_id: project.project_id } });
+    await loadThreads();
+    navigate(thread.thread_id);
+    toast("Project chat created: its sandbox opens from the Sandbox button.", "ok");
+  } catch (error) {
+    toast(error.message, "err");
+  } finally {
+    button.disabled = false;
+  }
+}
+
 function updateSandboxToggle() {
   const project = state.threadId && state.projects.get(state.threadId);
   $("toggle-sandbox").hidden = !project;
@@ -637,6 +704,7 @@ function bind() {
   input.addEventListener("input", grow);
   $("stop-button").addEventListener("click", stop);
   $("new-thread").addEventListener("click", () => { navigate(null); input.focus(); });
+  $("new-project").addEventListener("click", newProjectChat);
   $("load-earlier").addEventListener("click", showEarlier);
   $("agent-select").addEventListener("change", () => localStorage.setItem(AGENT_KEY, $("agent-select").value));
   // Scrolled to the top of what is rendered: bring in the previous page.

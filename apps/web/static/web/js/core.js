@@ -243,7 +243,8 @@ async function* frames(response) {
     const last = parse(buffer);
     if (last) yield last;
   } finally {
-    reader.releaseLock();
+    // Left early (the end event, an abort): close the connection rather than leave it to GC.
+    reader.cancel().catch(() => {});
   }
 }
 

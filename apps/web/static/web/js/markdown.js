@@ -176,11 +176,40 @@ export function citationChip(number, citation) {
   });
 }
 
-/** Markdown to a sanitised DocumentFragment (see the top of this file). */
-export function renderMarkdown(text, { citations = [] } = {}) {
-  const fragment = sanitize(marked.parse(String(text ?? "")));
+function finish(fragment, citations) {
   enhanceCode(fragment);
   wrapTables(fragment);
   if (citations && citations.length) citationChips(fragment, citations);
   return fragment;
+}
+
+/** Markdown to a sanitised DocumentFragment (see the top of this file). */
+export function renderMarkdown(text, { citations = [] } = {}) {
+  return finish(sanitize(marked.parse(String(text ?? ""))), citations);
+}
+
+const rendered = new WeakMap();  // container → [{raw, nodes}] of its top-level blocks
+
+/** Renders `text` into `container`, re-rendering only the blocks that changed since the last
+ * call: a streaming answer grows at its end, so each update parses the text once and rebuilds
+ * only its last block or two. Same sanitiser and output as renderMarkdown. */
+export function updateMarkdown(container, text, { citations = [] } = {}) {
+  const tokens = marked.lexer(String(text ?? ""));
+  const key = citations ? citations.length : 0;
+  let blocks = rendered.get(container);
+  if (!blocks || blocks.key !== key || (blocks.length && !container.contains(blocks[0].nodes[0] || container))) {
+    container.replaceChildren();
+    blocks = Object.assign([], { key });
+    rendered.set(container, blocks);
+  }
+  let same = 0;
+  while (same < tokens.length && same < blocks.length && blocks[same].raw === tokens[same].raw) same += 1;
+  for (const block of blocks.splice(same)) for (const node of block.nodes) node.remove();
+  for (const token of tokens.slice(same)) {
+    const list = Object.assign([token], { links: tokens.links });
+    const fragment = finish(sanitize(marked.parser(list)), citations);
+    const nodes = [...fragment.childNodes];
+    container.append(fragment);
+    blocks.push({ raw: token.raw, nodes });
+  }
 }

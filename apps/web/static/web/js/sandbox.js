@@ -2,10 +2,10 @@
 // the project's sandbox (ensure-active), its file tree and a file viewer, a terminal that runs
 // commands (execute) and shows their output, the live preview in an iframe (preview-url, served
 // by /preview/ on this origin with its own sandboxing CSP), and deploy with its status.
-import { api, el, formatBytes, toast } from "./core.js";
+import { api, el, formatBytes, streamEvents, toast } from "./core.js";
 
 const $ = (id) => document.getElementById(id);
-const pane = { projectId: null, sandboxId: null, deployTimer: 0, bound: false };
+const pane = { projectId: null, sandboxId: null, deployTimer: 0, bound: false, devServer: null };
 
 const sandboxPath = (suffix = "") => `/api/sandboxes/${encodeURIComponent(pane.sandboxId)}${suffix}`;
 
@@ -69,6 +69,8 @@ export async function openSandbox({ projectId }) {
 
 export function closeSandbox() {
   clearTimeout(pane.deployTimer);
+  pane.devServer?.abort();
+  pane.devServer = null;
   pane.projectId = null;
   pane.sandboxId = null;
   const node = $("sandbox-pane");
@@ -156,6 +158,7 @@ async function openPreview() {
     // Framed from our own origin only (the page's CSP says frame-src 'self').
     const src = target.origin === location.origin ? target.pathname + target.search : target.href;
     if (target.origin === location.origin) await waitForServer(src);
+    followDevServer();
     const frame = $("preview-frame");
     frame.src = src;
     frame.hidden = false;
@@ -165,6 +168,31 @@ async function openPreview() {
   } finally {
     button.disabled = false;
   }
+}
+
+// The preview server's output (the session "dev-server") goes to the terminal as it comes,
+// resumed from the next line index if the stream drops.
+function followDevServer() {
+  if (pane.devServer) return;
+  const controller = new AbortController();
+  pane.devServer = controller;
+  const output = $("terminal-output");
+  let next = 0;
+  streamEvents(sandboxPath("/dev-server/stream"), {
+    query: { session: "dev-server", index: 0 }, signal: controller.signal,
+    isEnd: (event) => event.type === "end",
+    resume: () => ({ path: sandboxPath("/dev-server/stream"), query: { session: "dev-server", index: next } }),
+    onEvent: (event) => {
+      if (event.type === "output") {
+        next = event.index + 1;
+        const follow = output.scrollHeight - output.scrollTop - output.clientHeight < 40;
+        output.append(el("span", { class: "dev-server", text: `${event.line}\n` }));
+        if (follow) output.scrollTop = output.scrollHeight;
+      } else if (event.type === "end") {
+        output.append(el("span", { class: "exit", text: `[dev-server ${event.status}${event.exit_code != null ? `, exit ${event.exit_code}` : ""}]\n` }));
+      }
+    },
+  }).catch(() => {}).finally(() => { if (pane.devServer === controller) pane.devServer = null; });
 }
 
 function showDeployment(deployment) {
