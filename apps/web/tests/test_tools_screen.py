@@ -79,7 +79,17 @@ def test_it_uploads_a_skill_and_edits_its_skill_md_with_validation_errors_shown(
     editor = page.locator("#skill-editor")
     content = editor.get_by_label("SKILL.md")
     expect(content).to_have_value(SKILL_MD)
+    # The preview renders the instructions through the one sanitiser: markup in them stays inert.
+    content.fill(SKILL_MD + '\n<img src=x onerror="window.__pwned=1"> **bold step**\n')
+    editor.get_by_role("button", name="Preview").click()
+    preview = page.get_by_role("region", name="Instructions preview")
+    expect(preview.locator("h1")).to_have_text("CSV cleanup")
+    expect(preview.locator("strong")).to_have_text("bold step")
+    expect(preview.locator("img")).to_have_count(0)
+    assert page.evaluate("window.__pwned") is None
+    expect(preview).not_to_contain_text("description:")
     content.fill(SKILL_MD.replace("normalise dates.", "normalise dates and currencies."))
+    expect(preview).to_be_hidden()
     editor.get_by_role("button", name="Save SKILL.md").click()
     expect(skill).to_contain_text("currencies")
     expect(skill).to_contain_text("v2")

@@ -6,6 +6,7 @@ import {
 } from "./kit.js";
 
 const $ = (id) => document.getElementById(id);
+const FRONT_MATTER = /^---[ \t]*\r?\n[\s\S]*?\r?\n---[ \t]*(?:\r?\n|$)/;
 
 // ---------------------------------------------------------------------------
 // MCP servers
@@ -158,11 +159,29 @@ async function openSkill(skill, editable) {
   const form = $("skill-editor");
   const content = textarea("content", { value: data.content, rows: 18, attrs: { spellcheck: "false", class: "code" } });
   content.readOnly = !editable;
+  const preview = el("div", { class: "prose card skill-preview", attrs: { id: "skill-preview", "aria-label": "Instructions preview", role: "region" } });
+  preview.hidden = true;
+  const togglePreview = button("Preview", { onClick: async () => {
+    if (!preview.hidden) {
+      preview.hidden = true;
+      togglePreview.setAttribute("aria-expanded", "false");
+      return;
+    }
+    // Loaded on demand: the sanitiser and the markdown parser are not needed to edit.
+    const { renderMarkdown } = await import("./markdown.js");
+    preview.replaceChildren(renderMarkdown(content.value.replace(FRONT_MATTER, "")));
+    preview.hidden = false;
+    togglePreview.setAttribute("aria-expanded", "true");
+  } });
+  togglePreview.setAttribute("aria-controls", "skill-preview");
+  togglePreview.setAttribute("aria-expanded", "false");
+  content.addEventListener("input", () => { preview.hidden = true; togglePreview.setAttribute("aria-expanded", "false"); });
   form.replaceChildren(
     el("h3", { text: `${skill.name}/SKILL.md`, attrs: { id: "skill-editor-title" } }),
     field("SKILL.md", content, { name: "content", hint: "Front matter (name, description) between --- lines, then the instructions." }),
+    preview,
     formError(),
-    el("div", { class: "toolbar" }, el("span", { class: "spacer" }),
+    el("div", { class: "toolbar" }, togglePreview, el("span", { class: "spacer" }),
       button("Close", { kind: "ghost", onClick: () => { form.hidden = true; } }),
       editable ? el("button", { class: "btn btn-primary", text: "Save SKILL.md", attrs: { type: "submit" } }) : ""));
   form.setAttribute("aria-labelledby", "skill-editor-title");
