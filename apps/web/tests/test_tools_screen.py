@@ -79,7 +79,17 @@ def test_it_uploads_a_skill_and_edits_its_skill_md_with_validation_errors_shown(
     editor = page.locator("#skill-editor")
     content = editor.get_by_label("SKILL.md")
     expect(content).to_have_value(SKILL_MD)
+    # The preview renders the instructions through the one sanitiser: markup in them stays inert.
+    content.fill(SKILL_MD + '\n<img src=x onerror="window.__pwned=1"> **bold step**\n')
+    editor.get_by_role("button", name="Preview").click()
+    preview = page.get_by_role("region", name="Instructions preview")
+    expect(preview.locator("h1")).to_have_text("CSV cleanup")
+    expect(preview.locator("strong")).to_have_text("bold step")
+    expect(preview.locator("img")).to_have_count(0)
+    assert page.evaluate("window.__pwned") is None
+    expect(preview).not_to_contain_text("description:")
     content.fill(SKILL_MD.replace("normalise dates.", "normalise dates and currencies."))
+    expect(preview).to_be_hidden()
     editor.get_by_role("button", name="Save SKILL.md").click()
     expect(skill).to_contain_text("currencies")
     expect(skill).to_contain_text("v2")
@@ -122,27 +132,32 @@ def test_it_shows_the_toolkit_profiles_panel_or_says_it_is_not_available(page, r
 
 @pytest.mark.skipif(not _profiles_routed(), reason="the /api/composio* routes are not installed in this build")
 def test_it_adds_a_toolkit_profile_with_its_fields_and_discovers_its_tools(page, register, mcp_server):
+    from django.core.management import call_command
     from playwright.sync_api import expect
 
+    # The shipped catalog is a data migration, which the flush between transactional tests erases.
+    call_command("load_toolkits")
     register(page, "ria")
     page.goto("/app/tools")
     form = page.locator("#profile-form")
     form.get_by_label("Toolkit").select_option("custom-mcp")
     form.get_by_label("Profile name").fill("Local tools")
     form.get_by_role("button", name="Add profile").click()
-    url_field = form.locator('.field[data-field="initiation_params.server_url"]')
+    url_field = form.locator('.field[data-field="server_url"]')
     expect(url_field.locator(".error")).to_be_visible()
 
     url_field.locator("input").fill(mcp_server.http_url)
     form.get_by_role("button", name="Add profile").click()
+    title = "Custom MCP server - Local tools"  # the display name the API gives a profile by default
     profile = page.locator("#profile-list .profile", has_text="Local tools")
     expect(profile).to_have_count(1)
-    profile.get_by_role("button", name="Discover tools of Local tools").click()
-    expect(page.locator("#toasts")).to_contain_text("Local tools: 4 tools.")
+    profile.get_by_role("button", name=f"Discover tools of {title}").click()
+    expect(page.locator("#toasts")).to_contain_text(f"{title}: 4 tools.")
     expect(page.locator("#profile-list .profile", has_text="Local tools").locator(".badge").first).to_have_text("active")
+    expect(page.locator("#profile-list .profile-tools code")).to_contain_text(["echo"])
 
-    page.get_by_role("button", name="Deactivate Local tools").click()
+    page.get_by_role("button", name=f"Deactivate {title}").click()
     expect(page.locator("#profile-list .profile", has_text="Local tools")).to_contain_text("inactive")
-    page.get_by_role("button", name="Delete Local tools").click()
+    page.get_by_role("button", name=f"Delete {title}").click()
     page.get_by_role("dialog").get_by_role("button", name="Delete").click()
     expect(page.locator("#profile-list .profile")).to_have_count(0)

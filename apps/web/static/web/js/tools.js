@@ -6,6 +6,7 @@ import {
 } from "./kit.js";
 
 const $ = (id) => document.getElementById(id);
+const FRONT_MATTER = /^---[ \t]*\r?\n[\s\S]*?\r?\n---[ \t]*(?:\r?\n|$)/;
 
 // ---------------------------------------------------------------------------
 // MCP servers
@@ -158,11 +159,29 @@ async function openSkill(skill, editable) {
   const form = $("skill-editor");
   const content = textarea("content", { value: data.content, rows: 18, attrs: { spellcheck: "false", class: "code" } });
   content.readOnly = !editable;
+  const preview = el("div", { class: "prose card skill-preview", attrs: { id: "skill-preview", "aria-label": "Instructions preview", role: "region" } });
+  preview.hidden = true;
+  const togglePreview = button("Preview", { onClick: async () => {
+    if (!preview.hidden) {
+      preview.hidden = true;
+      togglePreview.setAttribute("aria-expanded", "false");
+      return;
+    }
+    // Loaded on demand: the sanitiser and the markdown parser are not needed to edit.
+    const { renderMarkdown } = await import("./markdown.js");
+    preview.replaceChildren(renderMarkdown(content.value.replace(FRONT_MATTER, "")));
+    preview.hidden = false;
+    togglePreview.setAttribute("aria-expanded", "true");
+  } });
+  togglePreview.setAttribute("aria-controls", "skill-preview");
+  togglePreview.setAttribute("aria-expanded", "false");
+  content.addEventListener("input", () => { preview.hidden = true; togglePreview.setAttribute("aria-expanded", "false"); });
   form.replaceChildren(
     el("h3", { text: `${skill.name}/SKILL.md`, attrs: { id: "skill-editor-title" } }),
     field("SKILL.md", content, { name: "content", hint: "Front matter (name, description) between --- lines, then the instructions." }),
+    preview,
     formError(),
-    el("div", { class: "toolbar" }, el("span", { class: "spacer" }),
+    el("div", { class: "toolbar" }, togglePreview, el("span", { class: "spacer" }),
       button("Close", { kind: "ghost", onClick: () => { form.hidden = true; } }),
       editable ? el("button", { class: "btn btn-primary", text: "Save SKILL.md", attrs: { type: "submit" } }) : ""));
   form.setAttribute("aria-labelledby", "skill-editor-title");
@@ -195,6 +214,7 @@ async function removeSkill(skill) {
 // Toolkit profiles (004 /api/composio*: docs/skills-and-mcp.md)
 // ---------------------------------------------------------------------------
 const UNAVAILABLE = new Set([404, 405, 501]);
+const discovered = new Map(); // profile id → the tools its last discovery found, shown in its item
 
 async function loadProfiles() {
   const panel = $("profiles-panel");
@@ -231,10 +251,11 @@ function profileItem(profile) {
       profile.is_active === false ? badge("inactive", "warn") : ""),
     el("p", { class: "hint", text: `${profile.tools_count ?? 0} tools${profile.server_name ? ` · as ${profile.server_name}__…` : ""}` }));
   if (profile.error) item.append(el("p", { class: "error", text: profile.error }));
-  const tools = el("ul", { class: "list compact profile-tools" });
+  const tools = el("ul", { class: "list compact profile-tools" }, ...(discovered.get(id) || []).map((tool) => el("li", {},
+    el("code", { text: tool.name }), tool.description ? el("span", { class: "hint", text: ` — ${tool.description}` }) : "")));
   const active = profile.is_active !== false;
   item.append(tools, el("div", { class: "item-actions" },
-    button("Discover tools", { label: `Discover tools of ${title}`, onClick: (event) => discover(profile, tools, event.currentTarget) }),
+    button("Discover tools", { label: `Discover tools of ${title}`, onClick: (event) => discover(profile, event.currentTarget) }),
     button(active ? "Deactivate" : "Activate", { label: `${active ? "Deactivate" : "Activate"} ${title}`, onClick: async () => {
       try {
         await api(`/api/composio-secure/credential-profiles/${encodeURIComponent(id)}/toggle-active`, {
@@ -258,21 +279,20 @@ function profileItem(profile) {
   return item;
 }
 
-async function discover(profile, list, trigger) {
+async function discover(profile, trigger) {
+  const title = profile.display_name || profile.profile_name;
   trigger.disabled = true;
   trigger.setAttribute("aria-busy", "true");
   try {
     const found = (await api(`/api/composio/discover-tools/${encodeURIComponent(profile.profile_id)}`, { method: "POST" })).tools || [];
-    list.replaceChildren(...found.map((tool) => el("li", {}, el("code", { text: tool.name }),
-      tool.description ? el("span", { class: "hint", text: ` — ${tool.description}` }) : "")));
-    if (!found.length) list.append(el("li", { class: "hint", text: "The server offers no tools." }));
-    toast(`${profile.display_name || profile.profile_name}: ${found.length} tools.`, "ok");
+    discovered.set(profile.profile_id, found);
+    toast(`${title}: ${found.length} tools.`, "ok");
   } catch (error) {
     toast(error.message, "err");
-  } finally {
-    trigger.disabled = false;
-    trigger.removeAttribute("aria-busy");
   }
+  await loadProfiles(); // the connection's status and error changed too
+  const again = document.querySelector(`.profile[data-profile-id="${CSS.escape(profile.profile_id)}"] .item-actions button`);
+  if (again) again.focus();
 }
 
 const FIELD_TYPES = { secret: "password", url: "url" };
@@ -300,7 +320,7 @@ async function profileForm() {
       });
       if (spec.required) control.required = true;
       return field(`${spec.display_name || spec.name}${spec.required ? "" : " (optional)"}`, control,
-        { name: `initiation_params.${spec.name}`, hint: spec.description || "" });
+        { name: spec.name, hint: spec.description || "" }); // the API names a credential's errors by the bare field
     }));
   };
   toolkit.addEventListener("change", showFields);
