@@ -116,6 +116,37 @@ class LoginPageView(WebPageView):
     page = "login"
 
 
+class AgentsPageView(WebPageView):
+    template_name = "web/agents.html"
+    page = "agents"
+
+
+class KnowledgePageView(WebPageView):
+    template_name = "web/knowledge.html"
+    page = "knowledge"
+
+
+class ToolsPageView(WebPageView):
+    template_name = "web/tools.html"
+    page = "tools"
+
+
+class SettingsPageView(WebPageView):
+    template_name = "web/settings.html"
+    page = "settings"
+
+
+class StudioPageView(WebPageView):
+    template_name = "web/studio.html"
+    page = "studio"
+
+    def render_to_response(self, context: dict[str, object], **kwargs: object) -> HttpResponse:
+        response = super().render_to_response(context, **kwargs)
+        # Speech and podcasts are fetched with the bearer token and played from blob: URLs.
+        response["Content-Security-Policy"] = f"{CONTENT_SECURITY_POLICY}; media-src 'self' blob:"
+        return response
+
+
 @require_GET
 def asset(request: HttpRequest, name: str) -> HttpResponse:
     """Serve the files under static/web/ ourselves: daphne serves no /static/ without a CDN or
