@@ -195,7 +195,7 @@ def provide_sandbox_tools(request: ToolsetRequest) -> Provision:
     """Every sandbox tool for a run on the default tools; otherwise the ones it names."""
     if not sandbox_tools_available():
         return Provision()
-    if request.tool_names is None:
+    if request.tool_names is None or request.everything:
         return Provision(tools=list(SANDBOX_TOOLS))
     named = set(map(str, request.tool_names))
     return Provision(tools=[tool for tool in SANDBOX_TOOLS if tool.name in named])

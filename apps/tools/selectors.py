@@ -10,7 +10,7 @@ from apps.tools.toolset import Provider, Provision, Toolset, ToolsetRequest, reg
 
 def tool_list(*, user: Any, type: str | None = None) -> list[Tool]:
     """Every tool the user's runs can be given: the catalog, and their MCP servers' tools and skills (no network)."""
-    toolset = toolset_resolve(request=ToolsetRequest(user=user, tool_names=[tool.name for tool in all_tools()]))
+    toolset = toolset_resolve(request=ToolsetRequest(user=user, everything=True))
     return [tool for tool in toolset.tools if type in (None, "", tool.type)]
 
 
@@ -21,6 +21,8 @@ def default_tool_names() -> list[str]:
 
 def catalog_provision(request: ToolsetRequest) -> Provision:
     """The code-defined tools (built-in, workspace) the request names, or every built-in one."""
+    if request.everything:
+        return Provision(tools=list(all_tools()))
     names = default_tool_names() if request.tool_names is None else request.tool_names
     tools = [tool for name in dict.fromkeys(names) if (tool := get_tool(str(name)))]
     return Provision(tools=tools)

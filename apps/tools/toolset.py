@@ -34,6 +34,8 @@ class ToolsetRequest:
     mcp_servers: dict[str, Any] | None = None
     #: Sub-agents nest; providers that start agents use it to stop the recursion.
     depth: int = 0
+    #: A listing (``GET /api/tools``), not a run: every provider offers every tool it could give this user.
+    everything: bool = False
 
 
 @dataclass

@@ -35,6 +35,15 @@ def test_the_default_toolset_has_the_sandbox_tools(alice):
     assert [tool.name for tool in named.tools] == ["shell"]
 
 
+def test_the_tool_listing_offers_the_sandbox_tools_so_an_agent_can_name_them(alice_client):
+    # GET /api/tools is where an agent editor picks tools from: a tool missing there cannot be given to an agent.
+    listed = alice_client.get("/api/tools", {"type": "sandbox"}).json()["data"]["tools"]
+    # write_file is the workspace tool's name too, and a named tool keeps the first provider's (the workspace's).
+    assert set(TOOL_NAMES) - {"write_file"} <= {tool["name"] for tool in listed}
+    everything = {tool["name"] for tool in alice_client.get("/api/tools").json()["data"]["tools"]}
+    assert {"shell", "calculator", "write_file"} <= everything
+
+
 def test_a_named_workspace_write_file_keeps_its_name(alice):
     toolset = toolset_resolve(request=ToolsetRequest(user=alice, tool_names=["write_file"]))
     assert toolset.get("write_file").type == "workspace"
