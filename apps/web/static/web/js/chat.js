@@ -22,6 +22,7 @@ const state = {
   shown: 0,              // how many of the last turns are rendered
   run: null,             // the streaming answer: {turn, controller, lastIndex, threadId, stopping}
   queue: [],             // texts sent while a run streams, sent in order when it ends
+  sent: false,           // a message went out from this page (so the first openThread must not wipe it)
 };
 
 // crypto.randomUUID exists only in secure contexts; the app may be served over plain http on a LAN.
@@ -403,6 +404,7 @@ async function openThread(threadId) {
     focusComposer();
     if (!state.run) await resumeIfRunning(threadId);
   } catch (error) {
+    if (state.run && state.run.threadId === threadId) return;  // being created by the run streaming now
     if (error instanceof ApiError && (error.status === 404 || error.status === 403)) {
       toast("That conversation does not exist.", "warn");
       navigate(null, { replace: true });
@@ -455,6 +457,7 @@ function agentId() { return $("agent-select").value || undefined; }
 
 /** Starts a run: `history` (for a new branch) is the conversation that comes before `text`. */
 async function send({ text, history = null, threadId = null, title = null }) {
+  state.sent = true;
   let id = threadId || state.threadId;
   const fresh = !id || history !== null;
   if (!id) {
@@ -489,7 +492,7 @@ async function follow({ threadId, turn, request, afterStart }) {
   let started = false;
   let ended = false;
   try {
-    await streamEvents(request.path, {
+    await startStream(() => started, () => streamEvents(request.path, {
       json: request.json, query: request.query, signal: controller.signal, lastIndex: run.lastIndex,
       isEnd: (line) => line.type === "stream_end",
       resume: () => {
@@ -508,7 +511,7 @@ async function follow({ threadId, turn, request, afterStart }) {
         applyLine(turn, line);
         refreshPending();
       },
-    });
+    }));
     if (!ended && !turn.error) turn.error = "The connection closed before the answer finished.";
   } catch (error) {
     if (error.name === "AbortError") turn.stopped = true;
@@ -526,6 +529,19 @@ async function follow({ threadId, turn, request, afterStart }) {
     }
     if (!started && afterStart) afterStart();
     sendNextQueued();
+  }
+}
+
+// A message sent the moment the previous run ended can find that run not yet marked finished
+// (409): it waits a little and tries again, as long as nothing of it has streamed.
+async function startStream(hasStarted, open) {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await open();
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 409 || hasStarted() || attempt >= 8) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250 * (attempt + 1)));
+    }
   }
 }
 
@@ -734,6 +750,10 @@ function threadFromUrl() {
 }
 
 async function init() {
+  // Read the thread to open now: a message sent before the lists below arrive starts a thread
+  // and changes the URL, and opening that one would wipe the answer being streamed.
+  const wanted = threadFromUrl();
+  state.threadId = wanted;  // a message sent before the thread has loaded continues it
   bind();
   try {
     await requireSignIn();
@@ -742,7 +762,7 @@ async function init() {
     setStatus(error.message);
     return;
   }
-  await openThread(threadFromUrl());
+  if (!state.sent) await openThread(wanted);
 }
 
 init();
