@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from apps.web.tests.conftest import BROWSER
+from apps.web.tests.screens import patient_expect  # noqa: F401  (autouse)
 
 pytestmark = BROWSER
 
@@ -48,6 +49,7 @@ def test_it_creates_an_agent_shows_field_errors_and_keeps_what_was_saved(page, r
     expect(page.locator("#agent-list img, #agent-editor-title img")).to_have_count(0)
     assert page.evaluate("window.__pwned") is None
 
+    page.wait_for_url("**/app/agents?agent=*")  # the saved agent is open in the editor, and in the URL
     page.reload()
     form = _editor(page)
     expect(form.get_by_label("Name")).to_have_value(name)

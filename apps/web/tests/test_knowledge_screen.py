@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from apps.web.tests.conftest import BROWSER
+from apps.web.tests.screens import patient_expect  # noqa: F401  (autouse)
 
 pytestmark = BROWSER
 

@@ -11,6 +11,7 @@ import pytest
 from apps.providers.testing import FAKE_MODEL, FakeLLMServer, Reply
 from apps.web.tests.conftest import BROWSER, PASSWORD
 from apps.web.tests.loopback import web_server  # noqa: F401  (daphne that may reach 127.0.0.1)
+from apps.web.tests.screens import patient_expect  # noqa: F401  (autouse)
 
 pytestmark = BROWSER
 

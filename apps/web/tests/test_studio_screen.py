@@ -8,6 +8,7 @@ import zipfile
 import pytest
 
 from apps.web.tests.conftest import BROWSER
+from apps.web.tests.screens import patient_expect  # noqa: F401  (autouse)
 
 pytestmark = [*BROWSER, pytest.mark.skipif(not shutil.which("espeak-ng"), reason="espeak-ng is not installed")]
 

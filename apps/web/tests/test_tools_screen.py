@@ -11,6 +11,7 @@ from apps.tools.tests.mcp_server import TestMCPServer
 from apps.tools.tests.skillzip import SKILL_MD, skill_zip
 from apps.web.tests.conftest import BROWSER
 from apps.web.tests.loopback import web_server  # noqa: F401  (daphne that may reach 127.0.0.1)
+from apps.web.tests.screens import patient_expect  # noqa: F401  (autouse)
 
 pytestmark = BROWSER
 

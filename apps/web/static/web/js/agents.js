@@ -410,6 +410,9 @@ async function main() {
   $("agent-search").addEventListener("input", debounce(renderList, 150));
   $("agent-new").addEventListener("click", () => openEditor(null));
   await Promise.all([loadCatalog(), loadAgents()]);
+  // Enabled once the catalog is in: an editor opened before would offer no tools or models.
+  $("agent-new").disabled = false;
+  $("agent-generate-open").disabled = false;
   const wanted = new URLSearchParams(location.search).get("agent");
   if (wanted) await openEditor(wanted);
 }
