@@ -408,7 +408,8 @@ ROUTES: dict[str, Case | NotAnObject | CoveredElsewhere] = {
     "api/tasks/<str:task_id>/documents": Case("post", _task, body=lambda: {"file": _text_file()}),
     "api/tasks/<str:task_id>/documents/<str:document_id>": Case("get", _task_document),
     # web
-    "app/assets/<str:name>": NotAnObject("the web UI's static assets"),
+    "app/assets/<path:name>": NotAnObject("the web UI's static assets"),
+    "app/t/<str:thread_id>": NotAnObject("a static page shell: the thread's data comes from the API, owner-checked there"),
     # system, billing
     # sandboxes: a real (bubblewrap) sandbox per caller, under a root of the test's own
     SANDBOX_ADMIN: Case("get", _sandbox, sandbox=True),

@@ -51,7 +51,7 @@ def web_server(web_daphne: Daphne) -> str:
     return web_daphne.url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
     from playwright.sync_api import Error, sync_playwright
 
