@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from apps.agents.models import Agent
-from apps.agents.runtime import RunOptions
+from apps.agents.runtime import PreparedRun, RunOptions, prepare_run
 from apps.agents.selectors import agent_accessible
 from apps.billing.services import credits_require
 from apps.conversations import livelog, runner
@@ -294,13 +295,43 @@ def _run_claim(*, run_id: str) -> AgentRun | None:
     return AgentRun.objects.select_related("user", "agent", "thread").get(pk=run_id)
 
 
+@dataclass
+class _Begun:
+    run: AgentRun | None
+    allowed: bool = True
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    prepared: PreparedRun | None = None
+
+
+def _run_begin(*, run_id: str) -> _Begun:
+    """Claim the run, check its agent is still the user's to use, read its history, plan and
+    passages: one trip to a database thread, since each trip waits behind every other run's."""
+    run = _run_claim(run_id=run_id)
+    if run is None:
+        return _Begun(run=None)
+    if run.stop_requested:
+        return _Begun(run=run)
+    if run.agent is not None and not agent_accessible(user=run.user, agent=run.agent):
+        return _Begun(run=run, allowed=False)
+    messages = _history(run.thread)
+    try:
+        prepared = prepare_run(user=run.user, agent=run.agent, messages=messages,
+                               options=RunOptions.from_json(run.options), thread_id=run.thread_id)
+    except Exception:
+        # The runtime reads them again itself, inside the run, where a failure fails the run.
+        logger.warning("run %s: reading its plan ahead failed", run_id, exc_info=True)
+        prepared = None
+    return _Begun(run=run, messages=messages, prepared=prepared)
+
+
 def run_execute(*, run_id: str) -> None:
     """Execute a queued run to its end; idempotent, so a redelivered task does nothing.
 
     The database is touched only on the runner's few database threads, never while
     holding a connection for the length of the run.
     """
-    run = runner.in_db(_run_claim, run_id=run_id)
+    begun = runner.in_db(_run_begin, run_id=run_id)
+    run = begun.run
     if run is None:
         logger.info("run %s is not queued; nothing to do", run_id)
         return
@@ -310,14 +341,16 @@ def run_execute(*, run_id: str) -> None:
     try:
         if livelog.stop_requested(str(run.pk)) or run.stop_requested:
             outcome.status = AgentRun.Status.STOPPED
-        elif run.agent is not None and not runner.in_db(agent_accessible, user=run.user, agent=run.agent):
+            if begun.prepared is not None and begun.prepared.plan is not None:
+                runner.on_run_loop(begun.prepared.plan.toolset.aclose())  # it never runs
+        elif not begun.allowed:
             # Revoked between the request and the worker: the owner's provider and key are not ours to use.
             outcome.status = AgentRun.Status.FAILED
             outcome.error = AGENT_REVOKED
             recorder.emit("error", {"content": outcome.error})
         else:
-            messages = runner.in_db(_history, thread=run.thread)
-            runner.drive_sync(run=run, messages=messages, recorder=recorder, outcome=outcome)
+            runner.drive_sync(run=run, messages=begun.messages, recorder=recorder, outcome=outcome,
+                              prepared=begun.prepared)
     except Exception:
         logger.exception("run %s failed", run.pk)
         outcome.status = AgentRun.Status.FAILED

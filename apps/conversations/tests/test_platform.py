@@ -3,8 +3,10 @@
 scripts/run.sh starts codex/launcher.py's four processes (daphne, the run worker with its
 thread pool, the task worker, beat) with their real command lines and settings; only the
 database, the queues, the per-user throttles and the reaper's intervals are the test's own.
-The assertions are structural (are the runs in progress at once? does a dead worker's run
-end?), with tolerances that fail only when runs are serialized, so a loaded CI machine passes.
+The assertions: all fifty runs are in progress at once, each chat's time to first token
+(from its own request's send) is within 0.5 s of every other's, and a dead worker's run ends.
+One scripts/run.sh serves the module: dead runs are failed by the run worker's own sweep, so
+nothing depends on the beat schedule rows that each test's teardown flushes.
 """
 from __future__ import annotations
 
@@ -35,8 +37,9 @@ ROOT = Path(__file__).resolve().parents[3]
 CHATS = 50
 TOKENS = 40
 TOKEN_DELAY = 0.25  # each answer streams for about TOKENS * TOKEN_DELAY = 10 s
-ANSWER_SECONDS = TOKENS * TOKEN_DELAY
 SSE_CLIENT = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
+#: Issue 7: each of fifty concurrent chats has its first token within this of the others.
+TTFT_SPREAD_SECONDS = 0.5
 
 
 @dataclass
@@ -72,14 +75,12 @@ def _start_upstream() -> tuple[subprocess.Popen, str]:
     return process, f"http://127.0.0.1:{port}/v1"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def platform(django_db_setup, django_db_blocker) -> Iterator[Platform]:
     from django.conf import settings
 
     if not settings.REDIS_AVAILABLE:
         pytest.skip("the platform's workers need Redis")
-    # A platform per test: each test's teardown flushes the database, beat's schedule rows (the
-    # reaper's) included, and a beat started after the flush writes them again.
     upstream, upstream_url = _start_upstream()
     queue = f"codex-test-run-sh-{uuid.uuid4().hex[:8]}"
     with django_db_blocker.unblock():
@@ -159,15 +160,15 @@ def test_make_run_holds_50_concurrent_chats_in_progress_at_once(alice, platform)
     chats = asyncio.run(_chats(platform.url, bearer_for(alice), CHATS))
 
     assert all(chat.kinds[-1] == "done" and chat.tokens == TOKENS for chat in chats), platform.tail()
+    # Each chat's time to first token, from its own request's send.
     first_tokens = [chat.first_token - chat.started for chat in chats]
-    spread = max(chat.first_token for chat in chats) - min(chat.first_token for chat in chats)
-    print(f"\n{CHATS} chats: TTFT {min(first_tokens):.2f}-{max(first_tokens):.2f} s, spread {spread:.2f} s")
-    # Every chat had its first token before any chat had its last: all 50 were in progress at once.
-    # Two runs at a time (the old prefork pool) would spread first tokens over 24 answers (~240 s),
-    # and any pool of 25 or fewer over at least one whole answer.
-    assert max(chat.first_token for chat in chats) < min(chat.ended for chat in chats)
-    assert spread < ANSWER_SECONDS
+    spread = max(first_tokens) - min(first_tokens)
+    print(f"\n{CHATS} chats: TTFT {min(first_tokens):.2f}-{max(first_tokens):.2f} s, spread {spread:.2f} s, "
+          f"load {os.getloadavg()[0]:.1f}")
     assert all(chat.kinds[0] == "status" for chat in chats)
+    # Every chat had its first token before any chat had its last: all 50 were in progress at once.
+    assert max(chat.first_token for chat in chats) < min(chat.ended for chat in chats)
+    assert spread <= TTFT_SPREAD_SECONDS, f"TTFT spread {spread:.2f} s over {CHATS} chats"
 
 
 def test_a_killed_run_worker_fails_its_run_ends_the_stream_and_the_thread_goes_on(alice, platform):
