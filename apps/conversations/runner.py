@@ -12,7 +12,6 @@ import functools
 import json
 import logging
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -414,9 +413,6 @@ def warm_up() -> None:
     """
     from apps.knowledge import selectors  # noqa: F401 (the runtime imports it on a run's first retrieval)
     from apps.tools.registry import all_tools
-
-    if os.environ.get("RUN_SWITCH_INTERVAL"):
-        sys.setswitchinterval(float(os.environ["RUN_SWITCH_INTERVAL"]))
 
     all_tools()
     asyncio.run_coroutine_threadsafe(_warm_loop(), run_loop()).result()
