@@ -211,7 +211,8 @@ async def read_started_elsewhere(session: aiohttp.ClientSession, start_base: str
     last = None
     headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
     try:
-        async with session.post(f"{start_base}/api/agent/initiate", json={"text": prompt}, headers=headers) as response:
+        async with session.post(f"{start_base}/api/agent/initiate", json={"text": prompt},
+                                headers={**headers, "Accept": "application/json"}) as response:
             if response.status != 200:
                 result.error = f"initiate HTTP {response.status}"
                 return result
@@ -286,33 +287,39 @@ def rss(processes: list[psutil.Process]) -> int:
 
 
 async def level(concurrency: int, *, route: str, model: str, upstream: str, platform: str | list[str], token: str,
-                servers: list[psutil.Process], timeout_seconds: float = 300) -> dict[str, Any]:
+                servers: list[psutil.Process], timeout_seconds: float = 300, rounds: int = 1) -> dict[str, Any]:
     """``platform``: one base URL, or several (daphnes) that take the streams in turn. Route
-    ``cross``: each run is started on one daphne and streamed from the next one."""
+    ``cross``: each run is started on one daphne and streamed from the next one. ``rounds``:
+    the level's streams this many times in turn (CPU is counted in 10 ms ticks per process,
+    too coarse for one stream)."""
     bases = [platform] if isinstance(platform, str) else platform
     connector = aiohttp.TCPConnector(limit=0, force_close=True)
     timeout = aiohttp.ClientTimeout(total=timeout_seconds, sock_read=60)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         direct_started = time.perf_counter()
-        direct = await asyncio.gather(*[read_upstream(session, upstream, f"q{i}") for i in range(concurrency)])
+        direct = []
+        for _ in range(rounds):
+            direct += await asyncio.gather(*[read_upstream(session, upstream, f"q{i}") for i in range(concurrency)])
         direct_wall = time.perf_counter() - direct_started
         idle_rss = rss(servers)
         peak_rss = idle_rss
         cpu_before = cpu_seconds(servers)
         started = time.perf_counter()
-        tasks = [
-            asyncio.ensure_future(
-                read_started_elsewhere(session, bases[i % len(bases)], bases[(i + 1) % len(bases)], token, f"q{i}")
-                if route == "cross"
-                else read_platform(session, bases[i % len(bases)], token, f"q{i}", route=route, model=model)
-            )
-            for i in range(concurrency)
-        ]
-        while not all(task.done() for task in tasks):
-            await asyncio.sleep(0.25 if concurrency > 200 else 0.05)
-            peak_rss = max(peak_rss, rss(servers))
+        relayed = []
+        for _ in range(rounds):
+            tasks = [
+                asyncio.ensure_future(
+                    read_started_elsewhere(session, bases[i % len(bases)], bases[(i + 1) % len(bases)], token, f"q{i}")
+                    if route == "cross"
+                    else read_platform(session, bases[i % len(bases)], token, f"q{i}", route=route, model=model)
+                )
+                for i in range(concurrency)
+            ]
+            while not all(task.done() for task in tasks):
+                await asyncio.sleep(0.25 if concurrency > 200 else 0.05)
+                peak_rss = max(peak_rss, rss(servers))
+            relayed += [task.result() for task in tasks]
         wall = time.perf_counter() - started
-        relayed = [task.result() for task in tasks]
         cpu_after = cpu_seconds(servers)
     direct_ttft = [r.ttft for r in direct if r.ttft is not None]
     relayed_ttft = [r.ttft for r in relayed if r.ttft is not None]
@@ -327,14 +334,15 @@ async def level(concurrency: int, *, route: str, model: str, upstream: str, plat
         "ttft_direct_p50_ms": p50(direct_ttft) * 1000,
         "ttft_platform_p50_ms": p50(relayed_ttft) * 1000,
         "ttft_platform_p95_ms": p95(relayed_ttft) * 1000,
-        "ttft_spread_ms": (max(relayed_ttft) - min(relayed_ttft)) * 1000 if relayed_ttft else float("nan"),
+        "ttft_spread_ms": (max(relayed_ttft) - min(relayed_ttft)) * 1000 if relayed_ttft and rounds == 1 else float("nan"),
         "gap_direct_p50_ms": p50(direct_gap) * 1000,
         "gap_platform_p50_ms": p50(relayed_gap) * 1000,
         "gap_platform_p95_ms": p95(relayed_gap) * 1000,
         "rate_ratio": rate(relayed) / rate(direct) if direct else float("nan"),
-        "cpu_ms_per_request": (cpu_after - cpu_before) * 1000 / concurrency,
+        "cpu_ms_per_request": (cpu_after - cpu_before) * 1000 / len(relayed),
         "rss_peak_mib": peak_rss / 2**20,
         "daphnes": len(bases),
+        "rounds": rounds,
         "wall_s": wall,
         "tokens_per_s": sum(r.tokens for r in relayed) / wall,
         "direct_tokens_per_s": sum(r.tokens for r in direct) / direct_wall,
@@ -347,7 +355,8 @@ def print_level(row: dict[str, Any]) -> None:
     path = {"chat": "/chat/stream", "v1": "/v1/chat/completions",
             "cross": "004 initiate on one daphne, /api/agent-run/<id>/stream on the other"}[row["route"]]
     where = f" across {row['daphnes']} daphnes" if row["daphnes"] > 1 else ""
-    print(f"\n== {row['concurrency']} concurrent stream(s) on {path}{where} ==")
+    rounds = f", {row['rounds']} in turn" if row["rounds"] > 1 else ""
+    print(f"\n== {row['concurrency']} concurrent stream(s) on {path}{where}{rounds} ==")
     print(f"  errors (platform / direct)     {row['errors']} / {row['direct_errors']} {row['error_samples'] or ''}")
     print(f"  TTFT p50 direct / platform     {row['ttft_direct_p50_ms']:.1f} ms / {row['ttft_platform_p50_ms']:.1f} ms "
           f"(p95 {row['ttft_platform_p95_ms']:.1f} ms, spread {row['ttft_spread_ms']:.0f} ms)")
@@ -402,24 +411,23 @@ def start_second_instance(env: dict[str, str]) -> tuple[list[subprocess.Popen], 
     their own, on the same database, Redis and queues as the first ``make run``."""
     port = free_port()
     second = {**env, "CODEX_INSTANCE_ID": "bench-b"}
+    log = tempfile.TemporaryFile()
     processes = [
         subprocess.Popen([PYTHON, "-m", "codex.launcher", "exec", role, "127.0.0.1", str(port)], cwd=ROOT, env=second,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         for role in ("web", "runs")
     ]
     from codex import launcher
 
-    os.environ["CODEX_INSTANCE_ID"] = "bench-b"
-    try:
-        worker = launcher.node_name("runs")
-    finally:
-        del os.environ["CODEX_INSTANCE_ID"]
+    # The name launcher.node_name gives the worker in its own environment (its queue, its instance id).
+    worker = f"{env['CELERY_RUN_QUEUE']}@{socket.gethostname()}-{second['CODEX_INSTANCE_ID']}"
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 300
     while not launcher.is_ready(url=url, workers=[worker]):
         if time.monotonic() > deadline or any(process.poll() is not None for process in processes):
             stop(processes)
-            raise RuntimeError("the second daphne and run worker did not get ready")
+            log.seek(0)
+            raise RuntimeError(f"the second daphne and run worker did not get ready:\n{log.read().decode()[-3000:]}")
         time.sleep(0.5)
     return processes, url
 
@@ -436,6 +444,7 @@ def main() -> None:
     parser.add_argument("--open-streams", type=int, default=1000,
                         help="streams held open on a slow upstream, on a platform of their own; 0 skips it")
     parser.add_argument("--open-seconds", type=float, default=60.0, help="how long each slow answer lasts")
+    parser.add_argument("--single-rounds", type=int, default=20, help="streams the 1-stream level runs in turn")
     parser.add_argument("--logs", default="", help="file to keep the platform's output in (default: discarded)")
     args = parser.parse_args()
 
@@ -499,7 +508,8 @@ def main() -> None:
         single: dict[tuple[int, str], dict[str, Any]] = {}
         for concurrency in [int(value) for value in args.levels.split(",") if value]:
             for route in routes:
-                single[concurrency, route] = row = run_level(concurrency, route, platform)
+                single[concurrency, route] = row = run_level(concurrency, route, platform,
+                                                             rounds=args.single_rounds if concurrency == 1 else 1)
                 print_level(row)
                 print(f"  load average                   {os.getloadavg()[0]:.1f}", flush=True)
 

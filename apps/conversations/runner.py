@@ -211,6 +211,14 @@ def _heartbeat(run_ids: list[str]) -> None:
     AgentRun.objects.filter(pk__in=run_ids, status=AgentRun.Status.RUNNING).update(heartbeat_at=timezone.now())
 
 
+#: Runs this process has claimed and not yet finished (from the claim on, before their coroutine
+#: starts): their heartbeats come from here, and this process's sweep never takes them for dead.
+live_runs: set[str] = set()
+#: Heartbeats have a thread of their own: queued behind a burst of run starts on the database
+#: threads, they came late enough for the reaper to fail live runs (1 000 runs started at once).
+_heartbeat_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="run-heartbeat")
+
+
 class _RunWatch:
     """One task per event loop watches every run on it: stop keys and heartbeats, one round trip each.
 
@@ -245,10 +253,9 @@ class _RunWatch:
                     signal.stopped = signal.stopped or flag
             if time.monotonic() - self.last_heartbeat >= settings.RUN_HEARTBEAT_SECONDS:
                 self.last_heartbeat = time.monotonic()
+                alive = sorted(live_runs | {signal.run_id for signal in signals})
                 try:
-                    await asyncio.wrap_future(
-                        _db_pool.submit(_on_db_thread, _heartbeat, {"run_ids": [signal.run_id for signal in signals]})
-                    )
+                    await asyncio.wrap_future(_heartbeat_pool.submit(_on_db_thread, _heartbeat, {"run_ids": alive}))
                 except Exception:
                     logger.warning("run heartbeat failed; retrying", exc_info=True)
 
@@ -353,10 +360,11 @@ def on_run_loop(coroutine: Any) -> Any:
 _sweeps: dict[asyncio.AbstractEventLoop, Future] = {}
 
 
-async def _sweep_forever(reap: Callable[[], list[str]]) -> None:
+async def _sweep_forever(reap: Callable[..., list[str]]) -> None:
     while True:
         try:
-            reaped = await asyncio.wrap_future(_db_pool.submit(_on_db_thread, reap, {}))
+            # Not the runs this process holds: they are alive whatever their heartbeat says.
+            reaped = await asyncio.wrap_future(_heartbeat_pool.submit(_on_db_thread, reap, {"keep": set(live_runs)}))
         except Exception:
             logger.warning("stale-run sweep failed; retrying", exc_info=True)
         else:
@@ -365,7 +373,7 @@ async def _sweep_forever(reap: Callable[[], list[str]]) -> None:
         await asyncio.sleep(settings.RUN_REAP_EVERY_SECONDS)
 
 
-def start_stale_sweep(reap: Callable[[], list[str]]) -> Future:
+def start_stale_sweep(reap: Callable[..., list[str]]) -> Future:
     """Run ``reap`` (the reaper, ``services.runs_reap_stale``) now and every RUN_REAP_EVERY_SECONDS
     on this process's run loop, until the process ends.
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -330,11 +331,19 @@ def run_execute(*, run_id: str) -> None:
     The database is touched only on the runner's few database threads, never while
     holding a connection for the length of the run.
     """
-    begun = runner.in_db(_run_begin, run_id=run_id)
+    runner.live_runs.add(str(run_id))  # from the claim on (inside the trip), its heartbeats are ours
+    try:
+        begun = runner.in_db(_run_begin, run_id=run_id)
+        if begun.run is None:
+            logger.info("run %s is not queued; nothing to do", run_id)
+            return
+        _run_drive(begun)
+    finally:
+        runner.live_runs.discard(str(run_id))
+
+
+def _run_drive(begun: _Begun) -> None:
     run = begun.run
-    if run is None:
-        logger.info("run %s is not queued; nothing to do", run_id)
-        return
     _announce(run)
     recorder = runner.RunRecorder(str(run.pk), kept=[runner.queued_event(run)])
     outcome = runner.Outcome()
@@ -416,16 +425,20 @@ def _run_close(*, run: AgentRun, outcome: runner.Outcome, event_count: int) -> N
 REAPED_ERROR = "The worker running this answer stopped before it finished; send the message again."
 
 
-def runs_reap_stale() -> list[str]:
+def runs_reap_stale(*, keep: Collection[str] = ()) -> list[str]:
     """Fail every running run whose heartbeat stopped: its worker died (an OOM kill, a lost machine).
 
     Each gets an ``error`` and an ``end`` event after the last one it kept, so every stream
     of it ends, and its thread takes new messages. What it had answered is kept as the
     assistant message. Safe to run concurrently: each run is taken under a row lock.
+    ``keep``: runs the caller knows are alive (a run worker's own runs in progress).
     """
     cutoff = timezone.now() - timedelta(seconds=settings.RUN_STALE_SECONDS)
     stale = AgentRun.objects.filter(_stale(cutoff)).values_list("pk", flat=True)
-    return [str(run_id) for run_id in list(stale) if _run_reap(run_id=str(run_id), cutoff=cutoff)]
+    return [
+        str(run_id) for run_id in list(stale)
+        if str(run_id) not in keep and _run_reap(run_id=str(run_id), cutoff=cutoff)
+    ]
 
 
 def _stale(cutoff: datetime) -> Q:
