@@ -211,7 +211,7 @@ async def read_started_elsewhere(session: aiohttp.ClientSession, start_base: str
     last = None
     headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
     try:
-        async with session.post(f"{start_base}/api/agent/initiate", json={"text": prompt},
+        async with session.post(f"{start_base}/api/agent/initiate", json={"prompt": prompt},
                                 headers={**headers, "Accept": "application/json"}) as response:
             if response.status != 200:
                 result.error = f"initiate HTTP {response.status}"
@@ -435,7 +435,7 @@ def start_second_instance(env: dict[str, str]) -> tuple[list[subprocess.Popen], 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--levels", default="1,50,200")
-    parser.add_argument("--routes", default="chat,v1", help="chat (/chat/stream), v1 (/v1/chat/completions)")
+    parser.add_argument("--routes", default="chat,v1", help="chat (/chat/stream), v1 (/v1/chat/completions); cross alone runs only the scale-out's cross pass")
     parser.add_argument("--tokens", type=int, default=64, help="tokens per upstream answer")
     parser.add_argument("--delay", type=float, default=0.02, help="seconds between upstream tokens")
     parser.add_argument("--first-delay", type=float, default=0.05, help="seconds before the upstream's headers")
@@ -507,7 +507,7 @@ def main() -> None:
               flush=True)
         single: dict[tuple[int, str], dict[str, Any]] = {}
         for concurrency in [int(value) for value in args.levels.split(",") if value]:
-            for route in routes:
+            for route in [route for route in routes if route != "cross"]:
                 single[concurrency, route] = row = run_level(concurrency, route, platform,
                                                              rounds=args.single_rounds if concurrency == 1 else 1)
                 print_level(row)
@@ -519,7 +519,7 @@ def main() -> None:
             servers.extend(psutil.Process(process.pid) for process in second)
             print(f"\nscale-out: a second daphne ({platform_b}) and a second run worker, load {os.getloadavg()[0]:.1f}",
                   flush=True)
-            for route in [*routes, "cross"]:
+            for route in [*(route for route in routes if route != "cross"), "cross"]:
                 row = run_level(args.scale_out, route, [platform, platform_b])
                 print_level(row)
                 alone = single.get((args.scale_out, route))
@@ -547,7 +547,7 @@ def main() -> None:
             print(f"\nopen streams: {args.open_streams} answers of {args.open_seconds:.0f} s ({args.tokens} tokens "
                   f"{delay:.2f} s apart), RUN_WORKER_CONCURRENCY={open_env['RUN_WORKER_CONCURRENCY']}, "
                   f"idle RSS {rss(servers) / 2**20:.0f} MiB, load {os.getloadavg()[0]:.1f}", flush=True)
-            for route in routes:
+            for route in [route for route in routes if route != "cross"]:
                 print_level(run_level(args.open_streams, route, platform, timeout_seconds=args.open_seconds * 4 + 120))
                 print(f"  load average                   {os.getloadavg()[0]:.1f}", flush=True)
     finally:
