@@ -10,7 +10,11 @@ from channels.routing import ProtocolTypeRouter  # noqa: E402  (Django must be s
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from apps.core.jobs import discover_tasks  # noqa: E402
 from apps.sandboxes.proxy import with_previews  # noqa: E402
+
+# Every task module now, before the first request: the first chats of a burst must not wait for it.
+discover_tasks()
 
 # Only requests under STATIC_URL reach the static handler; everything else goes straight to Django.
 http_application = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
