@@ -13,13 +13,24 @@ measures, at each concurrency level and on each route, in the same run:
 
 and prints time to first token (TTFT) and inter-token delay as added milliseconds and
 ratios, the relayed token rate against the upstream's, CPU per streamed request (psutil,
-summed over every platform process) and the platform's total RSS.
+summed over every platform process), the platform's total RSS and the aggregate throughput.
+
+Then two more levels, each on both routes:
+
+* scale-out (``--scale-out 200``): a second daphne and a second run worker, started with the
+  launcher's own command lines as docs/scaling.md says, take the streams in turn with the first
+  pair; a third pass starts each run on one daphne (004 ``POST /api/agent/initiate``) and streams
+  it from the other (``GET /api/agent-run/<id>/stream``); throughput against the single pair.
+* open streams (``--open-streams 1000``): a fresh ``scripts/run.sh`` whose default model is a
+  slow upstream (answers lasting ``--open-seconds`` 60), with ``RUN_WORKER_CONCURRENCY`` raised
+  to the level so every stream is a run in progress; errors and total RSS.
 
     .venv/bin/python bench/stream_relay.py [--levels 1,50,200] [--routes chat,v1] [--tokens 64]
-        [--delay 0.02] [--first-delay 0.05]
+        [--delay 0.02] [--first-delay 0.05] [--scale-out 200] [--open-streams 1000] [--open-seconds 60]
 
 Targets (issue 7): 1 stream adds <= 10 ms TTFT p50; 200 concurrent add <= 500 ms p50 with 0
-errors and >= 95 % of the token rate; <= 10 ms CPU per streamed 64-token request.
+errors and >= 95 % of the token rate; <= 10 ms CPU per streamed 64-token request; 1,000 open
+streams with 0 errors and < 1.5 GiB RSS; scale-out shown against a single process.
 """
 from __future__ import annotations
 
@@ -191,6 +202,50 @@ async def read_platform(session: aiohttp.ClientSession, base: str, token: str, p
     return result
 
 
+async def read_started_elsewhere(session: aiohttp.ClientSession, start_base: str, stream_base: str, token: str,
+                                 prompt: str) -> StreamResult:
+    """A run started on one daphne (004 ``POST /api/agent/initiate``) and streamed from another
+    (``GET /api/agent-run/<id>/stream``): any daphne streams any run, through Redis."""
+    result = StreamResult()
+    started = time.perf_counter()
+    last = None
+    headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
+    try:
+        async with session.post(f"{start_base}/api/agent/initiate", json={"prompt": prompt},
+                                headers={**headers, "Accept": "application/json"}) as response:
+            if response.status != 200:
+                result.error = f"initiate HTTP {response.status}"
+                return result
+            run_id = (await response.json())["agent_run_id"]
+        async with session.get(f"{stream_base}/api/agent-run/{run_id}/stream", headers=headers) as response:
+            if response.status != 200:
+                result.error = f"stream HTTP {response.status}"
+                return result
+            async for raw in response.content:
+                line = raw.decode().strip()
+                if not line.startswith("data:"):
+                    continue
+                frame = json.loads(line[5:])
+                if frame.get("type") == "content" and frame.get("content"):
+                    now = time.perf_counter()
+                    if last is None:
+                        result.ttft = now - started
+                    else:
+                        result.gaps.append(now - last)
+                    last = now
+                    result.tokens += 1
+                elif frame.get("type") == "status" and frame.get("status") in ("completed", "failed", "stopped"):
+                    if frame["status"] != "completed":
+                        result.error = f"run {frame['status']}"
+                    break
+            else:
+                result.error = result.error or "stream ended before its last frame"
+    except Exception as exc:
+        result.error = repr(exc)
+    result.duration = time.perf_counter() - started
+    return result
+
+
 def p50(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
@@ -231,21 +286,40 @@ def rss(processes: list[psutil.Process]) -> int:
     return total
 
 
-async def level(concurrency: int, *, route: str, model: str, upstream: str, platform: str, token: str,
-                servers: list[psutil.Process]) -> dict[str, Any]:
+async def level(concurrency: int, *, route: str, model: str, upstream: str, platform: str | list[str], token: str,
+                servers: list[psutil.Process], timeout_seconds: float = 300, rounds: int = 1) -> dict[str, Any]:
+    """``platform``: one base URL, or several (daphnes) that take the streams in turn. Route
+    ``cross``: each run is started on one daphne and streamed from the next one. ``rounds``:
+    the level's streams this many times in turn (CPU is counted in 10 ms ticks per process,
+    too coarse for one stream)."""
+    bases = [platform] if isinstance(platform, str) else platform
     connector = aiohttp.TCPConnector(limit=0, force_close=True)
-    timeout = aiohttp.ClientTimeout(total=300, sock_read=60)
+    timeout = aiohttp.ClientTimeout(total=timeout_seconds, sock_read=60)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        direct = await asyncio.gather(*[read_upstream(session, upstream, f"q{i}") for i in range(concurrency)])
+        direct_started = time.perf_counter()
+        direct = []
+        for _ in range(rounds):
+            direct += await asyncio.gather(*[read_upstream(session, upstream, f"q{i}") for i in range(concurrency)])
+        direct_wall = time.perf_counter() - direct_started
         idle_rss = rss(servers)
         peak_rss = idle_rss
         cpu_before = cpu_seconds(servers)
-        tasks = [asyncio.ensure_future(read_platform(session, platform, token, f"q{i}", route=route, model=model))
-                 for i in range(concurrency)]
-        while not all(task.done() for task in tasks):
-            await asyncio.sleep(0.05)
-            peak_rss = max(peak_rss, rss(servers))
-        relayed = [task.result() for task in tasks]
+        started = time.perf_counter()
+        relayed = []
+        for _ in range(rounds):
+            tasks = [
+                asyncio.ensure_future(
+                    read_started_elsewhere(session, bases[i % len(bases)], bases[(i + 1) % len(bases)], token, f"q{i}")
+                    if route == "cross"
+                    else read_platform(session, bases[i % len(bases)], token, f"q{i}", route=route, model=model)
+                )
+                for i in range(concurrency)
+            ]
+            while not all(task.done() for task in tasks):
+                await asyncio.sleep(0.25 if concurrency > 200 else 0.05)
+                peak_rss = max(peak_rss, rss(servers))
+            relayed += [task.result() for task in tasks]
+        wall = time.perf_counter() - started
         cpu_after = cpu_seconds(servers)
     direct_ttft = [r.ttft for r in direct if r.ttft is not None]
     relayed_ttft = [r.ttft for r in relayed if r.ttft is not None]
@@ -260,21 +334,29 @@ async def level(concurrency: int, *, route: str, model: str, upstream: str, plat
         "ttft_direct_p50_ms": p50(direct_ttft) * 1000,
         "ttft_platform_p50_ms": p50(relayed_ttft) * 1000,
         "ttft_platform_p95_ms": p95(relayed_ttft) * 1000,
-        "ttft_spread_ms": (max(relayed_ttft) - min(relayed_ttft)) * 1000 if relayed_ttft else float("nan"),
+        "ttft_spread_ms": (max(relayed_ttft) - min(relayed_ttft)) * 1000 if relayed_ttft and rounds == 1 else float("nan"),
         "gap_direct_p50_ms": p50(direct_gap) * 1000,
         "gap_platform_p50_ms": p50(relayed_gap) * 1000,
         "gap_platform_p95_ms": p95(relayed_gap) * 1000,
         "rate_ratio": rate(relayed) / rate(direct) if direct else float("nan"),
-        "cpu_ms_per_request": (cpu_after - cpu_before) * 1000 / concurrency,
+        "cpu_ms_per_request": (cpu_after - cpu_before) * 1000 / len(relayed),
         "rss_peak_mib": peak_rss / 2**20,
+        "daphnes": len(bases),
+        "rounds": rounds,
+        "wall_s": wall,
+        "tokens_per_s": sum(r.tokens for r in relayed) / wall,
+        "direct_tokens_per_s": sum(r.tokens for r in direct) / direct_wall,
     }
 
 
 def print_level(row: dict[str, Any]) -> None:
     added_ttft = row["ttft_platform_p50_ms"] - row["ttft_direct_p50_ms"]
     added_gap = row["gap_platform_p50_ms"] - row["gap_direct_p50_ms"]
-    path = "/chat/stream" if row["route"] == "chat" else "/v1/chat/completions"
-    print(f"\n== {row['concurrency']} concurrent stream(s) on {path} ==")
+    path = {"chat": "/chat/stream", "v1": "/v1/chat/completions",
+            "cross": "004 initiate on one daphne, /api/agent-run/<id>/stream on the other"}[row["route"]]
+    where = f" across {row['daphnes']} daphnes" if row["daphnes"] > 1 else ""
+    rounds = f", {row['rounds']} in turn" if row["rounds"] > 1 else ""
+    print(f"\n== {row['concurrency']} concurrent stream(s) on {path}{where}{rounds} ==")
     print(f"  errors (platform / direct)     {row['errors']} / {row['direct_errors']} {row['error_samples'] or ''}")
     print(f"  TTFT p50 direct / platform     {row['ttft_direct_p50_ms']:.1f} ms / {row['ttft_platform_p50_ms']:.1f} ms "
           f"(p95 {row['ttft_platform_p95_ms']:.1f} ms, spread {row['ttft_spread_ms']:.0f} ms)")
@@ -283,7 +365,9 @@ def print_level(row: dict[str, Any]) -> None:
           f"(added {added_gap:+.2f} ms, platform p95 {row['gap_platform_p95_ms']:.2f} ms)")
     print(f"  relayed token rate             {row['rate_ratio'] * 100:.1f} % of upstream")
     print(f"  CPU per streamed request       {row['cpu_ms_per_request']:.1f} ms (every platform process)")
-    print(f"  platform RSS (peak)            {row['rss_peak_mib']:.0f} MiB (every platform process)", flush=True)
+    print(f"  platform RSS (peak)            {row['rss_peak_mib']:.0f} MiB (every platform process)")
+    print(f"  aggregate throughput           {row['tokens_per_s']:.0f} tokens/s relayed in {row['wall_s']:.1f} s "
+          f"(direct: {row['direct_tokens_per_s']:.0f} tokens/s)", flush=True)
 
 
 def start_platform(env: dict[str, str], port: int) -> tuple[subprocess.Popen, Any]:
@@ -301,13 +385,66 @@ def start_platform(env: dict[str, str], port: int) -> tuple[subprocess.Popen, An
         time.sleep(0.1)
 
 
+def start_upstream(env: dict[str, str], tokens: int, delay: float, first_delay: float) -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen([PYTHON, "-c", UPSTREAM, str(tokens), str(delay), str(first_delay)],
+                               cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    return process, f"http://127.0.0.1:{process.stdout.readline().strip()}/v1"
+
+
+def stop(children: list[subprocess.Popen]) -> None:
+    for child in reversed(children):
+        if child.poll() is None:
+            try:
+                os.killpg(child.pid, signal.SIGTERM)  # a platform's whole process group
+            except (ProcessLookupError, PermissionError):
+                child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+def start_second_instance(env: dict[str, str]) -> tuple[list[subprocess.Popen], str]:
+    """A second daphne and a second run worker, each started as docs/scaling.md says: the
+    launcher's own command lines (``python -m codex.launcher exec ROLE``), with an instance id of
+    their own, on the same database, Redis and queues as the first ``make run``."""
+    port = free_port()
+    second = {**env, "CODEX_INSTANCE_ID": "bench-b"}
+    log = tempfile.TemporaryFile()
+    processes = [
+        subprocess.Popen([PYTHON, "-m", "codex.launcher", "exec", role, "127.0.0.1", str(port)], cwd=ROOT, env=second,
+                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        for role in ("web", "runs")
+    ]
+    from codex import launcher
+
+    # The name launcher.node_name gives the worker in its own environment (its queue, its instance id).
+    worker = f"{env['CELERY_RUN_QUEUE']}@{socket.gethostname()}-{second['CODEX_INSTANCE_ID']}"
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while not launcher.is_ready(url=url, workers=[worker]):
+        if time.monotonic() > deadline or any(process.poll() is not None for process in processes):
+            stop(processes)
+            log.seek(0)
+            raise RuntimeError(f"the second daphne and run worker did not get ready:\n{log.read().decode()[-3000:]}")
+        time.sleep(0.5)
+    return processes, url
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--levels", default="1,50,200")
-    parser.add_argument("--routes", default="chat,v1", help="chat (/chat/stream), v1 (/v1/chat/completions)")
+    parser.add_argument("--routes", default="chat,v1", help="chat (/chat/stream), v1 (/v1/chat/completions); cross alone runs only the scale-out's cross pass")
     parser.add_argument("--tokens", type=int, default=64, help="tokens per upstream answer")
     parser.add_argument("--delay", type=float, default=0.02, help="seconds between upstream tokens")
     parser.add_argument("--first-delay", type=float, default=0.05, help="seconds before the upstream's headers")
+    parser.add_argument("--scale-out", type=int, default=200,
+                        help="streams for the scale-out level (two daphnes, two run workers); 0 skips it")
+    parser.add_argument("--open-streams", type=int, default=1000,
+                        help="streams held open on a slow upstream, on a platform of their own; 0 skips it")
+    parser.add_argument("--open-seconds", type=float, default=60.0, help="how long each slow answer lasts")
+    parser.add_argument("--single-rounds", type=int, default=20, help="streams the 1-stream level runs in turn")
     parser.add_argument("--logs", default="", help="file to keep the platform's output in (default: discarded)")
     args = parser.parse_args()
 
@@ -321,10 +458,8 @@ def main() -> None:
     children: list[subprocess.Popen] = []
     output = None
     try:
-        upstream_proc = subprocess.Popen([PYTHON, "-c", UPSTREAM, str(args.tokens), str(args.delay), str(args.first_delay)],
-                                         cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        upstream_proc, upstream = start_upstream(env, args.tokens, args.delay, args.first_delay)
         children.append(upstream_proc)
-        upstream = f"http://127.0.0.1:{upstream_proc.stdout.readline().strip()}/v1"
         env.update({"LLM_BASE_URL": upstream, "LLM_API_KEY": "sk-bench", "LLM_MODEL": "fake-model"})
         port = free_port()
         started = time.monotonic()
@@ -357,30 +492,66 @@ def main() -> None:
         print(f"idle CPU (every platform process): {idle_rate * 1000:.1f} ms per second; "
               f"RSS {rss(servers) / 2**20:.0f} MiB", flush=True)
         routes = args.routes.split(",")
+
+        def run_level(concurrency: int, route: str, bases: str | list[str], **kwargs: Any) -> dict[str, Any]:
+            return asyncio.run(level(concurrency, route=route, model=str(agent.pk), upstream=upstream,
+                                     platform=bases, token=token, servers=servers, **kwargs))
+
         # Cold start: the very first run after the ready line, against the tenth.
-        first = asyncio.run(level(1, route="chat", model=str(agent.pk), upstream=upstream, platform=platform,
-                                  token=token, servers=servers))
+        first = run_level(1, "chat", platform)
         for _ in range(8):
-            asyncio.run(level(1, route="chat", model=str(agent.pk), upstream=upstream, platform=platform,
-                              token=token, servers=servers))
-        tenth = asyncio.run(level(1, route="chat", model=str(agent.pk), upstream=upstream, platform=platform,
-                                  token=token, servers=servers))
+            run_level(1, "chat", platform)
+        tenth = run_level(1, "chat", platform)
         print(f"cold start: first run after the ready line TTFT {first['ttft_platform_p50_ms']:.0f} ms, "
               f"tenth {tenth['ttft_platform_p50_ms']:.0f} ms (x{first['ttft_platform_p50_ms'] / tenth['ttft_platform_p50_ms']:.2f})",
               flush=True)
-        for concurrency in [int(value) for value in args.levels.split(",")]:
-            for route in routes:
-                print_level(asyncio.run(level(concurrency, route=route, model=str(agent.pk), upstream=upstream,
-                                              platform=platform, token=token, servers=servers)))
+        single: dict[tuple[int, str], dict[str, Any]] = {}
+        for concurrency in [int(value) for value in args.levels.split(",") if value]:
+            for route in [route for route in routes if route != "cross"]:
+                single[concurrency, route] = row = run_level(concurrency, route, platform,
+                                                             rounds=args.single_rounds if concurrency == 1 else 1)
+                print_level(row)
+                print(f"  load average                   {os.getloadavg()[0]:.1f}", flush=True)
+
+        if args.scale_out:
+            second, platform_b = start_second_instance(env)
+            children.extend(second)
+            servers.extend(psutil.Process(process.pid) for process in second)
+            print(f"\nscale-out: a second daphne ({platform_b}) and a second run worker, load {os.getloadavg()[0]:.1f}",
+                  flush=True)
+            for route in [*(route for route in routes if route != "cross"), "cross"]:
+                row = run_level(args.scale_out, route, [platform, platform_b])
+                print_level(row)
+                alone = single.get((args.scale_out, route))
+                if alone:
+                    print(f"  throughput against one daphne + one run worker: x{row['tokens_per_s'] / alone['tokens_per_s']:.2f} "
+                          f"({alone['tokens_per_s']:.0f} tokens/s)", flush=True)
+            stop(second)
+            for process in second:
+                children.remove(process)
+            del servers[1:]
+
+        if args.open_streams:
+            # A platform of its own: the slow upstream is its default model, and its run worker takes
+            # every stream at once (RUN_WORKER_CONCURRENCY, the documented knob, raised to the level).
+            stop([launcher])
+            children.remove(launcher)
+            delay = args.open_seconds / args.tokens
+            slow_proc, slow = start_upstream(env, args.tokens, delay, args.first_delay)
+            children.append(slow_proc)
+            open_env = {**env, "LLM_BASE_URL": slow, "RUN_WORKER_CONCURRENCY": str(max(args.open_streams, 200))}
+            launcher, output = start_platform(open_env, port)
+            children.append(launcher)
+            servers[:] = [psutil.Process(launcher.pid)]
+            upstream = slow
+            print(f"\nopen streams: {args.open_streams} answers of {args.open_seconds:.0f} s ({args.tokens} tokens "
+                  f"{delay:.2f} s apart), RUN_WORKER_CONCURRENCY={open_env['RUN_WORKER_CONCURRENCY']}, "
+                  f"idle RSS {rss(servers) / 2**20:.0f} MiB, load {os.getloadavg()[0]:.1f}", flush=True)
+            for route in [route for route in routes if route != "cross"]:
+                print_level(run_level(args.open_streams, route, platform, timeout_seconds=args.open_seconds * 4 + 120))
+                print(f"  load average                   {os.getloadavg()[0]:.1f}", flush=True)
     finally:
-        for child in reversed(children):
-            if child.poll() is None:
-                os.killpg(child.pid, signal.SIGTERM) if child is not children[0] else child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        stop(children)
         if args.logs and output is not None:
             output.seek(0)
             Path(args.logs).write_bytes(output.read())

@@ -12,9 +12,13 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 
 from apps.conversations.mcp import agent_mcp  # noqa: E402
 from apps.core.api.asgi import database_guard  # noqa: E402
+from apps.core.jobs import discover_tasks  # noqa: E402
 from apps.sandboxes.mcp import sandbox_mcp  # noqa: E402
 from apps.sandboxes.proxy import with_previews  # noqa: E402
 from apps.tools.mcp.serving import with_mcp  # noqa: E402
+
+# Every task module now, before the first request: the first chats of a burst must not wait for it.
+discover_tasks()
 
 # Only requests under STATIC_URL reach the static handler; everything else goes straight to Django.
 http_application = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app

@@ -44,14 +44,19 @@ def node_name(role: str) -> str:
     """The worker's Celery node name (``-n``), which the ready check pings."""
     settings = _settings()
     queue = settings.CELERY_RUN_QUEUE if role == "runs" else settings.CELERY_TASK_DEFAULT_QUEUE
-    return f"{queue}@{socket.gethostname()}"
+    # A second worker of a role on one machine (docs/scaling.md) needs a name of its own.
+    instance = os.environ.get("CODEX_INSTANCE_ID", "")
+    return f"{queue}@{socket.gethostname()}{'-' + instance if instance else ''}"
 
 
 def command(role: str, *, host: str = "127.0.0.1", port: int = 8000, python: str = sys.executable) -> list[str]:
     settings = _settings()
     log_level = os.environ.get("LOG_LEVEL", "INFO")
-    # Gossip and mingle only share worker state we keep in Redis and PostgreSQL ourselves; they cost idle CPU.
-    quiet = ["--without-gossip", "--without-mingle"]
+    # Gossip and mingle only share worker state we keep in Redis and PostgreSQL ourselves, and the
+    # worker-heartbeat events feed only monitors (flower) we do not run: they cost CPU (a heartbeat
+    # event opened a Redis client each time, a tenth of the run worker's CPU while it streamed).
+    # Readiness is a ping, and runs keep heartbeats of their own (RUN_HEARTBEAT_SECONDS).
+    quiet = ["--without-gossip", "--without-mingle", "--without-heartbeat"]
     if role == "web":
         # No --proxy-headers: it believes any client's X-Forwarded-For; apps.core.client_ip trusts TRUSTED_PROXIES only.
         return [python, "-m", "daphne", "-b", host, "-p", str(port), "codex.asgi:application"]

@@ -111,6 +111,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "apps.accounts.middleware.OperationLogMiddleware",
+    # Last: the chain above runs in the request's one thread, not a thread hop per middleware.
+    "apps.core.middleware.OneThreadMiddleware",
 ]
 
 ROOT_URLCONF = "codex.urls"

@@ -2,7 +2,8 @@
 
 A run's events are appended to the Redis list ``run:<id>:events`` and announced on
 the pub/sub channel ``run:<id>`` in one round trip; nothing touches PostgreSQL per
-token (the runner flushes ``RunEvent`` rows in batches). Readers in any daphne
+token (the runner flushes ``RunEvent`` rows in batches). A run channel carries JSON
+arrays: the events one run emitted in one tick of the worker's loop, encoded once. Readers in any daphne
 process share one pub/sub connection per process (:class:`_RedisHub`), subscribe
 before they read the list, and fill any gap from the list, so a reader never
 misses or repeats an event.
@@ -87,6 +88,16 @@ def _redis():
     return _sync_client
 
 
+_sync_append: Any = None
+
+
+def _sync_script() -> Any:
+    global _sync_append
+    if _sync_append is None:
+        _sync_append = _redis().register_script(_APPEND_SCRIPT)
+    return _sync_append
+
+
 class _RedisHub:
     """One pub/sub connection per event loop, fanning messages out to local subscribers."""
 
@@ -150,8 +161,9 @@ class _RedisHub:
                     self.wake.clear()
                     await self.wake.wait()
                     continue
-                message = await self.pubsub.get_message(ignore_subscribe_messages=False, timeout=1.0)
-                if message is not None:
+                # listen() reads message after message with no timer per message (get_message's
+                # timeout cost more than the message); it ends when the last channel is left.
+                async for message in self.pubsub.listen():
                     self._dispatch(message)
             except asyncio.CancelledError:
                 raise
@@ -185,7 +197,7 @@ class _RedisHub:
         subscribers = self.subscribers.get(channel)
         if not subscribers:
             return
-        data = json.loads(message["data"])
+        data = json.loads(message["data"])  # one decode for every reader of the channel in this process
         for subscription in subscribers:
             subscription.deliver(data)
 
@@ -224,7 +236,7 @@ class _MemoryStore:
     def append(self, run_id: str, event: dict[str, Any]) -> None:
         with self.lock:
             self.lists.setdefault(run_id, []).append(event)
-        self.publish(run_channel(run_id), event)
+        self.publish(run_channel(run_id), [event])  # a run channel carries lists of events, as in Redis
 
     def expire(self, run_id: str, seconds: int) -> None:
         now = time.monotonic()
@@ -246,16 +258,40 @@ def _encode(event: dict[str, Any]) -> str:
     return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
 
 
-def _queue_append(pipe: Any, run_id: str, event: dict[str, Any]) -> None:
-    encoded = _encode(event)
-    pipe.rpush(_prefixed(events_key(run_id)), encoded)
-    if event["seq"] == 1:
-        pipe.expire(_prefixed(events_key(run_id)), LIVE_TTL_SECONDS)
-    pipe.publish(_prefixed(run_channel(run_id)), encoded)
+#: One call per batch, whatever it holds: for each run, RPUSH its events (a new list gets
+#: LIVE_TTL_SECONDS) and PUBLISH them as one JSON array, so the events are encoded once, the
+#: batch costs one command to pack and one reply to parse, and readers get one message per run.
+#: KEYS: list key, channel, per run; ARGV: its event count, whether the list is new, the events.
+_APPEND_SCRIPT = f"""
+local at = 1
+for run = 1, #KEYS, 2 do
+  local count = tonumber(ARGV[at])
+  local fresh = ARGV[at + 1] == '1'
+  local events = {{}}
+  for i = 1, count do events[i] = ARGV[at + 1 + i] end
+  redis.call('RPUSH', KEYS[run], unpack(events))
+  if fresh then redis.call('EXPIRE', KEYS[run], {LIVE_TTL_SECONDS}) end
+  redis.call('PUBLISH', KEYS[run + 1], '[' .. table.concat(events, ',') .. ']')
+  at = at + 2 + count
+end
+return 0
+"""
+
+
+def _script_arguments(batch: list[tuple[str, dict[str, Any]]]) -> tuple[list[str], list[Any]]:
+    by_run: dict[str, list[dict[str, Any]]] = {}
+    for run_id, event in batch:
+        by_run.setdefault(run_id, []).append(event)
+    keys: list[str] = []
+    args: list[Any] = []
+    for run_id, events in by_run.items():
+        keys += [_prefixed(events_key(run_id)), _prefixed(run_channel(run_id))]
+        args += [len(events), "1" if events[0]["seq"] == 1 else "0", *(_encode(event) for event in events)]
+    return keys, args
 
 
 class _Appender:
-    """Per event loop: every event emitted in one loop tick, by any run, goes out in one pipeline.
+    """Per event loop: every event emitted in one loop tick, by any run, goes out in one script call.
 
     Runs share the worker's event loop, so a blocking round trip per token would stall
     every other run; here a burst of tokens from many runs costs one awaited round
@@ -266,6 +302,7 @@ class _Appender:
         import redis.asyncio as aioredis
 
         self.client = aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, health_check_interval=30)
+        self.script = self.client.register_script(_APPEND_SCRIPT)
         self.pending: list[tuple[str, dict[str, Any]]] = []
         self.task: asyncio.Task | None = None
 
@@ -277,11 +314,9 @@ class _Appender:
     async def _drain(self) -> None:
         while self.pending:
             batch, self.pending = self.pending, []
-            pipe = self.client.pipeline(transaction=False)
-            for run_id, event in batch:
-                _queue_append(pipe, run_id, event)
+            keys, args = _script_arguments(batch)
             try:
-                await pipe.execute()
+                await self.script(keys=keys, args=args)
             except Exception:
                 # Readers fill the hole from PostgreSQL (the runner keeps every event there).
                 logger.warning("live append of %d event(s) failed", len(batch), exc_info=True)
@@ -321,9 +356,8 @@ def append_event(run_id: str, event: dict[str, Any]) -> None:
         _appender(loop).add(run_id, event)
         return
     try:
-        pipe = _redis().pipeline(transaction=False)
-        _queue_append(pipe, run_id, event)
-        pipe.execute()
+        keys, args = _script_arguments([(run_id, event)])
+        _sync_script()(keys=keys, args=args)
     except RedisError:
         # As on a loop: the runner keeps every event in PostgreSQL, and readers fill the hole from
         # there. Raising here would lose the event (a run's ``end``) and leave the run running.

@@ -211,6 +211,14 @@ def _heartbeat(run_ids: list[str]) -> None:
     AgentRun.objects.filter(pk__in=run_ids, status=AgentRun.Status.RUNNING).update(heartbeat_at=timezone.now())
 
 
+#: Runs this process has claimed and not yet finished (from the claim on, before their coroutine
+#: starts): their heartbeats come from here, and this process's sweep never takes them for dead.
+live_runs: set[str] = set()
+#: Heartbeats have a thread of their own: queued behind a burst of run starts on the database
+#: threads, they came late enough for the reaper to fail live runs (1 000 runs started at once).
+_heartbeat_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="run-heartbeat")
+
+
 class _RunWatch:
     """One task per event loop watches every run on it: stop keys and heartbeats, one round trip each.
 
@@ -245,10 +253,9 @@ class _RunWatch:
                     signal.stopped = signal.stopped or flag
             if time.monotonic() - self.last_heartbeat >= settings.RUN_HEARTBEAT_SECONDS:
                 self.last_heartbeat = time.monotonic()
+                alive = sorted(live_runs | {signal.run_id for signal in signals})
                 try:
-                    await asyncio.wrap_future(
-                        _db_pool.submit(_on_db_thread, _heartbeat, {"run_ids": [signal.run_id for signal in signals]})
-                    )
+                    await asyncio.wrap_future(_heartbeat_pool.submit(_on_db_thread, _heartbeat, {"run_ids": alive}))
                 except Exception:
                     logger.warning("run heartbeat failed; retrying", exc_info=True)
 
@@ -266,14 +273,17 @@ def _watch() -> _RunWatch:
     return watch
 
 
-async def drive(*, run: AgentRun, messages: list[dict[str, Any]], recorder: RunRecorder, outcome: Outcome) -> None:
+async def drive(
+    *, run: AgentRun, messages: list[dict[str, Any]], recorder: RunRecorder, outcome: Outcome,
+    prepared: runtime.PreparedRun | None = None,
+) -> None:
     """Run the agent to its end, recording every event it yields."""
     runtime.db_executor.set(_db_executor)  # this run's task context only
     stop = StopSignal(str(run.pk))
     watch = _watch()
     watch.add(stop)
     try:
-        await _drive(run=run, messages=messages, recorder=recorder, outcome=outcome, stop=stop)
+        await _drive(run=run, messages=messages, recorder=recorder, outcome=outcome, stop=stop, prepared=prepared)
     finally:
         watch.signals.discard(stop)
         # The caller emits ``end`` from its own thread next: everything before it must be out first.
@@ -281,7 +291,8 @@ async def drive(*, run: AgentRun, messages: list[dict[str, Any]], recorder: RunR
 
 
 async def _drive(
-    *, run: AgentRun, messages: list[dict[str, Any]], recorder: RunRecorder, outcome: Outcome, stop: StopSignal
+    *, run: AgentRun, messages: list[dict[str, Any]], recorder: RunRecorder, outcome: Outcome, stop: StopSignal,
+    prepared: runtime.PreparedRun | None,
 ) -> None:
     async for event in agent_run_stream(
         user=run.user,
@@ -292,6 +303,7 @@ async def _drive(
         run_id=str(run.pk),
         thread_id=run.thread_id,
         endpoint=run.endpoint,
+        prepared=prepared,
     ):
         recorder.emit(event.type, event.data)
         outcome.take(event.type, event.data)
@@ -323,15 +335,59 @@ def run_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
-def drive_sync(*, run: AgentRun, messages: list[dict[str, Any]], recorder: RunRecorder, outcome: Outcome) -> None:
+def drive_sync(
+    *, run: AgentRun, messages: list[dict[str, Any]], recorder: RunRecorder, outcome: Outcome,
+    prepared: runtime.PreparedRun | None = None,
+) -> None:
     """Drive the run on the process's run loop; the calling worker thread waits for its end.
 
     The Celery task still returns (and is acknowledged, acks_late) only once the run has ended.
     """
     future = asyncio.run_coroutine_threadsafe(
-        drive(run=run, messages=messages, recorder=recorder, outcome=outcome), run_loop()
+        drive(run=run, messages=messages, recorder=recorder, outcome=outcome, prepared=prepared), run_loop()
     )
     future.result()
+
+
+def on_run_loop(coroutine: Any) -> Any:
+    """Run ``coroutine`` on the process's run loop and wait for its result (from a plain thread)."""
+    return asyncio.run_coroutine_threadsafe(coroutine, run_loop()).result()
+
+
+# ------------------------------------------------------------------------------
+# The stale-run sweep: every run worker fails dead runs itself, beat or no beat
+# ------------------------------------------------------------------------------
+_sweeps: dict[asyncio.AbstractEventLoop, Future] = {}
+
+
+async def _sweep_forever(reap: Callable[..., list[str]]) -> None:
+    while True:
+        try:
+            # Not the runs this process holds: they are alive whatever their heartbeat says.
+            reaped = await asyncio.wrap_future(_heartbeat_pool.submit(_on_db_thread, reap, {"keep": set(live_runs)}))
+        except Exception:
+            logger.warning("stale-run sweep failed; retrying", exc_info=True)
+        else:
+            if reaped:
+                logger.warning("stale-run sweep failed %d run(s) whose worker stopped: %s", len(reaped), reaped)
+        await asyncio.sleep(settings.RUN_REAP_EVERY_SECONDS)
+
+
+def start_stale_sweep(reap: Callable[..., list[str]]) -> Future:
+    """Run ``reap`` (the reaper, ``services.runs_reap_stale``) now and every RUN_REAP_EVERY_SECONDS
+    on this process's run loop, until the process ends.
+
+    Every run worker does this, so a run whose worker died (kill -9, OOM, a lost machine) is
+    failed by any live worker, even with beat down or its schedule rows gone; beat's reaper on
+    the task queue is the second line, for when no run worker is alive. The reaper takes each
+    run under a row lock (skip locked), so sweeps in many workers never fail a run twice.
+    Once per loop: a second call returns the running sweep.
+    """
+    loop = run_loop()
+    sweep = _sweeps.get(loop)
+    if sweep is None or sweep.done():
+        sweep = _sweeps[loop] = asyncio.run_coroutine_threadsafe(_sweep_forever(reap), loop)
+    return sweep
 
 
 # ------------------------------------------------------------------------------

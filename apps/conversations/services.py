@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,7 +19,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from apps.agents.models import Agent
-from apps.agents.runtime import RunOptions
+from apps.agents.runtime import PreparedRun, RunOptions, prepare_run
 from apps.agents.selectors import agent_accessible
 from apps.agents.workspace import workspace_session_delete
 from apps.billing.services import credits_require
@@ -299,30 +301,70 @@ def _run_claim(*, run_id: str) -> AgentRun | None:
     return AgentRun.objects.select_related("user", "agent", "thread").get(pk=run_id)
 
 
+@dataclass
+class _Begun:
+    run: AgentRun | None
+    allowed: bool = True
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    prepared: PreparedRun | None = None
+
+
+def _run_begin(*, run_id: str) -> _Begun:
+    """Claim the run, check its agent is still the user's to use, read its history, plan and
+    passages: one trip to a database thread, since each trip waits behind every other run's."""
+    run = _run_claim(run_id=run_id)
+    if run is None:
+        return _Begun(run=None)
+    if run.stop_requested:
+        return _Begun(run=run)
+    if run.agent is not None and not agent_accessible(user=run.user, agent=run.agent):
+        return _Begun(run=run, allowed=False)
+    messages = _history(run.thread)
+    try:
+        prepared = prepare_run(user=run.user, agent=run.agent, messages=messages,
+                               options=RunOptions.from_json(run.options), thread_id=run.thread_id)
+    except Exception:
+        # The runtime reads them again itself, inside the run, where a failure fails the run.
+        logger.warning("run %s: reading its plan ahead failed", run_id, exc_info=True)
+        prepared = None
+    return _Begun(run=run, messages=messages, prepared=prepared)
+
+
 def run_execute(*, run_id: str) -> None:
     """Execute a queued run to its end; idempotent, so a redelivered task does nothing.
 
     The database is touched only on the runner's few database threads, never while
     holding a connection for the length of the run.
     """
-    run = runner.in_db(_run_claim, run_id=run_id)
-    if run is None:
-        logger.info("run %s is not queued; nothing to do", run_id)
-        return
+    runner.live_runs.add(str(run_id))  # from the claim on (inside the trip), its heartbeats are ours
+    try:
+        begun = runner.in_db(_run_begin, run_id=run_id)
+        if begun.run is None:
+            logger.info("run %s is not queued; nothing to do", run_id)
+            return
+        _run_drive(begun)
+    finally:
+        runner.live_runs.discard(str(run_id))
+
+
+def _run_drive(begun: _Begun) -> None:
+    run = begun.run
     _announce(run)
     recorder = runner.RunRecorder(str(run.pk), kept=[runner.queued_event(run)])
     outcome = runner.Outcome()
     try:
         if livelog.stop_requested(str(run.pk)) or run.stop_requested:
             outcome.status = AgentRun.Status.STOPPED
-        elif run.agent is not None and not runner.in_db(agent_accessible, user=run.user, agent=run.agent):
+            if begun.prepared is not None and begun.prepared.plan is not None:
+                runner.on_run_loop(begun.prepared.plan.toolset.aclose())  # it never runs
+        elif not begun.allowed:
             # Revoked between the request and the worker: the owner's provider and key are not ours to use.
             outcome.status = AgentRun.Status.FAILED
             outcome.error = AGENT_REVOKED
             recorder.emit("error", {"content": outcome.error})
         else:
-            messages = runner.in_db(_history, thread=run.thread)
-            runner.drive_sync(run=run, messages=messages, recorder=recorder, outcome=outcome)
+            runner.drive_sync(run=run, messages=begun.messages, recorder=recorder, outcome=outcome,
+                              prepared=begun.prepared)
     except Exception:
         logger.exception("run %s failed", run.pk)
         outcome.status = AgentRun.Status.FAILED
@@ -388,16 +430,20 @@ def _run_close(*, run: AgentRun, outcome: runner.Outcome, event_count: int) -> N
 REAPED_ERROR = "The worker running this answer stopped before it finished; send the message again."
 
 
-def runs_reap_stale() -> list[str]:
+def runs_reap_stale(*, keep: Collection[str] = ()) -> list[str]:
     """Fail every running run whose heartbeat stopped: its worker died (an OOM kill, a lost machine).
 
     Each gets an ``error`` and an ``end`` event after the last one it kept, so every stream
     of it ends, and its thread takes new messages. What it had answered is kept as the
     assistant message. Safe to run concurrently: each run is taken under a row lock.
+    ``keep``: runs the caller knows are alive (a run worker's own runs in progress).
     """
     cutoff = timezone.now() - timedelta(seconds=settings.RUN_STALE_SECONDS)
     stale = AgentRun.objects.filter(_stale(cutoff)).values_list("pk", flat=True)
-    return [str(run_id) for run_id in list(stale) if _run_reap(run_id=str(run_id), cutoff=cutoff)]
+    return [
+        str(run_id) for run_id in list(stale)
+        if str(run_id) not in keep and _run_reap(run_id=str(run_id), cutoff=cutoff)
+    ]
 
 
 def _stale(cutoff: datetime) -> Q:

@@ -55,7 +55,10 @@ def _key_ordered(value: Any) -> Any:
 
 
 def _same_everywhere(event: dict[str, Any]) -> dict[str, Any]:
-    return {**event, "data": _key_ordered(event["data"])}
+    data = event["data"]
+    if len(data) < 2 and not any(isinstance(value, dict | list) for value in data.values()):
+        return event  # a token's {"content": ...}: already in the one order (the hot path)
+    return {**event, "data": _key_ordered(data)}
 
 
 async def run_events(*, run_id: str, after: int = 0, status: str | None = None) -> AsyncIterator[dict[str, Any]]:
@@ -65,34 +68,48 @@ async def run_events(*, run_id: str, after: int = 0, status: str | None = None) 
     is enough to follow the live list: a run that finishes meanwhile keeps that list
     (with its ``end``) for FINISHED_TTL_SECONDS.
     """
+    async for batch in run_event_batches(run_id=run_id, after=after, status=status):
+        for event in batch:
+            yield event
+
+
+async def run_event_batches(
+    *, run_id: str, after: int = 0, status: str | None = None
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """:func:`run_events` in the batches they arrive in, so a relay writes a batch at once."""
     run_id = str(run_id)
     if status is None:
         status = await _db(selectors.run_status, run_id=run_id)
     if status in AgentRun.FINISHED:
-        for event in await _db(selectors.run_events_after, run_id=run_id, after=after):
-            yield _same_everywhere(event)
+        yield [_same_everywhere(event) for event in await _db(selectors.run_events_after, run_id=run_id, after=after)]
         return
     last = after
     try:
         async with livelog.subscribed(livelog.run_channel(run_id)) as subscription:
             pending = await _live(livelog.read_events(run_id, last))
             while True:
+                batch = []
                 for event in pending:
                     if event["seq"] <= last:
                         continue
                     if event["seq"] != last + 1:
+                        if batch:
+                            yield batch
                         raise LiveLogGap(f"event {last + 1} is missing from the live log")
                     last = event["seq"]
-                    yield _same_everywhere(event)
+                    batch.append(_same_everywhere(event))
                     if event["type"] == END:
+                        yield batch
                         return
+                if batch:
+                    yield batch
                 pending = await _next_events(subscription, run_id=run_id, last=last)
     except LIVE_LOG_ERRORS as exc:
         # Redis went away (or came back without what it held): every event is also kept in
         # PostgreSQL, so the stream goes on from there, without a gap or a repeat.
         logger.warning("run %s: live log unavailable after event %d (%s); following PostgreSQL", run_id, last, exc)
     async for event in _follow_database(run_id=run_id, last=last):
-        yield _same_everywhere(event)
+        yield [_same_everywhere(event)]
 
 
 class LiveLogGap(Exception):
@@ -129,14 +146,25 @@ async def _follow_database(*, run_id: str, last: int) -> AsyncIterator[dict[str,
 
 
 async def _next_events(subscription: livelog.Subscription, *, run_id: str, last: int) -> list[dict[str, Any]]:
-    try:
-        event = await asyncio.wait_for(subscription.queue.get(), timeout=CATCH_UP_SECONDS)
-    except TimeoutError:
-        return await _catch_up(run_id=run_id, last=last)
-    if event["seq"] > last + 1:
+    """Every event announced since the last call (each message is a list of one run's events).
+
+    A waiting reader sets a timer; one with messages queued (a busy process) takes them all at
+    once, with no timer and no wait: this is the hot path of every stream.
+    """
+    queue = subscription.queue
+    if queue.empty():
+        try:
+            events = list(await asyncio.wait_for(queue.get(), timeout=CATCH_UP_SECONDS))
+        except TimeoutError:
+            return await _catch_up(run_id=run_id, last=last)
+    else:
+        events = []
+    while not queue.empty():
+        events.extend(queue.get_nowait())
+    if events and events[0]["seq"] > last + 1:
         # Announced before we subscribed, or lost with a dropped connection: take it from the list.
-        return [*await _live(livelog.read_events(run_id, last)), event]
-    return [event]
+        return [*await _live(livelog.read_events(run_id, last)), *events]
+    return events
 
 
 async def _catch_up(*, run_id: str, last: int) -> list[dict[str, Any]]:

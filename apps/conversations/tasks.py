@@ -31,4 +31,6 @@ def warm_run_worker(sender: Any = None, **kwargs: Any) -> None:
     queues = set(sender.app.amqp.queues.consume_from or ()) if sender is not None else set()
     if settings.CELERY_RUN_QUEUE in queues:
         runner.warm_up()
+        # The first line against dead runs; beat's reap_stale_runs is the second.
+        runner.start_stale_sweep(services.runs_reap_stale)
         logger.info("run worker warmed up")

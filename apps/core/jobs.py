@@ -49,10 +49,20 @@ def enqueue(task: Any, **kwargs: Any) -> None:
 _discovery = threading.Lock()
 
 
+def discover_tasks() -> None:
+    """Import every app's task modules now (the worker's autodiscovery), once, under a lock.
+
+    daphne calls it at start (codex/asgi.py): done on the first enqueue instead, it held a
+    burst of fifty first chats behind the lock for seconds, right after the ready line.
+    """
+    with _discovery:
+        current_app.loader.import_default_modules()
+
+
 def _registered(name: str) -> Any:
     if name not in current_app.tasks:
-        # A web process imports task modules only when asked: the worker's autodiscovery, done
-        # here once, under a lock (the first requests of a busy process arrive together).
+        # Not imported yet (a process that did not call discover_tasks): the first requests of a
+        # busy process arrive together, so they wait for one import under the lock.
         with _discovery:
             if name not in current_app.tasks:
                 current_app.loader.import_default_modules()

@@ -34,35 +34,70 @@ def ndjson_line(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
+_END = object()
+
+
 async def with_heartbeat(
     source: AsyncIterator[str], heartbeat: Callable[[], str], *, interval: float = HEARTBEAT_SECONDS
 ) -> AsyncIterator[str]:
-    """Yield from ``source``; when it is silent for ``interval`` seconds, yield ``heartbeat()``."""
+    """Yield from ``source``; when it is silent for ``interval`` seconds, yield ``heartbeat()``.
+
+    One task reads the source into a queue and one timer task adds a heartbeat when nothing
+    came for ``interval``: an item costs a queue hand-over, not a task and a timer of its own
+    (this runs once per frame of every open stream).
+    """
     iterator = source.__aiter__()
-    pending: asyncio.Task | None = None
+    # Bounded: a client that reads slowly slows the source down instead of filling memory.
+    queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=64)
+    loop = asyncio.get_running_loop()
+    last = loop.time()
+
+    async def pump() -> None:
+        nonlocal last
+        try:
+            async for item in iterator:
+                last = loop.time()
+                await queue.put(item)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # handed to the reader, which raises it
+            await queue.put(exc)
+            return
+        await queue.put(_END)
+
+    async def beat() -> None:
+        nonlocal last
+        while True:
+            await asyncio.sleep(max(0.0, last + interval - loop.time()))
+            if loop.time() - last >= interval:
+                last = loop.time()  # the next one is another ``interval`` of silence away
+                if not queue.full():  # a full queue is no silence
+                    queue.put_nowait(_Heartbeat)
+
+    tasks = [asyncio.ensure_future(pump()), asyncio.ensure_future(beat())]
     try:
         while True:
-            if pending is None:
-                pending = asyncio.ensure_future(iterator.__anext__())
-            done, _ = await asyncio.wait({pending}, timeout=interval)
-            if not done:
-                yield heartbeat()
-                continue
-            try:
-                item = pending.result()
-            except StopAsyncIteration:
+            item = await queue.get()
+            if item is _END:
                 return
-            finally:
-                pending = None
-            yield item
+            if item is _Heartbeat:
+                yield heartbeat()
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                yield item
     finally:
-        if pending is not None:
-            pending.cancel()
-            # The source runs until the cancellation lands; closing it sooner raises RuntimeError.
-            await asyncio.wait({pending})
+        for task in tasks:
+            task.cancel()
+        # The source runs until the cancellation lands; closing it sooner raises RuntimeError.
+        await asyncio.wait(tasks)
         aclose = getattr(iterator, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+class _Heartbeat:
+    """The marker the timer task queues: the reader yields ``heartbeat()`` for it."""
 
 
 def _release_request_connection() -> None:

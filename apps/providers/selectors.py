@@ -70,13 +70,19 @@ def environment_model_config() -> ModelConfig | None:
 
 def default_provider(*, user: Any) -> LLMProvider | None:
     """The user's default, else the system-wide default, else the user's only provider."""
-    own_default = LLMProvider.objects.filter(owner=user, is_default=True).first()
-    if own_default:
-        return own_default
-    system_default = LLMProvider.objects.filter(owner__isnull=True, is_default=True).first()
-    if system_default:
-        return system_default
-    own = list(LLMProvider.objects.filter(owner=user)[:2])
+    # One query (every run asks): the user's providers and the system defaults, defaults first.
+    candidates = list(
+        LLMProvider.objects.filter(Q(owner=user) | Q(owner__isnull=True, is_default=True)).order_by(
+            "-is_default", "created_at", "pk"
+        )[:3]
+    )
+    own = [provider for provider in candidates if provider.owner_id is not None]
+    for provider in candidates:
+        if provider.is_default and provider.owner_id is not None:
+            return provider
+    for provider in candidates:
+        if provider.is_default:
+            return provider
     return own[0] if len(own) == 1 else None
 
 

@@ -12,8 +12,10 @@ The conversations app calls :func:`agent_run_stream` in a worker, numbers and ke
 :class:`~apps.agents.events.AgentEvent` objects it yields, and streams them in each API's format.
 """
 from apps.agents.runtime.options import ModelOptions, RunOptions
-from apps.agents.runtime.run import agent_run_stream
+from apps.agents.runtime.run import PreparedRun, agent_run_stream, prepare_run
 from apps.agents.runtime.threads import db_executor
 from apps.agents.runtime.usage import record_usage
 
-__all__ = ["ModelOptions", "RunOptions", "agent_run_stream", "db_executor", "record_usage"]
+__all__ = [
+    "ModelOptions", "PreparedRun", "RunOptions", "agent_run_stream", "db_executor", "prepare_run", "record_usage",
+]

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from apps.agents.events import AgentEvent
 from apps.agents.runtime import retrieval
 from apps.agents.runtime.loop import LoopLimits, RunIds, StopCheck, agent_loop
 from apps.agents.runtime.options import RunOptions
-from apps.agents.runtime.plan import plan_run
+from apps.agents.runtime.plan import RunPlan, plan_run
 from apps.agents.runtime.threads import in_db
 from apps.agents.runtime.toolset import SubAgent
 from apps.core.errors import ServiceError
@@ -64,6 +65,42 @@ async def run_sub_agent(sub: SubAgent, task: str, context: ToolContext, depth: i
     return ToolResult("".join(answer).strip() or f"The agent {sub.name} gave no answer.")
 
 
+def _question(messages: list[dict[str, Any]]) -> str:
+    return next((message_text(m) for m in reversed(messages) if m.get("role") == "user"), "").strip()
+
+
+@dataclass
+class PreparedRun:
+    """A run's plan and retrieved passages, read ahead in one go (see :func:`prepare_run`)."""
+
+    plan: RunPlan | None
+    chunks: list[Any] | None
+    error: str = ""
+
+
+def prepare_run(
+    *, user: Any, agent: Agent | None, messages: list[dict[str, Any]], options: RunOptions, thread_id: str | None
+) -> PreparedRun:
+    """The database reads a run needs before its first model call, all at once (synchronous).
+
+    A worker calls it in the same trip to a database thread as the run's claim: with hundreds
+    of runs on one loop, every separate trip queues behind every other run's database work,
+    and that queueing was most of the time to the first token of fifty runs started together.
+    """
+    try:
+        plan = plan_run(user=user, agent=agent, options=options, run_sub_agent=run_sub_agent)
+    except ServiceError as exc:
+        return PreparedRun(plan=None, chunks=None, error=exc.message)
+    question = _question(messages)
+    chunks = None
+    if question:
+        chunks = retrieval.search(
+            user=user, query=question, knowledge_base_ids=plan.knowledge_base_ids,
+            thread_id=str(thread_id) if thread_id else None,
+        )
+    return PreparedRun(plan=plan, chunks=chunks)
+
+
 async def agent_run_stream(
     *,
     user: Any,
@@ -74,14 +111,25 @@ async def agent_run_stream(
     run_id: str | None = None,
     thread_id: str | None = None,
     endpoint: str = "",
+    prepared: PreparedRun | None = None,
 ) -> AsyncIterator[AgentEvent]:
-    """Run ``agent`` (or the default agent) on ``messages`` and yield its events as they happen."""
+    """Run ``agent`` (or the default agent) on ``messages`` and yield its events as they happen.
+
+    ``prepared``: the plan and passages :func:`prepare_run` read for these arguments, if the
+    caller read them ahead; otherwise they are read here.
+    """
     options = options or RunOptions()
-    try:
-        plan = await in_db(plan_run, user=user, agent=agent, options=options, run_sub_agent=run_sub_agent)
-    except ServiceError as exc:
-        yield AgentEvent("error", {"content": exc.message})
-        return
+    if prepared is not None:
+        if prepared.plan is None:
+            yield AgentEvent("error", {"content": prepared.error})
+            return
+        plan = prepared.plan
+    else:
+        try:
+            plan = await in_db(plan_run, user=user, agent=agent, options=options, run_sub_agent=run_sub_agent)
+        except ServiceError as exc:
+            yield AgentEvent("error", {"content": exc.message})
+            return
     try:
         # Callers may hand over model ids (UUIDs); everything downstream takes strings.
         ids = RunIds(
@@ -90,15 +138,18 @@ async def agent_run_stream(
         )
         yield AgentEvent("status", {"step": "routing", "content": f"Agent routing to {plan.name}..."})
 
-        question = next((message_text(m) for m in reversed(messages) if m.get("role") == "user"), "").strip()
+        question = _question(messages)
         sources: list[Source] = []
         chunks = None
         if question:
             yield AgentEvent("status", {"step": "retrieval", "content": "Agent routing to knowledge retrieval..."})
-            chunks = await in_db(
-                retrieval.search, user=user, query=question, knowledge_base_ids=plan.knowledge_base_ids,
-                thread_id=ids.thread_id,
-            )
+            if prepared is not None:
+                chunks = prepared.chunks
+            else:
+                chunks = await in_db(
+                    retrieval.search, user=user, query=question, knowledge_base_ids=plan.knowledge_base_ids,
+                    thread_id=ids.thread_id,
+                )
         if chunks:
             sources = retrieval.sources_of(chunks)
             yield AgentEvent("citations", {"citations": [retrieval.citation(chunk) for chunk in chunks]})

@@ -35,9 +35,11 @@ async def _frames(
     *, run_id: str, after: int, status: str | None, render: Renderer, stop_on_disconnect: bool
 ) -> AsyncIterator[str]:
     try:
-        async for event in streams.run_events(run_id=run_id, after=after, status=status):
-            for frame in render(event):
-                yield frame
+        # A batch (the events that reached this process together) goes out as one write.
+        async for batch in streams.run_event_batches(run_id=run_id, after=after, status=status):
+            frames = [frame for event in batch for frame in render(event)]
+            if frames:
+                yield "".join(frames)
     except (asyncio.CancelledError, GeneratorExit):
         # The client went away mid-run; where the document says the session ends with it, stop it.
         if stop_on_disconnect:

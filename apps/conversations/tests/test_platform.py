@@ -1,15 +1,20 @@
-"""The platform as `make run` starts it: scripts/run.sh itself, against a slow fake upstream.
+"""The platform as `make run` starts it, under load and faults: 50 concurrent chats, a worker killed mid-run.
 
 scripts/run.sh starts codex/launcher.py's four processes (daphne, the run worker with its
 thread pool, the task worker, beat) with their real command lines and settings; only the
 database, the queues, the per-user throttles and the reaper's intervals are the test's own.
-The assertions are structural (are the runs in progress at once? does a dead worker's run
-end?), with tolerances that fail only when runs are serialized, so a loaded CI machine passes.
+The assertions are structural (are all fifty runs in progress at once? does a dead worker's
+run end?), with tolerances that fail only when runs are serialized, so a loaded CI machine
+passes. The TTFT spread is printed: issue 7's 0.5 s target is measured here, not yet met on a
+busy 2-core machine (bench/README.md). One scripts/run.sh serves the module: dead runs are
+failed by the run worker's own sweep, so nothing depends on the beat schedule rows that each
+test's teardown flushes.
 """
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,14 +34,12 @@ ANSWER_SECONDS = TOKENS * TOKEN_DELAY
 SSE_CLIENT = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def platform(django_db_setup, django_db_blocker) -> Iterator[RunSh]:
     from django.conf import settings
 
     if not settings.REDIS_AVAILABLE:
         pytest.skip("the platform's workers need Redis")
-    # A platform per test: each test's teardown flushes the database, beat's schedule rows (the
-    # reaper's) included, and a beat started after the flush writes them again.
     with django_db_blocker.unblock():
         database_url = _test_database_url()
     # The reaper at test speed; its logic is the shipped one.
@@ -88,15 +91,16 @@ def test_make_run_holds_50_concurrent_chats_in_progress_at_once(alice, platform)
     chats = asyncio.run(_chats(platform.url, bearer_for(alice), CHATS))
 
     assert all(chat.kinds[-1] == "done" and chat.tokens == TOKENS for chat in chats), platform.tail()
+    # Each chat's time to first token, from its own request's send.
     first_tokens = [chat.first_token - chat.started for chat in chats]
-    spread = max(chat.first_token for chat in chats) - min(chat.first_token for chat in chats)
-    print(f"\n{CHATS} chats: TTFT {min(first_tokens):.2f}-{max(first_tokens):.2f} s, spread {spread:.2f} s")
-    # Every chat had its first token before any chat had its last: all 50 were in progress at once.
-    # Two runs at a time (the old prefork pool) would spread first tokens over 24 answers (~240 s),
-    # and any pool of 25 or fewer over at least one whole answer.
-    assert max(chat.first_token for chat in chats) < min(chat.ended for chat in chats)
-    assert spread < ANSWER_SECONDS
+    spread = max(first_tokens) - min(first_tokens)
+    print(f"\n{CHATS} chats: TTFT {min(first_tokens):.2f}-{max(first_tokens):.2f} s, spread {spread:.2f} s, "
+          f"load {os.getloadavg()[0]:.1f}")
     assert all(chat.kinds[0] == "status" for chat in chats)
+    # Every chat had its first token before any chat had its last: all 50 were in progress at once.
+    assert max(chat.first_token for chat in chats) < min(chat.ended for chat in chats)
+    # Serialized runs would spread by whole answers; issue 7's 0.5 s is the target, not yet this assertion.
+    assert spread < ANSWER_SECONDS, f"TTFT spread {spread:.2f} s over {CHATS} chats"
 
 
 def test_a_killed_run_worker_fails_its_run_ends_the_stream_and_the_thread_goes_on(alice, platform):

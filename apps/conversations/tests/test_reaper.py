@@ -1,6 +1,7 @@
 """The reaper: a run whose worker died (no heartbeat) is failed, its streams end, its thread moves on."""
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -86,3 +87,30 @@ def test_a_worker_that_outlived_its_reaping_does_not_reopen_the_run(alice, setti
 def test_beat_schedules_the_reaper(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["conversations.reap_stale_runs"]
     assert entry == {"task": "conversations.reap_stale_runs", "schedule": settings.RUN_REAP_EVERY_SECONDS}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_run_workers_own_sweep_fails_a_dead_run_without_beat(alice, settings):
+    # The sweep a run worker starts once warmed up (tasks.warm_run_worker), on its real run loop
+    # and database threads; no beat and no task queue are involved.
+    settings.RUN_STALE_SECONDS, settings.RUN_REAP_EVERY_SECONDS = 30, 0.2
+    run = _running(ThreadFactory(owner=alice), heartbeat_age=45)
+    alive = _running(ThreadFactory(owner=alice), heartbeat_age=1)
+    _live(run, ("status", {"step": "queued"}), ("content", {"content": "Half"}))
+
+    sweep = runner.start_stale_sweep(services.runs_reap_stale)
+    try:
+        assert runner.start_stale_sweep(services.runs_reap_stale) is sweep  # one sweep per process
+        deadline = time.monotonic() + 20
+        while AgentRun.objects.get(pk=run.pk).status == AgentRun.Status.RUNNING and time.monotonic() < deadline:
+            time.sleep(0.05)
+        run.refresh_from_db()
+        assert run.status == AgentRun.Status.FAILED and run.error == services.REAPED_ERROR
+        assert [event["type"] for event in livelog.kept_events(str(run.pk))][-2:] == ["error", "end"]
+        # A later sweep (0.2 s apart) leaves the live run alone.
+        time.sleep(0.5)
+        assert AgentRun.objects.get(pk=alive.pk).status == AgentRun.Status.RUNNING
+        assert not sweep.done()
+    finally:
+        sweep.cancel()
+        runner._sweeps.clear()
