@@ -278,19 +278,39 @@ function renderTurn(turn, index, { lazy = false } = {}) {
 
 // An answer rendered away from the screen shows its text as plain text until it comes near the
 // viewport, where its markdown is rendered: a page of 60 earlier messages costs little to prepend.
+// The rendering waits for idle time (requestIdleCallback) and renders the nearest waiting answers
+// while it lasts, so scrolling through a long thread keeps its frames; a fast scroll shows plain
+// text for a moment.
 const lazyTurns = new WeakMap();  // .content.lazy element → its turn
+const lazyWaiting = new Map();    // .content.lazy element near the screen → its distance from it (px)
 let lazyObserver = null;
+let lazyFrame = 0;
+
+const whenIdle = window.requestIdleCallback ? (callback) => requestIdleCallback(callback, { timeout: 1000 })
+  : (callback) => setTimeout(() => callback({ timeRemaining: () => 8, didTimeout: false }), 16);
+
+function renderLazy(deadline) {
+  lazyFrame = 0;
+  const nearest = [...lazyWaiting].sort((a, b) => a[1] - b[1]).map(([target]) => target);
+  for (const target of nearest) {
+    lazyWaiting.delete(target);
+    lazyObserver.unobserve(target);
+    const turn = lazyTurns.get(target);
+    if (!turn || !target.isConnected || !target.classList.contains("lazy")) continue;
+    target.classList.remove("lazy");
+    updateMarkdown(target, turn.text, { citations: turn.citations });
+    if (deadline.didTimeout || deadline.timeRemaining() < 4) break;  // one at a time when the page is never idle
+  }
+  if (lazyWaiting.size && !lazyFrame) lazyFrame = whenIdle(renderLazy);
+}
+
 function observeLazy(content, turn) {
   lazyObserver ||= new IntersectionObserver((entries) => {
-    for (const entry of entries) {
-      if (!entry.isIntersecting) continue;
-      const target = entry.target;
-      lazyObserver.unobserve(target);
-      const lazyTurn = lazyTurns.get(target);
-      if (!lazyTurn || !target.isConnected) continue;
-      target.classList.remove("lazy");
-      updateMarkdown(target, lazyTurn.text, { citations: lazyTurn.citations });
+    for (const { target, isIntersecting, boundingClientRect: box, rootBounds: root } of entries) {
+      if (!isIntersecting) { lazyWaiting.delete(target); continue; }
+      lazyWaiting.set(target, root ? Math.max(0, box.top - root.bottom, root.top - box.bottom) : 0);
     }
+    if (lazyWaiting.size && !lazyFrame) lazyFrame = whenIdle(renderLazy);
   }, { root: $("messages"), rootMargin: "800px 0px" });
   lazyTurns.set(content, turn);
   lazyObserver.observe(content);
@@ -354,7 +374,7 @@ const EAGER = 12;  // the last turns, on screen when a thread opens, are rendere
 function renderTurns() {
   const list = $("message-list");
   const start = Math.max(0, state.turns.length - state.shown);
-  if (lazyObserver) lazyObserver.disconnect();
+  if (lazyObserver) { lazyObserver.disconnect(); lazyWaiting.clear(); }
   const page = document.createDocumentFragment();
   page.append(...state.turns.slice(start).map((turn, offset) => renderTurn(turn, start + offset, { lazy: start + offset < state.turns.length - EAGER })));
   list.replaceChildren(page);
