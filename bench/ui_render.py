@@ -14,7 +14,10 @@ a ``PerformanceObserver`` for long tasks), in the same run:
 
 Figures are ratios against those baselines, with the absolute values beside them for reference.
 
-    .venv/bin/python bench/ui_render.py [--rate 100] [--tokens 1000] [--messages 2000] [--port 0]
+    .venv/bin/python bench/ui_render.py [--rate 100] [--tokens 1000] [--messages 2000] [--port 0] [--cpu-slowdown 1]
+
+``--cpu-slowdown N`` has Chromium run the page N times slower (DevTools CPU throttling): a
+quiet machine then shows what a loaded one (or a slow laptop) would.
 
 Targets (issue 14): token rendering keeps up with 100 tokens/s with no dropped frames; a
 2,000-message thread renders without freezing.
@@ -195,7 +198,7 @@ def show(label: str, measured: Frames, baseline: Frames) -> None:
     print(f"    longest task (ms)          {measured.longest_task:>8.0f} | baseline {baseline.longest_task:>8.0f}")
 
 
-def bench(base_url: str, username: str, *, tokens: int, rate: float, messages: int) -> None:
+def bench(base_url: str, username: str, *, tokens: int, rate: float, messages: int, slowdown: float = 1) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     big = seed_thread(username, "A long thread", messages)
@@ -207,6 +210,8 @@ def bench(base_url: str, username: str, *, tokens: int, rate: float, messages: i
         context.add_init_script(RECORDER)
         page = context.new_page()
         page.set_default_timeout(120_000)
+        if slowdown > 1:
+            context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": slowdown})
         sign_in(page, username)
         expect(page.locator("#whoami")).to_have_text(username)
 
@@ -268,6 +273,7 @@ def main() -> int:
     parser.add_argument("--tokens", type=int, default=1000, help="tokens in the streamed answer")
     parser.add_argument("--messages", type=int, default=2000, help="messages in the long thread")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--cpu-slowdown", type=float, default=1, help="run the page this many times slower (CPU throttling)")
     args = parser.parse_args()
 
     import django
@@ -292,7 +298,8 @@ def main() -> int:
             settings.DATABASES["default"]["NAME"] = DATABASE  # before this process's first connection
             username = f"bench{uuid.uuid4().hex[:6]}"
             signed_up_client(base_url, username).close()
-            bench(base_url, username, tokens=args.tokens, rate=args.rate, messages=args.messages)
+            print(f"page CPU slowdown {args.cpu_slowdown:g}x", flush=True)
+            bench(base_url, username, tokens=args.tokens, rate=args.rate, messages=args.messages, slowdown=args.cpu_slowdown)
             print(f"load average at the end {os.getloadavg()[0]:.1f}")
     finally:
         upstream.kill()

@@ -500,3 +500,105 @@ def test_it_starts_a_project_chat_and_opens_its_sandbox_pane(chat):
     pane.get_by_role("button", name="Deploy").click()
     expect(pane.locator("#deploy-status .badge")).to_have_text("ready", timeout=30_000)
     assert "/sites/" in pane.locator("#deploy-status a").get_attribute("href")
+
+
+def test_it_shows_a_tool_steps_result_again_after_a_reload(chat, fake_model):
+    from playwright.sync_api import expect
+
+    page, _ = chat
+    fake_model.script(
+        Reply(tool_calls=[{"name": "calculator", "arguments": {"expression": "6*7"}}]),
+        Reply(text="Six sevens make that."),
+    )
+    _ask(page, "What is 6 times 7?")
+
+    page.reload()
+    step = page.locator(".message.assistant .step.tool")
+    expect(step).to_have_count(1)
+    expect(step.locator(".badge")).to_have_text("done")
+    step.locator("summary").click()
+    body = step.locator(".step-body")
+    expect(body).to_contain_text("6*7")
+    # The result comes from the answer's stored metadata.tool_results, shown as while streaming.
+    expect(body.locator("p")).to_have_text(["Arguments", "Result"])
+    expect(body.locator("pre").nth(1)).to_have_text("42")
+
+
+def test_it_prepends_an_earlier_page_cheaply_and_keeps_the_readers_place(chat):
+    from playwright.sync_api import expect
+
+    from apps.conversations.models import Message, Thread
+
+    page, username = chat
+    answer = "Answer with **bold**.\n\n```python\nprint('roast')\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |"
+    thread = Thread.objects.create(owner=_user(username), title="Long and rich")
+    Message.objects.bulk_create(
+        Message(thread=thread, role="user" if n % 2 == 0 else "assistant",
+                content=f"question {n}" if n % 2 == 0 else f"{answer}\n\nnumber {n}")
+        for n in range(400)
+    )
+    page.goto(f"/app/t/{thread.id}")
+    expect(page.locator(".message")).to_have_count(60)
+    expect(page.locator(".message.assistant .content").last.locator("strong")).to_have_text("bold")
+
+    # Scrolled away from the top (so that nothing loads by itself), then the button: the first
+    # message shown stays where it was, and the page of 60 comes in without rendering markdown.
+    moved = page.evaluate("""() => {
+        const box = document.getElementById("messages");
+        box.scrollTop = 400;
+        const anchor = document.querySelector(".message[data-index='370']");
+        const top = anchor.getBoundingClientRect().top;
+        const started = performance.now();
+        document.getElementById("load-earlier").click();
+        const took = performance.now() - started;
+        return {took, moved: anchor.getBoundingClientRect().top - top};
+    }""")
+    print(f"prepending 60 messages took {moved['took']:.0f} ms")
+    assert abs(moved["moved"]) <= 2, moved
+    expect(page.locator(".message")).to_have_count(120)
+    earlier = page.locator(".message[data-index='301'] .content")
+    assert "lazy" in (earlier.get_attribute("class") or "")
+    expect(earlier).to_contain_text("number 301")
+    assert earlier.locator("strong, .code-block, table").count() == 0
+    # Near the screen, its markdown is rendered, exactly as the others.
+    earlier.scroll_into_view_if_needed()
+    expect(earlier.locator("strong")).to_have_text("bold")
+    expect(earlier.locator(".code-block")).to_contain_text("print('roast')")
+    expect(earlier.locator("table td").first).to_have_text("1")
+    assert "lazy" not in (earlier.get_attribute("class") or "")
+    assert moved["took"] < 150, moved
+
+
+def test_it_streams_into_the_answer_once_a_frame_and_keeps_the_blocks_already_rendered(chat, fake_model):
+    from playwright.sync_api import expect
+
+    page, _ = chat
+    text = "First paragraph stays.\n\n" + "\n\n".join(f"Paragraph {n} " + " ".join(f"w{n}x{k}" for k in range(8)) for n in range(12))
+    fake_model.script(Reply(text=text, delay=0.01))
+    page.evaluate("""() => {
+        window.__updates = {frames: 0, batches: 0, marked: false};
+        const tick = () => { window.__updates.frames += 1; requestAnimationFrame(tick); };
+        requestAnimationFrame(tick);
+        new MutationObserver((records) => {
+            const inAnswer = (r) => (r.target.nodeType === 1 ? r.target : r.target.parentElement)?.closest(".message.assistant.pending .content");
+            if (!records.some(inAnswer)) return;
+            window.__updates.batches += 1;
+            // Once later paragraphs are there, the first one is complete.
+            const blocks = document.querySelectorAll(".message.assistant.pending .content > p");
+            const first = blocks[0];
+            if (blocks.length > 2 && first.textContent === "First paragraph stays." && !window.__updates.marked) {
+                first.dataset.seen = "1";  // the same element must still be there at the end
+                window.__updates.marked = true;
+            }
+        }).observe(document, {subtree: true, childList: true, characterData: true});
+    }""")
+
+    answer = _ask(page, "Write twelve paragraphs")
+
+    expect(answer.locator(".content > p").last).to_contain_text("w11x7")
+    updates = page.evaluate("window.__updates")
+    assert updates["marked"], updates
+    # The first block was rendered once, not again for each token nor at the answer's end.
+    expect(answer.locator(".content > p").first).to_have_attribute("data-seen", "1")
+    # At most one update of the answer per animation frame, though ~110 tokens came in.
+    assert 1 < updates["batches"] <= updates["frames"] + 1, updates

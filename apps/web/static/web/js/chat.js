@@ -204,6 +204,11 @@ function turnsFrom(messages) {
     for (const call of message.tool_calls || []) {
       answer.steps.push({ id: call.id, name: (call.function && call.function.name) || call.name || "tool", args: (call.function && call.function.arguments) ?? call.arguments, status: "ok" });
     }
+    // A run's answer keeps its tool results in metadata.tool_results ({id, tool, result, error}).
+    for (const result of (message.metadata && message.metadata.tool_results) || []) {
+      const step = answer.steps.find((s) => s.id === result.id);
+      if (step) { step.result = result.result ?? ""; step.status = result.error ? "err" : "ok"; }
+    }
     if (message.reasoning_content) answer.reasoning = (answer.reasoning || "") + message.reasoning_content;
     if (text) answer.text = answer.text ? `${answer.text}\n\n${text}` : text;
     if (Array.isArray(message.citations) && message.citations.length) answer.citations = message.citations;
@@ -264,15 +269,56 @@ function actionsFor(turn, index) {
   return box;
 }
 
-function renderTurn(turn, index) {
+function renderTurn(turn, index, { lazy = false } = {}) {
   const node = el("article", { class: ["message", turn.role, turn.pending ? "pending" : ""], dataset: { index }, attrs: { "aria-busy": turn.pending ? "true" : null } });
   node.append(el("h3", { class: "visually-hidden", text: turn.role === "user" ? "You said:" : "Assistant:" }));
-  fillTurn(node, turn, index);
+  fillTurn(node, turn, index, { lazy });
   return node;
 }
 
-// Re-renders a turn's inside; while it streams this runs at most once per animation frame.
-function fillTurn(node, turn, index) {
+// An answer rendered away from the screen shows its text as plain text until it comes near the
+// viewport, where its markdown is rendered: a page of 60 earlier messages costs little to prepend.
+// The rendering waits for idle time (requestIdleCallback) and renders the nearest waiting answers
+// while it lasts, so scrolling through a long thread keeps its frames; a fast scroll shows plain
+// text for a moment.
+const lazyTurns = new WeakMap();  // .content.lazy element → its turn
+const lazyWaiting = new Map();    // .content.lazy element near the screen → its distance from it (px)
+let lazyObserver = null;
+let lazyFrame = 0;
+
+const whenIdle = window.requestIdleCallback ? (callback) => requestIdleCallback(callback, { timeout: 1000 })
+  : (callback) => setTimeout(() => callback({ timeRemaining: () => 8, didTimeout: false }), 16);
+
+function renderLazy(deadline) {
+  lazyFrame = 0;
+  const nearest = [...lazyWaiting].sort((a, b) => a[1] - b[1]).map(([target]) => target);
+  for (const target of nearest) {
+    lazyWaiting.delete(target);
+    lazyObserver.unobserve(target);
+    const turn = lazyTurns.get(target);
+    if (!turn || !target.isConnected || !target.classList.contains("lazy")) continue;
+    target.classList.remove("lazy");
+    updateMarkdown(target, turn.text, { citations: turn.citations });
+    if (deadline.didTimeout || deadline.timeRemaining() < 4) break;  // one at a time when the page is never idle
+  }
+  if (lazyWaiting.size && !lazyFrame) lazyFrame = whenIdle(renderLazy);
+}
+
+function observeLazy(content, turn) {
+  lazyObserver ||= new IntersectionObserver((entries) => {
+    for (const { target, isIntersecting, boundingClientRect: box, rootBounds: root } of entries) {
+      if (!isIntersecting) { lazyWaiting.delete(target); continue; }
+      lazyWaiting.set(target, root ? Math.max(0, box.top - root.bottom, root.top - box.bottom) : 0);
+    }
+    if (lazyWaiting.size && !lazyFrame) lazyFrame = whenIdle(renderLazy);
+  }, { root: $("messages"), rootMargin: "800px 0px" });
+  lazyTurns.set(content, turn);
+  lazyObserver.observe(content);
+}
+
+// Re-renders a turn's inside; while it streams this runs at most once per animation frame. An
+// answer's rendered markdown is kept and only its changed blocks re-rendered (see updateMarkdown).
+function fillTurn(node, turn, index, { lazy = false } = {}) {
   const keep = node.firstChild;
   const parts = [keep];
   if (turn.role === "assistant") {
@@ -283,11 +329,26 @@ function fillTurn(node, turn, index) {
   if (turn.role === "user") {
     content = el("div", { class: "content", text: turn.text });
   } else if (turn.pending) {
-    // While it streams, the same element is updated block by block (see updateMarkdown).
-    content = node.querySelector(":scope > .content.live") || el("div", { class: "content prose live" });
-    updateMarkdown(content, turn.text, { citations: turn.citations });
+    // While it streams, the same element is updated block by block, lexing only the text after
+    // the blocks that cannot change any more (see updateMarkdown).
+    content = node.querySelector(":scope > .content.prose") || el("div", { class: "content prose" });
+    content.classList.remove("lazy");
+    content.classList.add("live");
+    updateMarkdown(content, turn.text, { citations: turn.citations, tail: true });
   } else {
-    content = el("div", { class: "content prose" }, renderMarkdown(turn.text, { citations: turn.citations }));
+    content = node.querySelector(":scope > .content.prose");
+    if (content && content.classList.contains("lazy")) {
+      // Not rendered yet: it is when it comes near the screen.
+    } else if (content) {
+      content.classList.remove("live");
+      updateMarkdown(content, turn.text, { citations: turn.citations });  // a full pass: nothing if unchanged
+    } else if (lazy) {
+      content = el("div", { class: "content prose lazy", text: turn.text });
+      observeLazy(content, turn);
+    } else {
+      content = el("div", { class: "content prose" });
+      updateMarkdown(content, turn.text, { citations: turn.citations });
+    }
   }
   parts.push(content);
   if (turn.role === "assistant") parts.push(renderSources(turn));
@@ -308,10 +369,15 @@ function scrollToEnd() { $("messages").scrollTop = $("messages").scrollHeight; }
 
 // Only the last `state.shown` turns are in the DOM: a 2,000-message thread renders its last
 // page at once and the earlier ones a page at a time, when asked for or scrolled to.
+const EAGER = 12;  // the last turns, on screen when a thread opens, are rendered at once; the rest lazily
+
 function renderTurns() {
   const list = $("message-list");
   const start = Math.max(0, state.turns.length - state.shown);
-  list.replaceChildren(...state.turns.slice(start).map((turn, offset) => renderTurn(turn, start + offset)));
+  if (lazyObserver) { lazyObserver.disconnect(); lazyWaiting.clear(); }
+  const page = document.createDocumentFragment();
+  page.append(...state.turns.slice(start).map((turn, offset) => renderTurn(turn, start + offset, { lazy: start + offset < state.turns.length - EAGER })));
+  list.replaceChildren(page);
   $("load-earlier").hidden = start === 0;
   $("empty-state").hidden = state.turns.length > 0;
 }
@@ -323,7 +389,10 @@ function showEarlier() {
   const oldStart = Math.max(0, state.turns.length - state.shown);
   state.shown = Math.min(state.turns.length, state.shown + PAGE);
   const start = Math.max(0, state.turns.length - state.shown);
-  list.prepend(...state.turns.slice(start, oldStart).map((turn, offset) => renderTurn(turn, start + offset)));
+  // Built off the document in one fragment, the answers' markdown left for when they come near the screen.
+  const page = document.createDocumentFragment();
+  page.append(...state.turns.slice(start, oldStart).map((turn, offset) => renderTurn(turn, start + offset, { lazy: true })));
+  list.prepend(page);
   $("load-earlier").hidden = start === 0;
   box.scrollTop = box.scrollHeight - before;  // the reader stays where they were
 }

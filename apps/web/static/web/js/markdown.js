@@ -188,23 +188,33 @@ export function renderMarkdown(text, { citations = [] } = {}) {
   return finish(sanitize(marked.parse(String(text ?? ""))), citations);
 }
 
-const rendered = new WeakMap();  // container → [{raw, nodes}] of its top-level blocks
+const rendered = new WeakMap();  // container → [{raw, nodes}] of its top-level blocks, with the text they came from
+const TAIL = 3;  // in tail mode, the blocks re-lexed: the last ones (a space token between two blocks is one)
 
 /** Renders `text` into `container`, re-rendering only the blocks that changed since the last
- * call: a streaming answer grows at its end, so each update parses the text once and rebuilds
- * only its last block or two. Same sanitiser and output as renderMarkdown. */
-export function updateMarkdown(container, text, { citations = [] } = {}) {
-  const tokens = marked.lexer(String(text ?? ""));
+ * call: a streaming answer grows at its end, so each update rebuilds only its last block or two.
+ * With `tail` (a streaming answer: the text only grows), the blocks before the last few are
+ * taken as final and only the text after them is lexed, so a frame's work does not grow with the
+ * answer; a call without it (the answer's end) lexes the whole text and fixes anything that
+ * differs. Same sanitiser and output as renderMarkdown. */
+export function updateMarkdown(container, text, { citations = [], tail = false } = {}) {
+  const source = String(text ?? "");
   const key = citations ? citations.length : 0;
   let blocks = rendered.get(container);
   if (!blocks || blocks.key !== key || (blocks.length && !container.contains(blocks[0].nodes[0] || container))) {
     container.replaceChildren();
-    blocks = Object.assign([], { key });
+    blocks = Object.assign([], { key, text: "", exact: false });
     rendered.set(container, blocks);
   }
+  // The kept blocks' raw text must be exactly the start of the new text (the lexer did not
+  // normalise line ends, and the text only grew).
+  const from = tail && blocks.exact && blocks.length > TAIL && source.startsWith(blocks.text) ? blocks.length - TAIL : 0;
+  let offset = 0;
+  for (let index = 0; index < from; index += 1) offset += blocks[index].raw.length;
+  const tokens = marked.lexer(source.slice(offset));
   let same = 0;
-  while (same < tokens.length && same < blocks.length && blocks[same].raw === tokens[same].raw) same += 1;
-  for (const block of blocks.splice(same)) for (const node of block.nodes) node.remove();
+  while (same < tokens.length && from + same < blocks.length && blocks[from + same].raw === tokens[same].raw) same += 1;
+  for (const block of blocks.splice(from + same)) for (const node of block.nodes) node.remove();
   for (const token of tokens.slice(same)) {
     const list = Object.assign([token], { links: tokens.links });
     const fragment = finish(sanitize(marked.parser(list)), citations);
@@ -212,4 +222,6 @@ export function updateMarkdown(container, text, { citations = [] } = {}) {
     container.append(fragment);
     blocks.push({ raw: token.raw, nodes });
   }
+  blocks.text = source;
+  blocks.exact = offset + tokens.reduce((length, token) => length + token.raw.length, 0) === source.length;
 }
