@@ -110,12 +110,17 @@ class RunRecorder:
         self.flushes: list[Future] = []
 
     def emit(self, type: str, data: dict[str, Any]) -> dict[str, Any]:
-        self.sequence += 1
-        event = {"seq": self.sequence, "type": type, "data": data, "ts": round(time.time(), 6)}
+        event = self.keep(type, data)
         livelog.append_event(self.run_id, event)
-        self.pending.append(event)
         if len(self.pending) >= FLUSH_EVERY_EVENTS or time.monotonic() - self.last_flush >= FLUSH_EVERY_SECONDS:
             self.flush_in_background()
+        return event
+
+    def keep(self, type: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Number an event and queue its row, without announcing it live (``emit`` does both)."""
+        self.sequence += 1
+        event = {"seq": self.sequence, "type": type, "data": data, "ts": round(time.time(), 6)}
+        self.pending.append(event)
         return event
 
     def flush_in_background(self) -> None:

@@ -375,8 +375,10 @@ def _run_drive(begun: _Begun) -> None:
 
 def _run_finish(*, run: AgentRun, recorder: runner.RunRecorder, outcome: runner.Outcome) -> None:
     # Order matters to readers: the answer is saved before ``end`` is announced (so a
-    # client that saw ``end`` finds it in the history), and every event row is written
-    # before the status says finished (so a replay from PostgreSQL is complete).
+    # client that saw ``end`` finds it in the history); every event row, ``end``'s too, is
+    # written before the status says finished (so a replay from PostgreSQL is complete); and
+    # ``end`` goes live only once the run is closed, so a client that sends its next message
+    # the moment it sees ``end`` never finds the run still active (409).
     recorder.flush_now()
     if not runner.in_db(_answer_save, run=run, outcome=outcome):
         # The reaper took this run for dead (no heartbeat for RUN_STALE_SECONDS) and ended it.
@@ -385,9 +387,10 @@ def _run_finish(*, run: AgentRun, recorder: runner.RunRecorder, outcome: runner.
     end = {"status": outcome.status, "message_id": str(run.response_message_id)}
     if outcome.error:
         end["error"] = outcome.error
-    recorder.emit("end", end)
+    end_event = recorder.keep("end", end)
     recorder.flush_now()
     runner.in_db(_run_close, run=run, outcome=outcome, event_count=recorder.sequence)
+    livelog.append_event(str(run.pk), end_event)
     livelog.finish_events(str(run.pk))
     run.status = outcome.status
     _announce(run)
