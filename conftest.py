@@ -353,11 +353,14 @@ def start_upstream(*, tokens: int, delay: float) -> tuple[subprocess.Popen, str]
     return process, f"http://127.0.0.1:{port}/v1"
 
 
+#: One test user opens every stream, as in the benchmark: the per-user run throttles opened up.
+OPEN_RUN_THROTTLES = {"RUN_START_THROTTLE": "100000/min", "RUN_STREAM_THROTTLE": "100000/min"}
+
+
 def platform_env(**overrides: str) -> dict[str, str]:
     """run.sh's environment on the test database, the per-user run throttles opened up (one test user
     does everything), plus ``overrides``. Call it with the database unblocked."""
-    return run_sh_environment(_test_database_url(), RUN_START_THROTTLE="100000/min",
-                              RUN_STREAM_THROTTLE="100000/min", **overrides)
+    return run_sh_environment(_test_database_url(), **OPEN_RUN_THROTTLES, **overrides)
 
 
 def start_platform(env: dict[str, str], *, timeout: float = 300) -> RunSh:
@@ -369,10 +372,6 @@ def start_platform(env: dict[str, str], *, timeout: float = 300) -> RunSh:
     return start_run_sh(env, timeout=timeout)
 
 
-Platform = RunSh
-stop_platform = stop_run_sh
-
-
 @contextmanager
 def run_sh(*, database_url: str, tokens: int, delay: float, env: dict[str, str] | None = None) -> Iterator[RunSh]:
     """scripts/run.sh on ``database_url`` against a fake upstream, with queues of its own; stopped on exit."""
@@ -380,8 +379,7 @@ def run_sh(*, database_url: str, tokens: int, delay: float, env: dict[str, str] 
     try:
         full_env = run_sh_environment(
             database_url,
-            # One test user opens every stream, as in the benchmark.
-            RUN_START_THROTTLE="100000/min", RUN_STREAM_THROTTLE="100000/min",
+            **OPEN_RUN_THROTTLES,
             LLM_BASE_URL=upstream_url, LLM_API_KEY="sk-test", LLM_MODEL="fake-model",
             **(env or {}),
         )

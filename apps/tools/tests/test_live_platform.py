@@ -30,7 +30,7 @@ import pytest
 from apps.conversations.tests.conftest import ndjson_lines, sse_events
 from apps.providers.testing import FAKE_MODEL, Reply
 from apps.tools.tests.skillzip import skill_zip
-from conftest import Platform, platform_env, start_platform, stop_platform
+from conftest import RunSh, platform_env, start_platform, stop_run_sh
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,7 +45,7 @@ BOOTSTRAP = (
 
 
 @pytest.fixture
-def live(django_db_setup, django_db_blocker, mcp_server) -> Iterator[Platform]:
+def live(django_db_setup, django_db_blocker, mcp_server) -> Iterator[RunSh]:
     with django_db_blocker.unblock():
         env = platform_env(FETCH_ALLOW_LOOPBACK="true")
     # No LLM_BASE_URL: with no provider, the offline model answers.
@@ -56,7 +56,7 @@ def live(django_db_setup, django_db_blocker, mcp_server) -> Iterator[Platform]:
     platform = start_platform(env)
     print(f"\nscripts/run.sh ready in {time.monotonic() - started:.1f} s")
     yield platform
-    stop_platform(platform)
+    stop_run_sh(platform)
 
 
 @dataclass

@@ -12,32 +12,21 @@ A failing step names itself and the steps that passed before it.
 """
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
-import subprocess
-import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
-from typing import IO
 
 import pytest
 
 from apps.knowledge.tests.corpus.build import make_pdf
 from apps.web.tests.conftest import BROWSER
-from conftest import _test_database_url
+from conftest import _test_database_url, run_sh_environment, start_run_sh, stop_run_sh
 
 pytestmark = BROWSER
 
-ROOT = Path(__file__).resolve().parents[3]
-PORTS = range(18900, 19000)  # this worker's port range (its brief)
-READY_LINE = "CodexEngine is running"
 INGEST_TIMEOUT = 240_000  # ms: the task worker loads the embedding model on its first document
 ANSWER_TIMEOUT = 120_000
 
@@ -56,28 +45,6 @@ HANDBOOK = [
 ]
 
 
-@dataclass
-class Platform:
-    launcher: subprocess.Popen
-    url: str
-    log: IO[bytes]
-
-    def tail(self) -> str:
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")[-3000:]
-
-
-def _port_in_range() -> int:
-    for port in PORTS:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
-
-
 @pytest.fixture
 def web_server(django_db_setup, django_db_blocker) -> Iterator[str]:
     """``scripts/run.sh`` on the test database (the browser fixtures' ``web_server``)."""
@@ -85,36 +52,16 @@ def web_server(django_db_setup, django_db_blocker) -> Iterator[str]:
 
     if not settings.REDIS_AVAILABLE:
         pytest.skip("the platform's workers need Redis")
-    queue = f"codex-test-journey-{uuid.uuid4().hex[:8]}"
     with django_db_blocker.unblock():
         database_url = _test_database_url()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url, "CODEX_TESTING": "1", "LOG_LEVEL": "WARNING",
-        "CELERY_QUEUE": queue, "CELERY_RUN_QUEUE": f"{queue}-runs",
-        # Credits move: the welcome grant is spent by the priced offline model (a ModelPrice row below).
-        "BILLING_ENABLED": "true",
-    }
+    # Credits move: the welcome grant is spent by the priced offline model (a ModelPrice row below).
+    env = run_sh_environment(database_url, BILLING_ENABLED="true")
     for name in ("LLM_BASE_URL", "LLM_API_KEY", "LLM_MODEL"):
         env.pop(name, None)  # no provider: the offline model answers
-    port = _port_in_range()
-    log = tempfile.TemporaryFile()
-    launcher = subprocess.Popen(["scripts/run.sh", "127.0.0.1", str(port)], cwd=ROOT, env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    server = Platform(launcher=launcher, url=f"http://127.0.0.1:{port}", log=log)
-    deadline = time.monotonic() + 300
-    while READY_LINE not in server.tail():
-        if launcher.poll() is not None or time.monotonic() > deadline:
-            os.killpg(launcher.pid, signal.SIGKILL)
-            raise RuntimeError(f"scripts/run.sh did not get ready:\n{server.tail()}")
-        time.sleep(0.2)
+    server = start_run_sh(env)
     yield server.url
-    os.killpg(launcher.pid, signal.SIGTERM)
-    try:
-        launcher.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(launcher.pid, signal.SIGKILL)
-    log.close()
+    stop_run_sh(server)
+    server.log.close()
 
 
 @pytest.fixture
