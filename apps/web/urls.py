@@ -3,14 +3,17 @@ from django.urls import path
 
 from apps.web import views
 
+page = views.WebPageView.as_view
+
 urlpatterns = [
-    path("app/", views.ChatPageView.as_view(), name="web-chat"),
-    path("app/t/<str:thread_id>", views.ChatPageView.as_view(), name="web-chat-thread"),
-    path("app/login", views.LoginPageView.as_view(), name="web-login"),
-    path("app/agents", views.AgentsPageView.as_view(), name="web-agents"),
-    path("app/knowledge", views.KnowledgePageView.as_view(), name="web-knowledge"),
-    path("app/tools", views.ToolsPageView.as_view(), name="web-tools"),
-    path("app/settings", views.SettingsPageView.as_view(), name="web-settings"),
-    path("app/studio", views.StudioPageView.as_view(), name="web-studio"),
+    path("app/", page(page="chat"), name="web-chat"),
+    path("app/t/<str:thread_id>", page(page="chat"), name="web-chat-thread"),
+    path("app/login", page(page="login"), name="web-login"),
+    path("app/agents", page(page="agents"), name="web-agents"),
+    path("app/knowledge", page(page="knowledge"), name="web-knowledge"),
+    path("app/tools", page(page="tools"), name="web-tools"),
+    path("app/settings", page(page="settings"), name="web-settings"),
+    # Speech and podcasts are fetched with the bearer token and played from blob: URLs.
+    path("app/studio", page(page="studio", extra_policy="; media-src 'self' blob:"), name="web-studio"),
     path("app/assets/<path:name>", views.asset, name="web-asset"),
 ]

@@ -94,56 +94,21 @@ def asset_url(name: str) -> str:
 
 
 class WebPageView(TemplateView):
+    """One screen's shell: ``web/<page>.html`` with the strict policy (plus ``extra_policy``)."""
+
     page = ""
+    extra_policy = ""
+
+    def get_template_names(self) -> list[str]:
+        return [f"web/{self.page}.html"]
 
     def get_context_data(self, **kwargs: object) -> dict[str, object]:
         return {**super().get_context_data(**kwargs), "page": self.page, "app_name": settings.APP_NAME}
 
     def render_to_response(self, context: dict[str, object], **kwargs: object) -> HttpResponse:
         response = super().render_to_response(context, **kwargs)
-        response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY + self.extra_policy
         response["Cache-Control"] = "no-cache"
-        return response
-
-
-class ChatPageView(WebPageView):
-    template_name = "web/chat.html"
-    page = "chat"
-
-
-class LoginPageView(WebPageView):
-    template_name = "web/login.html"
-    page = "login"
-
-
-class AgentsPageView(WebPageView):
-    template_name = "web/agents.html"
-    page = "agents"
-
-
-class KnowledgePageView(WebPageView):
-    template_name = "web/knowledge.html"
-    page = "knowledge"
-
-
-class ToolsPageView(WebPageView):
-    template_name = "web/tools.html"
-    page = "tools"
-
-
-class SettingsPageView(WebPageView):
-    template_name = "web/settings.html"
-    page = "settings"
-
-
-class StudioPageView(WebPageView):
-    template_name = "web/studio.html"
-    page = "studio"
-
-    def render_to_response(self, context: dict[str, object], **kwargs: object) -> HttpResponse:
-        response = super().render_to_response(context, **kwargs)
-        # Speech and podcasts are fetched with the bearer token and played from blob: URLs.
-        response["Content-Security-Policy"] = f"{CONTENT_SECURITY_POLICY}; media-src 'self' blob:"
         return response
 
 
