@@ -110,6 +110,20 @@ class _RedisHub:
         self.acks: dict[str, list[asyncio.Future]] = defaultdict(list)
         self.pump: asyncio.Task | None = None
         self.wake = asyncio.Event()
+        self.connecting = asyncio.Lock()
+
+    async def connect(self) -> None:
+        """Open the one pub/sub connection, once however many readers ask at the same moment.
+
+        redis-py's ``PubSub.connect`` checks for a connection, then awaits the pool for one: two
+        readers subscribing at once each get a connection, and the second replaces the first, whose
+        channels then deliver to nobody (a cold burst of streams stalled until their catch-up).
+        """
+        if self.pubsub.connection is not None:
+            return
+        async with self.connecting:
+            if self.pubsub.connection is None:
+                await self.pubsub.connect()
 
     async def subscribe(self, channel: str) -> Subscription:
         subscription = Subscription(channel)
@@ -120,6 +134,7 @@ class _RedisHub:
             ack = asyncio.get_running_loop().create_future()
             self.acks[wire].append(ack)
             try:
+                await self.connect()
                 await self.pubsub.subscribe(wire)
             except BaseException:
                 # Redis is away: the reader follows PostgreSQL instead, and leaves nothing behind here.
@@ -180,6 +195,7 @@ class _RedisHub:
         self.pubsub = self.client.pubsub()
         if self.subscribers:
             try:
+                await self.connect()
                 await self.pubsub.subscribe(*self.subscribers.keys())
             except Exception:
                 logger.warning("resubscribe failed; retrying", exc_info=True)

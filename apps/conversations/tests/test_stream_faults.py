@@ -74,3 +74,29 @@ async def test_a_reader_without_redis_follows_postgresql_while_the_run_goes_on(a
     await asyncio.wait_for(reader, timeout=30)
     assert seen == [1, 2, 3, 4, 5]
     livelog._hubs.clear()
+
+
+async def test_readers_subscribing_at_once_on_a_cold_process_all_hear_their_runs(settings):
+    # A process's first burst of streams: every reader subscribes before the one pub/sub
+    # connection exists. Each must be heard on it at once, not after CATCH_UP_SECONDS.
+    if not settings.REDIS_AVAILABLE:
+        pytest.skip("the pub/sub hub is Redis's")
+    livelog._hubs.clear()
+    channels = [f"cold-burst-{n}" for n in range(50)]
+
+    async def listen(channel: str) -> list:
+        async with livelog.subscribed(channel) as subscription:
+            await ready.wait()
+            return await asyncio.wait_for(subscription.queue.get(), timeout=2)
+
+    ready = asyncio.Event()
+    readers = [asyncio.create_task(listen(channel)) for channel in channels]
+    hub = livelog._hub()
+    while len(hub.subscribers) < len(channels):
+        await asyncio.sleep(0.01)
+    for channel in channels:
+        await sync_to_async(livelog.publish)(channel, [{"channel": channel}])
+    ready.set()
+    assert [message[0]["channel"] for message in await asyncio.gather(*readers)] == channels
+    await hub.pubsub.aclose()
+    livelog._hubs.clear()
