@@ -13,9 +13,15 @@ settings (docs/scaling.md):
 
     python -m codex.launcher run [HOST] [PORT]   all four, supervised; prints the ready line once all answer
     python -m codex.launcher exec ROLE [HOST] [PORT]   become one role (the container's entrypoint)
+
+The supervisor itself never imports Django or Celery: a short-lived child (``prepare``) works out
+the command lines, then waits until everything answers and exits, so the process that stays up for
+the platform's whole life holds a few tens of MiB, not a Django process's ~180. That child holds
+the embedded PostgreSQL (codex/embedded_db.py) until the roles do, so it is started once.
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -112,16 +118,41 @@ def warm_web(url: str) -> None:
         pass
 
 
+def plan(*, host: str, port: int) -> dict[str, Any]:
+    """What ``run`` starts: its roles, their command lines and the workers the ready check pings."""
+    started = roles()
+    return {
+        "roles": list(started),
+        "commands": {role: command(role, host=host, port=port) for role in started},
+        "workers": [node_name(role) for role in started if role in ("runs", "tasks")],
+    }
+
+
+def wait_ready(*, url: str, workers: list[str], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if is_ready(url=url, workers=workers):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def _child(*args: str) -> list[str]:
+    return [sys.executable, "-m", "codex.launcher", *args]
+
+
 class Supervisor:
     """Starts the roles, restarts one that dies (as compose's restart policy does), stops all on a signal."""
 
     def __init__(self, *, host: str, port: int) -> None:
         self.host, self.port = host, port
         self.children: dict[str, subprocess.Popen] = {}
+        self.commands: dict[str, list[str]] = {}
+        self.waiter: subprocess.Popen | None = None
         self.stopping = False
 
     def start(self, role: str) -> None:
-        self.children[role] = subprocess.Popen(command(role, host=self.host, port=self.port), env=environment(role))
+        self.children[role] = subprocess.Popen(self.commands[role], env=environment(role))
 
     def stop(self, *_: Any) -> None:
         self.stopping = True
@@ -129,24 +160,28 @@ class Supervisor:
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
-        started = roles()
+        url = f"http://{self.host}:{self.port}"
+        self.waiter = subprocess.Popen(_child("prepare", self.host, str(self.port)), stdout=subprocess.PIPE, text=True)
+        line = self.waiter.stdout.readline()
+        if not line:
+            print("The platform's settings could not be loaded (see above).", file=sys.stderr, flush=True)
+            return 1
+        planned = json.loads(line)
+        started, self.commands = planned["roles"], planned["commands"]
         if "runs" not in started:
             print("Redis is not available: background jobs run inside the web process.", flush=True)
         for role in started:
             self.start(role)
-        url = f"http://{self.host}:{self.port}"
-        workers = [node_name(role) for role in started if role in ("runs", "tasks")]
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         ready = False
         try:
             while not self.stopping:
-                if not ready and is_ready(url=url, workers=workers):
+                if not ready and self.waiter.poll() is not None:
+                    if self.waiter.returncode != 0:
+                        print(f"The platform did not answer within {READY_TIMEOUT_SECONDS} s.", file=sys.stderr, flush=True)
+                        return 1
                     ready = True
                     warm_web(url)
                     print(READY.format(url=url), flush=True)
-                elif not ready and time.monotonic() > deadline:
-                    print(f"The platform did not answer within {READY_TIMEOUT_SECONDS} s.", file=sys.stderr, flush=True)
-                    return 1
                 for role, child in list(self.children.items()):
                     if child.poll() is not None and not self.stopping:
                         print(f"{role} exited with code {child.returncode}; restarting it.", file=sys.stderr, flush=True)
@@ -158,6 +193,8 @@ class Supervisor:
             self.terminate()
 
     def terminate(self) -> None:
+        if self.waiter is not None and self.waiter.poll() is None:
+            self.waiter.kill()
         for child in self.children.values():
             if child.poll() is None:
                 child.terminate()
@@ -183,6 +220,16 @@ def main(argv: list[str]) -> int:
         host = argv[1] if len(argv) > 1 else "127.0.0.1"
         port = int(argv[2]) if len(argv) > 2 else 8000
         return Supervisor(host=host, port=port).run()
+    if len(argv) == 3 and argv[0] == "prepare":
+        # The plan is the first line on stdout (the supervisor's pipe); anything printed later goes to stderr.
+        planned = plan(host=argv[1], port=int(argv[2]))
+        print(json.dumps(planned), flush=True)
+        os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+        try:
+            ready = wait_ready(url=f"http://{argv[1]}:{argv[2]}", workers=planned["workers"], timeout=READY_TIMEOUT_SECONDS)
+        except KeyboardInterrupt:  # Ctrl-C reaches the whole process group; the supervisor reports it
+            return 130
+        return 0 if ready else 1
     if len(argv) >= 2 and argv[0] == "exec" and argv[1] in ROLES:
         host = argv[2] if len(argv) > 2 else "0.0.0.0"  # noqa: S104 (a container listens on all interfaces)
         port = int(argv[3]) if len(argv) > 3 else int(os.environ.get("PORT", "8000"))
