@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
@@ -281,24 +281,58 @@ def _announce(run: AgentRun) -> None:
 # ------------------------------------------------------------------------------
 # Executing runs (in a worker)
 # ------------------------------------------------------------------------------
-def _history(thread: Thread) -> list[dict[str, Any]]:
-    history = []
-    for message in thread.messages.exclude(role=Message.Role.TOOL).order_by("created_at", "id"):
+def _histories(thread_ids: set[str]) -> dict[str, list[dict[str, Any]]]:
+    """The model's view of each thread's messages (tool rows and empty assistant turns left out), in one query."""
+    histories: dict[str, list[dict[str, Any]]] = {thread_id: [] for thread_id in thread_ids}
+    messages = (Message.objects.filter(thread_id__in=thread_ids).exclude(role=Message.Role.TOOL)
+                .only("thread_id", "role", "content", "parts").order_by("created_at", "id"))
+    for message in messages:
         if message.role == Message.Role.ASSISTANT and not message.content:
             continue
-        history.append({"role": message.role, "content": message.parts or message.content})
-    return history
+        histories[message.thread_id].append({"role": message.role, "content": message.parts or message.content})
+    return histories
 
 
-def _run_claim(*, run_id: str) -> AgentRun | None:
-    """Move a queued run to running exactly once; a finished or running run is not run again."""
+def _uuid_or_none(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None  # no run has this id: a message that names none is claimed by nobody
+
+
+@dataclass
+class _Claimed:
+    run: AgentRun
+    messages: list[dict[str, Any]]
+
+
+def _runs_claim(*, items: list[str]) -> dict[str, _Claimed | None]:
+    """Move queued runs to running, each exactly once, and read them with their histories.
+
+    The runs a worker is handed together (a burst of chats) are claimed together: one UPDATE
+    whose RETURNING says which were still queued, one read of those runs, one of their threads'
+    messages. A run that is not queued (finished, or running on a redelivery) maps to ``None``.
+    """
     now = timezone.now()
-    claimed = AgentRun.objects.filter(pk=run_id, status=AgentRun.Status.QUEUED).update(
-        status=AgentRun.Status.RUNNING, started_at=now, heartbeat_at=now
-    )
-    if not claimed:
-        return None
-    return AgentRun.objects.select_related("user", "agent", "thread").get(pk=run_id)
+    ids = [run_id for item in dict.fromkeys(items) if (run_id := _uuid_or_none(item)) is not None]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {AgentRun._meta.db_table} SET status = %s, started_at = %s, heartbeat_at = %s"  # noqa: S608 (a model's table name)
+            " WHERE id = ANY(%s) AND status = %s RETURNING id",
+            [AgentRun.Status.RUNNING, now, now, ids, AgentRun.Status.QUEUED],
+        )
+        claimed = [row[0] for row in cursor.fetchall()]
+    runs = {str(run.pk): run for run in AgentRun.objects.select_related("user", "agent", "thread").filter(pk__in=claimed)}
+    histories = _histories({run.thread_id for run in runs.values()}) if runs else {}
+    return {
+        str(run_id): _Claimed(run=runs[str(run_id)], messages=histories[runs[str(run_id)].thread_id])
+        if str(run_id) in runs else None
+        for run_id in items
+    }
+
+
+#: Every run task of this process claims through here, so runs that arrive together share one trip.
+_claims = runner.Coalesced(_runs_claim)
 
 
 @dataclass
@@ -309,25 +343,22 @@ class _Begun:
     prepared: PreparedRun | None = None
 
 
-def _run_begin(*, run_id: str) -> _Begun:
-    """Claim the run, check its agent is still the user's to use, read its history, plan and
-    passages: one trip to a database thread, since each trip waits behind every other run's."""
-    run = _run_claim(run_id=run_id)
-    if run is None:
-        return _Begun(run=None)
+def _run_prepare(*, claimed: _Claimed) -> _Begun:
+    """Check the claimed run's agent is still the user's to use and read its plan and passages
+    (one trip to a database thread, since each trip waits behind every other run's)."""
+    run = claimed.run
     if run.stop_requested:
         return _Begun(run=run)
     if run.agent is not None and not agent_accessible(user=run.user, agent=run.agent):
         return _Begun(run=run, allowed=False)
-    messages = _history(run.thread)
     try:
-        prepared = prepare_run(user=run.user, agent=run.agent, messages=messages,
+        prepared = prepare_run(user=run.user, agent=run.agent, messages=claimed.messages,
                                options=RunOptions.from_json(run.options), thread_id=run.thread_id)
     except Exception:
         # The runtime reads them again itself, inside the run, where a failure fails the run.
-        logger.warning("run %s: reading its plan ahead failed", run_id, exc_info=True)
+        logger.warning("run %s: reading its plan ahead failed", run.pk, exc_info=True)
         prepared = None
-    return _Begun(run=run, messages=messages, prepared=prepared)
+    return _Begun(run=run, messages=claimed.messages, prepared=prepared)
 
 
 def run_execute(*, run_id: str) -> None:
@@ -338,11 +369,11 @@ def run_execute(*, run_id: str) -> None:
     """
     runner.live_runs.add(str(run_id))  # from the claim on (inside the trip), its heartbeats are ours
     try:
-        begun = runner.in_db(_run_begin, run_id=run_id)
-        if begun.run is None:
+        claimed = _claims(str(run_id))
+        if claimed is None:
             logger.info("run %s is not queued; nothing to do", run_id)
             return
-        _run_drive(begun)
+        _run_drive(runner.in_db(_run_prepare, claimed=claimed))
     finally:
         runner.live_runs.discard(str(run_id))
 
