@@ -92,11 +92,11 @@ class Coalesced:
 
     Each caller hands in one item and waits for that item's result; the items that arrive while
     a call is in flight go together into the next one. ``fn(items=[...])`` runs on a database
-    thread and returns a dict from each item to its result. So a burst of fifty run starts costs
+    thread and returns the items' results in their order (an item handed in twice is two callers). So a burst of fifty run starts costs
     a few claims on the database, not fifty, while a lone start still costs one.
     """
 
-    def __init__(self, fn: Callable[..., dict[Any, Any]]) -> None:
+    def __init__(self, fn: Callable[..., list[Any]]) -> None:
         self.fn = fn
         self.lock = threading.Lock()
         self.pending: list[tuple[Any, Future]] = []
@@ -120,8 +120,8 @@ class Coalesced:
                     return
             try:
                 results = _on_db_thread(self.fn, {"items": [item for item, _ in batch]})
-                for item, future in batch:
-                    future.set_result(results[item])
+                for (_, future), result in zip(batch, results, strict=True):
+                    future.set_result(result)
             except BaseException as exc:  # every waiting caller of the batch sees the failure, as in_db's would
                 for _, future in batch:
                     if not future.done():

@@ -306,12 +306,13 @@ class _Claimed:
     messages: list[dict[str, Any]]
 
 
-def _runs_claim(*, items: list[str]) -> dict[str, _Claimed | None]:
+def _runs_claim(*, items: list[str]) -> list[_Claimed | None]:
     """Move queued runs to running, each exactly once, and read them with their histories.
 
     The runs a worker is handed together (a burst of chats) are claimed together: one UPDATE
     whose RETURNING says which were still queued, one read of those runs, one of their threads'
-    messages. A run that is not queued (finished, or running on a redelivery) maps to ``None``.
+    messages. A run that is not queued (finished, or running on a redelivery) is ``None``, and
+    so is any later copy of an id in ``items`` (two deliveries of one task): one run, one claim.
     """
     now = timezone.now()
     ids = [run_id for item in dict.fromkeys(items) if (run_id := _uuid_or_none(item)) is not None]
@@ -322,13 +323,13 @@ def _runs_claim(*, items: list[str]) -> dict[str, _Claimed | None]:
             [AgentRun.Status.RUNNING, now, now, ids, AgentRun.Status.QUEUED],
         )
         claimed = [row[0] for row in cursor.fetchall()]
-    runs = {str(run.pk): run for run in AgentRun.objects.select_related("user", "agent", "thread").filter(pk__in=claimed)}
+    runs = {run.pk: run for run in AgentRun.objects.select_related("user", "agent", "thread").filter(pk__in=claimed)}
     histories = _histories({run.thread_id for run in runs.values()}) if runs else {}
-    return {
-        str(run_id): _Claimed(run=runs[str(run_id)], messages=histories[runs[str(run_id)].thread_id])
-        if str(run_id) in runs else None
-        for run_id in items
-    }
+    results: list[_Claimed | None] = []
+    for item in items:
+        run = runs.pop(_uuid_or_none(item), None)
+        results.append(_Claimed(run=run, messages=list(histories[run.thread_id])) if run is not None else None)
+    return results
 
 
 #: Every run task of this process claims through here, so runs that arrive together share one trip.

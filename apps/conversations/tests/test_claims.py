@@ -26,26 +26,28 @@ def test_one_claim_takes_the_queued_runs_once_each_with_their_own_histories(alic
     unknown, malformed = str(uuid.uuid4()), "not-a-run"
 
     with django_assert_num_queries(3):  # the claim, the runs, their messages: not three per run
-        claimed = services._runs_claim(items=[str(a.pk), str(b.pk), str(done.pk), unknown, malformed])
+        claimed_a, claimed_b, claimed_done, claimed_unknown, claimed_malformed, again = services._runs_claim(
+            items=[str(a.pk), str(b.pk), str(done.pk), unknown, malformed, str(a.pk).upper()])
 
-    assert claimed[str(done.pk)] is None and claimed[unknown] is None and claimed[malformed] is None
-    assert claimed[str(a.pk)].run.pk == a.pk and claimed[str(a.pk)].run.user == alice
-    assert claimed[str(a.pk)].messages == [{"role": "user", "content": "Hello"}, {"role": "user", "content": "And now?"}]
-    assert claimed[str(b.pk)].messages == [{"role": "user", "content": "Bob's question"}]
+    assert claimed_done is None and claimed_unknown is None and claimed_malformed is None
+    assert again is None  # the same run delivered twice in one batch is claimed once
+    assert claimed_a.run.pk == a.pk and claimed_a.run.user == alice
+    assert claimed_a.messages == [{"role": "user", "content": "Hello"}, {"role": "user", "content": "And now?"}]
+    assert claimed_b.messages == [{"role": "user", "content": "Bob's question"}]
     assert {run.pk: run.status for run in AgentRun.objects.filter(pk__in=[a.pk, b.pk])} == {a.pk: "running", b.pk: "running"}
     assert AgentRun.objects.get(pk=a.pk).heartbeat_at is not None
     # A redelivered task finds its run claimed already: nothing to do.
-    assert services._runs_claim(items=[str(a.pk)]) == {str(a.pk): None}
+    assert services._runs_claim(items=[str(a.pk)]) == [None]
 
 
 def test_callers_arriving_together_share_calls_and_each_gets_its_own_result():
     calls: list[list[int]] = []
     gate = threading.Event()
 
-    def square(*, items: list[int]) -> dict[int, int]:
+    def square(*, items: list[int]) -> list[int]:
         calls.append(items)
         gate.wait(5)  # the first call is in flight while the others arrive
-        return {item: item * item for item in items}
+        return [item * item for item in items]
 
     coalesced = runner.Coalesced(square)
     results: dict[int, int] = {}
@@ -67,11 +69,11 @@ def test_callers_arriving_together_share_calls_and_each_gets_its_own_result():
 def test_a_failed_call_fails_its_callers_and_the_next_call_goes_ahead():
     attempts = []
 
-    def flaky(*, items: list[str]) -> dict[str, str]:
+    def flaky(*, items: list[str]) -> list[str]:
         attempts.append(items)
         if len(attempts) == 1:
             raise RuntimeError("the database went away")
-        return {item: item.upper() for item in items}
+        return [item.upper() for item in items]
 
     coalesced = runner.Coalesced(flaky)
     with pytest.raises(RuntimeError, match="went away"):
