@@ -92,8 +92,9 @@ class Coalesced:
 
     Each caller hands in one item and waits for that item's result; the items that arrive while
     a call is in flight go together into the next one. ``fn(items=[...])`` runs on a database
-    thread and returns the items' results in their order (an item handed in twice is two callers). So a burst of fifty run starts costs
-    a few claims on the database, not fifty, while a lone start still costs one.
+    thread and returns the items' results in their order (an item handed in twice is two
+    callers). So a burst of fifty run starts costs a few claims on the database, not fifty,
+    while a lone start still costs one.
     """
 
     def __init__(self, fn: Callable[..., list[Any]]) -> None:

@@ -315,7 +315,8 @@ def _runs_claim(*, items: list[str]) -> list[_Claimed | None]:
     so is any later copy of an id in ``items`` (two deliveries of one task): one run, one claim.
     """
     now = timezone.now()
-    ids = [run_id for item in dict.fromkeys(items) if (run_id := _uuid_or_none(item)) is not None]
+    wanted = [_uuid_or_none(item) for item in items]
+    ids = [run_id for run_id in dict.fromkeys(wanted) if run_id is not None]
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {AgentRun._meta.db_table} SET status = %s, started_at = %s, heartbeat_at = %s"  # noqa: S608 (a model's table name)
@@ -326,8 +327,8 @@ def _runs_claim(*, items: list[str]) -> list[_Claimed | None]:
     runs = {run.pk: run for run in AgentRun.objects.select_related("user", "agent", "thread").filter(pk__in=claimed)}
     histories = _histories({run.thread_id for run in runs.values()}) if runs else {}
     results: list[_Claimed | None] = []
-    for item in items:
-        run = runs.pop(_uuid_or_none(item), None)
+    for run_id in wanted:
+        run = runs.pop(run_id, None)  # popped: a second copy of the id finds nothing
         results.append(_Claimed(run=run, messages=list(histories[run.thread_id])) if run is not None else None)
     return results
 
