@@ -233,6 +233,7 @@ class Cgroup:
 
 class BubblewrapBackend(LocalFilesMixin):
     name = "bubblewrap"
+    DESTROY_WAIT_SECONDS = 5.0  # how long destroy waits for killed processes to be gone
 
     # -- lifecycle --------------------------------------------------------------------------------
     def create(self, spec: SandboxSpec) -> None:
@@ -245,7 +246,16 @@ class BubblewrapBackend(LocalFilesMixin):
 
     def destroy(self, spec: SandboxSpec, *, keep_files: bool) -> None:
         Cgroup(spec).freeze(False)  # a frozen task does not die of SIGKILL until it is thawed
-        self._kill_tree(self._session_pids(spec))
+        # SIGKILL is delivered, not done: a killed bwrap stays listed until the kernel has torn its
+        # namespaces down, and a session started a moment ago may only now have exec'd bwrap.
+        # Kill again until none is left, for a bounded time.
+        deadline = time.monotonic() + self.DESTROY_WAIT_SECONDS
+        while pids := self._session_pids(spec):
+            self._kill_tree(pids)
+            if time.monotonic() > deadline:
+                logger.warning("sandbox %s: processes %s outlived SIGKILL", spec.key, pids)
+                break
+            time.sleep(0.02)
         Cgroup(spec).remove()
         self._remove(spec, keep_files=keep_files)
 
