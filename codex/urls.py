@@ -3,7 +3,9 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-urlpatterns = [
+from apps.core.urls import MemoResolver
+
+routes = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
@@ -21,6 +23,9 @@ urlpatterns = [
     path("", include("apps.billing.urls")),
     path("", include("apps.web.urls")),
 ]
+
+# Resolved once per path, not per request (apps/core/urls.py).
+urlpatterns = [MemoResolver(routes)]
 
 handler400 = "apps.core.api.exceptions.bad_request_view"
 handler403 = "apps.core.api.exceptions.permission_denied_view"

@@ -80,6 +80,8 @@ def agent_grant_list(*, agent: Agent) -> QuerySet[AgentGrant]:
 def agents_by_ids(*, user: Any, agent_ids: list[str]) -> list[Agent]:
     """The visible agents among ``agent_ids``, in the given order; unknown ids are skipped."""
     pks = [pk for pk in (_uuid(value) for value in agent_ids) if pk]
+    if not pks:  # most runs name no sub-agents: no query to build
+        return []
     found = {agent.pk: agent for agent in agent_list(user=user).filter(pk__in=pks)}
     return [found[pk] for pk in pks if pk in found]
 
