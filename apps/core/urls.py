@@ -3,9 +3,10 @@
 Django tries a request's path against every pattern in order, and each ``include("")``
 that does not match builds the list of everything it tried; with every documented
 route behind a dozen such includes, that took 0.3-2 ms of CPU per resolve, twice per
-request (the input guard resolves too), on the streaming routes as well. Resolving depends on the path alone, so a path resolved once
-resolves the same way until the process restarts (the URLconf does not change while
-it runs). Paths that do not resolve are not kept, nor long ones.
+request (the input guard resolves too), on the streaming routes as well. Resolving
+depends on the path alone, so a path resolved once resolves the same way until the
+process restarts (the URLconf does not change while it runs). Paths that do not
+resolve are not kept, nor long ones; the oldest kept path goes first once full.
 """
 from __future__ import annotations
 

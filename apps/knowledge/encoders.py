@@ -137,7 +137,7 @@ def _export_float(directory: Path, target: Path) -> None:
 
 
 def build_onnx_export(target: Path) -> Path:
-    """Export, fuse (attention, layer norms, GELU) and quantize to int8; ``target`` appears whole or not at all.
+    """Export, fuse (attention, layer norms, GELU) and quantize to 8 bits; ``target`` appears whole or not at all.
 
     Quantization is dynamic (weights uint8 per output channel, activations uint8 per call) on
     the plain MatMuls; the fused attention's QKV projection stays float32, which keeps the
