@@ -2,10 +2,20 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from django.core.cache import cache
 
+from apps.core.cache import ReusedClient
 from apps.core.errors import TooManyRequests
+
+#: Count a hit and start the window's expiry on its first, in one atomic round trip.
+_COUNT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+_scripts: dict[int, Any] = {}
 
 _PERIODS = {"s": 1, "sec": 1, "min": 60, "m": 60, "hour": 3600, "h": 3600, "day": 86400, "d": 86400}
 
@@ -21,17 +31,28 @@ def hit(scope: str, ident: str, rate: str) -> int | None:
     limit, period = parse_rate(rate)
     window = int(time.time() // period)
     key = f"throttle:{scope}:{ident}:{window}"
-    if cache.add(key, 1, timeout=period + 1):
-        count = 1
-    else:
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=period + 1)
-            count = 1
+    count = _count(key, period + 1)
     if count > limit:
         return max(1, int((window + 1) * period - time.time()))
     return None
+
+
+def _count(key: str, timeout: int) -> int:
+    """The window's count after this hit: one script call on Redis, two cache calls elsewhere."""
+    client = getattr(cache, "_cache", None)
+    if isinstance(client, ReusedClient):
+        redis = client.get_client(write=True)
+        script = _scripts.get(id(redis))
+        if script is None:
+            script = _scripts[id(redis)] = redis.register_script(_COUNT)
+        return int(script(keys=[cache.make_key(key)], args=[timeout]))
+    if cache.add(key, 1, timeout=timeout):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=timeout)
+        return 1
 
 
 def check(scope: str, ident: str, rate: str, *, message: str = "Too many requests; try again later.") -> None:
