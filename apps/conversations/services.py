@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
@@ -28,6 +28,7 @@ from apps.conversations.models import AgentRun, Message, Project, Thread
 from apps.core import throttle
 from apps.core.errors import Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge
 from apps.core.jobs import enqueue
+from apps.core.reads import shared_reads
 from apps.knowledge import services as knowledge_services
 
 logger = logging.getLogger(__name__)
@@ -363,6 +364,26 @@ def _run_prepare(*, claimed: _Claimed) -> _Begun:
     return _Begun(run=run, messages=claimed.messages, prepared=prepared)
 
 
+def _runs_prepare(*, items: list[_Claimed]) -> list[_Begun | Exception]:
+    """:func:`_run_prepare` for the runs claimed together, in one trip: the runs of one user share
+    their skills, MCP servers, toolkit profiles and default provider (apps/core/reads.py), read
+    once for the batch. A run whose preparation raises gets its own exception back."""
+    results: list[_Begun | Exception] = []
+    with shared_reads():
+        for claimed in items:
+            try:
+                results.append(_run_prepare(claimed=claimed))
+            except (OperationalError, InterfaceError):
+                raise  # the connection is gone for every run of the batch; the trip replaces it
+            except Exception as exc:
+                results.append(exc)
+    return results
+
+
+#: Runs that arrive together are prepared together, after their shared claim.
+_prepares = runner.Coalesced(_runs_prepare)
+
+
 def run_execute(*, run_id: str) -> None:
     """Execute a queued run to its end; idempotent, so a redelivered task does nothing.
 
@@ -375,7 +396,10 @@ def run_execute(*, run_id: str) -> None:
         if claimed is None:
             logger.info("run %s is not queued; nothing to do", run_id)
             return
-        _run_drive(runner.in_db(_run_prepare, claimed=claimed))
+        begun = _prepares(claimed)
+        if isinstance(begun, Exception):
+            raise begun
+        _run_drive(begun)
     finally:
         runner.live_runs.discard(str(run_id))
 

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 
 from apps.core.errors import NotFound
+from apps.core.reads import shared
 from apps.providers.client import OpenAICompatibleModel
 from apps.providers.llm import ChatModel, ModelConfig
 from apps.providers.models import LLMProvider, UsageRecord
@@ -70,12 +71,13 @@ def environment_model_config() -> ModelConfig | None:
 
 def default_provider(*, user: Any) -> LLMProvider | None:
     """The user's default, else the system-wide default, else the user's only provider."""
-    # One query (every run asks): the user's providers and the system defaults, defaults first.
-    candidates = list(
+    # One query (every run asks, and runs prepared together share it): the user's providers and
+    # the system defaults, defaults first.
+    candidates = shared(("default-provider", user.pk), lambda: list(
         LLMProvider.objects.filter(Q(owner=user) | Q(owner__isnull=True, is_default=True)).order_by(
             "-is_default", "created_at", "pk"
         )[:3]
-    )
+    ))
     own = [provider for provider in candidates if provider.owner_id is not None]
     for provider in candidates:
         if provider.is_default and provider.owner_id is not None:

@@ -16,6 +16,7 @@ from django.db.models import Q, QuerySet
 
 from apps.core.errors import Conflict, Forbidden, Invalid, NotFound
 from apps.core.fetch import fetch_bytes
+from apps.core.reads import shared
 from apps.tools.models import Skill, SkillFile, SkillVersion
 from apps.tools.registry import Tool, ToolContext, ToolFailed
 from apps.tools.skillfiles import MAX_UNPACKED_BYTES, SKILL_FILE, SkillBundle, parse_skill_md, read_skill_zip
@@ -258,7 +259,8 @@ def _load(skill_ids: dict[str, str], name: str, resource: str) -> str:
 
 def skills_provision(request: ToolsetRequest) -> Provision:
     """The run's skills, listed in the prompt by name and description, and the ``load_skill`` tool."""
-    skills = _run_skills(request)
+    names = None if request.skill_names is None else tuple(request.skill_names)
+    skills = shared(("run-skills", request.user.pk, request.agent_id, names), lambda: _run_skills(request))
     if not skills:
         return Provision()
     skill_ids = {skill.name: str(skill.pk) for skill in skills}

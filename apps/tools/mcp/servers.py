@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from apps.core.errors import Conflict, Forbidden, Invalid, NotFound
 from apps.core.fetch import FetchRefused
+from apps.core.reads import shared
 from apps.tools.mcp.client import (
     SSE,
     STDIO,
@@ -209,7 +210,9 @@ def mcp_provision(request: ToolsetRequest) -> Provision:
     pool = MCPSessionPool()
     tools: list[Tool] = []
     notes: list[str] = []
-    for server in mcp_server_list(user=request.user).filter(is_active=True, status=MCPServer.Status.CONNECTED):
+    servers = shared(("run-mcp-servers", request.user.pk), lambda: list(
+        mcp_server_list(user=request.user).filter(is_active=True, status=MCPServer.Status.CONNECTED)))
+    for server in servers:
         spec = spec_of(server)
         tools.extend(remote_tool(pool, spec, stored_tool(raw)) for raw in server.tools or [])
     for name, entry in _request_entries(request.mcp_servers or {}).items():

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from apps.core.errors import BadGateway, Conflict, Invalid, NotFound
 from apps.core.fetch import FetchRefused
+from apps.core.reads import shared
 from apps.tools.mcp.client import SSE, STREAMABLE_HTTP, MCPFailure, MCPSessionPool, ServerSpec, check_url, list_tools
 from apps.tools.mcp.servers import mcp_server_check, remote_tool, server_name_check, stored_tool
 from apps.tools.models import Toolkit, ToolkitProfile
@@ -398,8 +399,9 @@ def profiles_provision(request: ToolsetRequest) -> Provision:
     """The enabled tools of the user's active, connected profiles (as last discovered), one session per profile."""
     pool = MCPSessionPool()
     tools = []
-    profiles = profile_list(user=request.user, active_only=True).filter(
-        status=ToolkitProfile.Status.ACTIVE, connection_id__isnull=False, toolkit__is_enabled=True)
+    profiles = shared(("run-toolkit-profiles", request.user.pk), lambda: list(profile_list(
+        user=request.user, active_only=True).filter(
+        status=ToolkitProfile.Status.ACTIVE, connection_id__isnull=False, toolkit__is_enabled=True)))
     for profile in profiles:
         try:
             spec = profile_spec(profile)
