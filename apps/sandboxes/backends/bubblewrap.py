@@ -234,6 +234,7 @@ class Cgroup:
 class BubblewrapBackend(LocalFilesMixin):
     name = "bubblewrap"
     DESTROY_WAIT_SECONDS = 5.0  # how long destroy waits for killed processes to be gone
+    DESTROY_EMPTY_SCANS = 3  # "none left" must be seen this many times in a row, 20 ms apart
 
     # -- lifecycle --------------------------------------------------------------------------------
     def create(self, spec: SandboxSpec) -> None:
@@ -249,11 +250,18 @@ class BubblewrapBackend(LocalFilesMixin):
         # SIGKILL is delivered, not done: a killed bwrap stays listed until the kernel has torn its
         # namespaces down, and a session started a moment ago may only now have exec'd bwrap.
         # Kill again until none is left, for a bounded time.
+        # A process between two execs (sh, prlimit, bwrap) or tearing down can read as no process
+        # for a moment, so "none left" must hold for a few scans in a row (seen on a loaded machine).
         deadline = time.monotonic() + self.DESTROY_WAIT_SECONDS
-        while pids := self._session_pids(spec):
-            self._kill_tree(pids)
+        empty_scans = 0
+        while empty_scans < self.DESTROY_EMPTY_SCANS:
+            pids = self._session_pids(spec)
+            empty_scans = 0 if pids else empty_scans + 1
+            if pids:
+                self._kill_tree(pids)
             if time.monotonic() > deadline:
-                logger.warning("sandbox %s: processes %s outlived SIGKILL", spec.key, pids)
+                if pids:
+                    logger.warning("sandbox %s: processes %s outlived SIGKILL", spec.key, pids)
                 break
             time.sleep(0.02)
         Cgroup(spec).remove()
