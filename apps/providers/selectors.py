@@ -73,7 +73,7 @@ def default_provider(*, user: Any) -> LLMProvider | None:
     """The user's default, else the system-wide default, else the user's only provider."""
     # One query (every run asks, and runs prepared together share it): the user's providers and
     # the system defaults, defaults first.
-    candidates = shared(("default-provider", user.pk), lambda: list(
+    candidates = shared(("default-provider", getattr(user, "pk", None)), lambda: list(
         LLMProvider.objects.filter(Q(owner=user) | Q(owner__isnull=True, is_default=True)).order_by(
             "-is_default", "created_at", "pk"
         )[:3]
