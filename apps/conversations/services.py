@@ -348,7 +348,7 @@ class _Begun:
 
 def _run_prepare(*, claimed: _Claimed) -> _Begun:
     """Check the claimed run's agent is still the user's to use and read its plan and passages
-    (one trip to a database thread, since each trip waits behind every other run's)."""
+    (on a database thread, inside :func:`_runs_prepare`'s trip for the runs claimed with it)."""
     run = claimed.run
     if run.stop_requested:
         return _Begun(run=run)

@@ -15,7 +15,7 @@ local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return count
 """
-_scripts: dict[int, Any] = {}
+_script: Any = None  # redis-py's Script: registered once, called with whichever client
 
 _PERIODS = {"s": 1, "sec": 1, "min": 60, "m": 60, "hour": 3600, "h": 3600, "day": 86400, "d": 86400}
 
@@ -39,13 +39,13 @@ def hit(scope: str, ident: str, rate: str) -> int | None:
 
 def _count(key: str, timeout: int) -> int:
     """The window's count after this hit: one script call on Redis, two cache calls elsewhere."""
+    global _script
     client = getattr(cache, "_cache", None)
     if isinstance(client, ReusedClient):
         redis = client.get_client(write=True)
-        script = _scripts.get(id(redis))
-        if script is None:
-            script = _scripts[id(redis)] = redis.register_script(_COUNT)
-        return int(script(keys=[cache.make_key(key)], args=[timeout]))
+        if _script is None:
+            _script = redis.register_script(_COUNT)
+        return int(_script(keys=[cache.make_key(key)], args=[timeout], client=redis))
     if cache.add(key, 1, timeout=timeout):
         return 1
     try:

@@ -83,9 +83,10 @@ def prepare_run(
 ) -> PreparedRun:
     """The database reads a run needs before its first model call, all at once (synchronous).
 
-    A worker calls it in the same trip to a database thread as the run's claim: with hundreds
-    of runs on one loop, every separate trip queues behind every other run's database work,
-    and that queueing was most of the time to the first token of fifty runs started together.
+    A worker calls it in one trip to a database thread, shared by the runs claimed together
+    (``services._runs_prepare``): with hundreds of runs on one loop, every separate trip queues
+    behind every other run's database work, and that queueing was most of the time to the
+    first token of fifty runs started together.
     """
     try:
         plan = plan_run(user=user, agent=agent, options=options, run_sub_agent=run_sub_agent)
