@@ -410,7 +410,8 @@ def start_second_instance(env: dict[str, str]) -> tuple[list[subprocess.Popen], 
     launcher's own command lines (``python -m codex.launcher exec ROLE``), with an instance id of
     their own, on the same database, Redis and queues as the first ``make run``."""
     port = free_port()
-    second = {**env, "CODEX_INSTANCE_ID": "bench-b"}
+    # One daphne (make run's web role is WEB_PROCESSES of them): the second instance adds one of each.
+    second = {**env, "CODEX_INSTANCE_ID": "bench-b", "WEB_PROCESSES": "1"}
     log = tempfile.TemporaryFile()
     processes = [
         subprocess.Popen([PYTHON, "-m", "codex.launcher", "exec", role, "127.0.0.1", str(port)], cwd=ROOT, env=second,

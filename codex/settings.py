@@ -415,6 +415,9 @@ RUN_STREAM_THROTTLE = env.str("RUN_STREAM_THROTTLE", default="240/min")
 # Runs go to a queue of their own, served by a thread-pool worker whose threads each wait on the
 # worker's one run event loop (docs/scaling.md); ingestion and generation stay on CELERY_QUEUE.
 CELERY_RUN_QUEUE = env.str("CELERY_RUN_QUEUE", default="runs")
+# How many daphnes the web role runs on its one port (codex/launcher.py): a chat request's work is
+# Python, so one daphne uses one core at most; each daphne holds about 150 MiB.
+WEB_PROCESSES = env.int("WEB_PROCESSES", default=2)
 # The most runs one run worker holds in progress; past it, runs wait (queued) in the broker.
 RUN_WORKER_CONCURRENCY = env.int("RUN_WORKER_CONCURRENCY", default=200)
 # A running run's worker writes its heartbeat this often; the reaper (beat, every RUN_REAP_EVERY_SECONDS)

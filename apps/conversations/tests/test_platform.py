@@ -16,7 +16,9 @@ import asyncio
 import json
 import os
 import time
+import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import aiohttp
@@ -154,16 +156,73 @@ def test_the_launcher_gives_runs_a_thread_pool_and_other_tasks_a_process_pool(se
     assert {"--pool=threads", "--concurrency=321", "-Q", "r"} <= set(runs) and runs[runs.index("-n") + 1].startswith("r@")
     assert {"--pool=prefork", "--concurrency=3", "-Q", "t"} <= set(tasks) and tasks[tasks.index("-n") + 1].startswith("t@")
     assert launcher.environment("web")["DATABASE_POOL_MAX_SIZE"]
+    assert launcher.command("web", fd=7)[-3:] == ["--fd", "7", "codex.asgi:application"]
     assert launcher.roles() == launcher.ROLES  # with Redis, all four
 
 
 def test_the_supervisor_stays_small_once_the_platform_is_ready(platform):
     import psutil
+    from django.conf import settings
 
     supervisor = psutil.Process(platform.launcher.pid)
     children = [" ".join(child.cmdline()) for child in supervisor.children()]
     # The child that planned the command lines and waited for readiness has exited ...
     assert not [line for line in children if "codex.launcher" in line], children
-    assert len(children) == len(("web", "runs", "tasks", "beat"))
+    assert len(children) == settings.WEB_PROCESSES + len(("runs", "tasks", "beat"))
     # ... and the supervisor never loaded Django: a Django process holds about 180 MiB.
     assert supervisor.memory_info().rss < 80 * 2**20
+
+
+def _daphnes(platform: RunSh) -> list:
+    import psutil
+
+    return [child for child in psutil.Process(platform.launcher.pid).children() if "daphne" in child.cmdline()]
+
+
+def _socket_of(daphne) -> str:
+    return daphne.cmdline()[daphne.cmdline().index("--fd") + 1]
+
+
+def test_the_web_role_is_several_daphnes_on_one_port_and_a_dead_one_comes_back_on_its_socket(platform):
+    from django.conf import settings
+
+    from codex import launcher
+
+    assert settings.WEB_PROCESSES == 2  # the default make run starts
+    daphnes = _daphnes(platform)
+    assert len(daphnes) == 2 and all("--fd" in daphne.cmdline() for daphne in daphnes)
+    # The kernel spreads connections over both: each answers /api/health with its own instance_id.
+    assert len(launcher.web_answers(platform.url, web=2)) == 2
+    sockets = sorted(_socket_of(daphne) for daphne in daphnes)
+
+    daphnes[0].kill()
+    daphnes[0].wait(10)
+    # While it is down (and restarting), requests that reach its socket wait in it: none is refused.
+    with ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(lambda _: urllib.request.urlopen(f"{platform.url}/api/health", timeout=60).status,
+                                 range(16)))
+    assert statuses == [200] * 16
+    deadline = time.monotonic() + 60
+    while not launcher.is_ready(url=platform.url, workers=[], web=2) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    after = _daphnes(platform)
+    assert len(after) == 2 and daphnes[0].pid not in {daphne.pid for daphne in after}
+    assert sorted(_socket_of(daphne) for daphne in after) == sockets
+
+
+def test_the_web_port_cannot_be_taken_twice():
+    import socket
+
+    from codex import launcher
+
+    sockets = launcher.listen("127.0.0.1", 0, 1)
+    port = sockets[0].getsockname()[1]
+    try:
+        # A second platform on the same port fails, though the first's sockets allow sharing among themselves.
+        with pytest.raises(OSError):
+            launcher.listen("127.0.0.1", port, 2)
+        with socket.socket() as plain, pytest.raises(OSError):
+            plain.bind(("127.0.0.1", port))
+    finally:
+        for each in sockets:
+            each.close()
