@@ -1,6 +1,6 @@
 """The platform as `make run` starts it, under load and faults: 50 concurrent chats, a worker killed mid-run.
 
-scripts/run.sh starts codex/launcher.py's four processes (daphne, the run worker with its
+scripts/run.sh starts codex/launcher.py's processes (two daphnes, the run worker with its
 thread pool, the task worker, beat) with their real command lines and settings; only the
 database, the queues, the per-user throttles and the reaper's intervals are the test's own.
 The assertions are structural (are all fifty runs in progress at once? does a dead worker's
