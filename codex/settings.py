@@ -416,7 +416,7 @@ RUN_STREAM_THROTTLE = env.str("RUN_STREAM_THROTTLE", default="240/min")
 # worker's one run event loop (docs/scaling.md); ingestion and generation stay on CELERY_QUEUE.
 CELERY_RUN_QUEUE = env.str("CELERY_RUN_QUEUE", default="runs")
 # How many daphnes the web role runs on its one port (codex/launcher.py): a chat request's work is
-# Python, so one daphne uses one core at most; each daphne holds about 200 MiB.
+# Python, so one daphne uses one core at most; each daphne holds about 160 MiB.
 WEB_PROCESSES = env.int("WEB_PROCESSES", default=2)
 # The most runs one run worker holds in progress; past it, runs wait (queued) in the broker.
 RUN_WORKER_CONCURRENCY = env.int("RUN_WORKER_CONCURRENCY", default=200)

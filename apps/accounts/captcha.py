@@ -9,7 +9,6 @@ import base64
 import secrets
 from dataclasses import dataclass
 
-from captcha.image import ImageCaptcha
 from django.conf import settings
 from django.core.cache import cache
 
@@ -34,6 +33,8 @@ def captcha_issue() -> Captcha:
     """Draw a new captcha; its code is kept server side for ``CAPTCHA_TTL_SECONDS``."""
     code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
     captcha_id = secrets.token_urlsafe(16)
+    from captcha.image import ImageCaptcha  # with Pillow about 9 MiB: loaded by the first captcha, not by every process
+
     png = ImageCaptcha(width=160, height=60).generate(code, format="png").getvalue()
     cache.set(cache_key(captcha_id), code, timeout=settings.CAPTCHA_TTL_SECONDS)
     return Captcha(id=captcha_id, image_data_uri="data:image/png;base64," + base64.b64encode(png).decode())

@@ -11,19 +11,23 @@ import logging
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils.dateparse import parse_datetime
-from polar.base import PolarError
-from polar.v2026_10 import Polar
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from apps.billing import services
 from apps.billing.models import Plan, Subscription, WebhookEvent
 from apps.core.errors import BadGateway, Invalid, ServiceUnavailable, Unauthorized
+
+if TYPE_CHECKING:
+    from polar.v2026_10 import Polar
+
+# Polar's SDK is imported by the calls that use it, not with the URLconf: it weighs about 30 MiB
+# in every process that loads Django, and a self-hosted server mostly never pays through Polar.
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +48,8 @@ STATUSES = {
 def _client() -> Polar:
     if not settings.POLAR_ACCESS_TOKEN:
         raise ServiceUnavailable(NOT_CONFIGURED, code="payments_not_configured")
+    from polar.v2026_10 import Polar
+
     return Polar(settings.POLAR_ACCESS_TOKEN, environment=settings.POLAR_SERVER,
                  base_url=settings.POLAR_API_URL or None)
 
@@ -56,6 +62,8 @@ def _paid_plan(plan: Plan) -> str:
 
 def checkout_create(*, user: Any, plan: Plan, success_url: str = "") -> dict[str, Any]:
     """A Polar checkout session for ``plan``; the browser goes to its URL."""
+    from polar.base import PolarError
+
     product = _paid_plan(plan)
     with _client() as polar:
         try:
@@ -78,6 +86,8 @@ def plan_change(*, user: Any, plan: Plan, success_url: str = "") -> dict[str, An
     current = Subscription.objects.filter(user=user, external_id__isnull=False).first()
     if current is None or not current.is_live:
         return {"status": "checkout_required", **checkout_create(user=user, plan=plan, success_url=success_url)}
+    from polar.base import PolarError
+
     product = _paid_plan(plan)
     with _client() as polar:
         try:

@@ -169,7 +169,7 @@ def test_the_supervisor_stays_small_once_the_platform_is_ready(platform):
     # The child that planned the command lines and waited for readiness has exited ...
     assert not [line for line in children if "codex.launcher" in line], children
     assert len(children) == settings.WEB_PROCESSES + len(("runs", "tasks", "beat"))
-    # ... and the supervisor never loaded Django: a Django process holds about 180 MiB.
+    # ... and the supervisor never loaded Django: a Django process holds about 160 MiB.
     assert supervisor.memory_info().rss < 80 * 2**20
 
 

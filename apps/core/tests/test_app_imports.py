@@ -15,6 +15,10 @@ as ``apps/core/sessions.py`` and ``apps/accounts/registration.py`` do.
 from __future__ import annotations
 
 import ast
+import json
+import os
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -92,3 +96,18 @@ def test_the_scan_sees_hidden_and_string_imports():
     assert {module for module, _ in _imported_modules(tree)} == {
         "apps.billing.services", "apps.tasks.tasks", "apps.conversations.tasks", "apps.agents.runtime.run"}
     assert ("conversations", "agents") in app_imports()  # the scan reads the real tree
+
+
+#: SDKs a process imports when it first uses them, not when it loads Django: each platform process
+#: (two daphnes, the run and task workers, beat) would otherwise hold them, about 55 MiB in all.
+LAZY_SDKS = {"mcp": 45, "polar": 30, "pptx": 20, "captcha": 9}
+
+
+def test_a_platform_process_leaves_the_rarely_used_sdks_unloaded():
+    script = ("import json, sys, django; django.setup(); import codex.asgi, codex.celery; "
+              "from django.urls import get_resolver; get_resolver().url_patterns; "
+              f"print(json.dumps(sorted(name for name in {sorted(LAZY_SDKS)!r} if name in sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", script], cwd=APPS.parent, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "DJANGO_SETTINGS_MODULE": "codex.settings"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []

@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import io
 
-from pptx import Presentation
-from pptx.util import Pt
-
 from apps.studio.engines.writing import Outline
 
 TITLE_LAYOUT, CONTENT_LAYOUT = 0, 1
 
 
 def build_deck(outline: Outline) -> bytes:
+    # python-pptx (with lxml) is imported here, by the task worker that builds a deck, not by
+    # every process that loads the studio app: it weighs about 20 MiB.
+    from pptx import Presentation
+    from pptx.util import Pt
+
     deck = Presentation()
     cover = deck.slides.add_slide(deck.slide_layouts[TITLE_LAYOUT])
     cover.shapes.title.text = outline.title

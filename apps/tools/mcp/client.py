@@ -18,21 +18,22 @@ tool call that fails is a tool error for the model, never a 500.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpcore2
 import httpx2
 from django.conf import settings
-from mcp.client.session import ClientSession
-from mcp.client.sse import sse_client
-from mcp.client.stdio import StdioServerParameters, stdio_client
-from mcp.client.streamable_http import streamable_http_client
 
 from apps.core.fetch import FetchRefused, checked_address
+
+if TYPE_CHECKING:
+    from mcp.client.session import ClientSession
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -41,6 +42,20 @@ STREAMABLE_HTTP = "streamable_http"
 SSE = "sse"
 STDIO = "stdio"
 TRANSPORTS = (STREAMABLE_HTTP, SSE, STDIO)
+
+
+CLIENT_SDK = ("mcp.client.session", "mcp.client.sse", "mcp.client.stdio", "mcp.client.streamable_http")
+
+
+async def load_sdk(modules: tuple[str, ...]) -> None:
+    """Import the SDK's ``modules`` on a thread the first time, so the event loop's other streams go on.
+
+    The SDK is not imported with the app: it weighs about 45 MiB in every process that loads
+    Django (two daphnes, the workers, beat), most of which never speak MCP, and its import
+    takes about half a second of the GIL.
+    """
+    if not all(name in sys.modules for name in modules):
+        await asyncio.to_thread(lambda: [importlib.import_module(name) for name in modules])
 
 
 class MCPFailure(Exception):
@@ -167,6 +182,12 @@ def _failure(exc: BaseException) -> MCPFailure:
 @asynccontextmanager
 async def connect(spec: ServerSpec) -> AsyncIterator[ClientSession]:
     """An initialized session to ``spec``; raises :class:`MCPFailure` when it cannot be opened."""
+    await load_sdk(CLIENT_SDK)
+    from mcp.client.session import ClientSession
+    from mcp.client.sse import sse_client
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+    from mcp.client.streamable_http import streamable_http_client
+
     timeout = settings.MCP_CONNECT_TIMEOUT
     async with AsyncExitStack() as stack:
         if spec.transport in (STREAMABLE_HTTP, SSE):

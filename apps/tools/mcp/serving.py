@@ -22,21 +22,27 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-import mcp_types as types
 from asgiref.sync import sync_to_async
 from django.db import connection
-from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser, BearerAuthBackend, RequireAuthMiddleware
-from mcp.server.auth.provider import AccessToken
-from mcp.server.lowlevel.server import Server
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-from starlette.middleware.authentication import AuthenticationMiddleware
 
 from apps.accounts.authentication import bearer_user
 from apps.core.errors import NotFound, ServiceError
+from apps.tools.mcp.client import load_sdk
 from apps.tools.registry import Tool, ToolContext
 from apps.tools.toolset import Provision, Toolset
+
+if TYPE_CHECKING:
+    import mcp_types as types
+    from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+    from mcp.server.auth.provider import AccessToken
+    from mcp.server.lowlevel.server import Server
+
+#: The SDK's server side, imported by the first MCP request (on a thread), not with the ASGI app.
+SERVER_SDK = ("mcp_types", "mcp.server.auth.middleware.bearer_auth", "mcp.server.auth.provider",
+              "mcp.server.lowlevel.server", "mcp.server.streamable_http_manager", "starlette.middleware.authentication")
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +69,8 @@ class BearerTokenVerifier:
     """The SDK's ``TokenVerifier`` over our sign-in: the token's subject is the user's id."""
 
     async def verify_token(self, token: str) -> AccessToken | None:
+        from mcp.server.auth.provider import AccessToken
+
         user = await in_thread(bearer_user, token)
         if user is None:
             return None
@@ -97,10 +105,15 @@ async def _error(send: Any, status: int, message: str) -> None:
 
 
 def _listed(tool: Tool) -> types.Tool:
+    import mcp_types as types
+
     return types.Tool(name=tool.name, description=tool.description, input_schema=tool.parameters)
 
 
 def _server(target: McpTarget) -> Server:
+    import mcp_types as types
+    from mcp.server.lowlevel.server import Server
+
     toolset = Toolset([Provision(tools=target.tools)])
 
     async def list_tools(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
@@ -139,7 +152,13 @@ class McpEndpoint:
         self.route = f"{prefix.lstrip('/')}<{id_name}>"
         self.resolve = resolve
         self._path = re.compile(rf"^{re.escape(prefix)}(?P<id>{id_pattern})/?$")
-        self._authenticated = AuthenticationMiddleware(
+
+    @cached_property
+    def _authenticated(self) -> Any:
+        from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend, RequireAuthMiddleware
+        from starlette.middleware.authentication import AuthenticationMiddleware
+
+        return AuthenticationMiddleware(
             RequireAuthMiddleware(self._serve, required_scopes=[]),
             backend=BearerAuthBackend(BearerTokenVerifier()),
         )
@@ -151,6 +170,7 @@ class McpEndpoint:
         if self._path.match(scope["path"]) is None:
             await _error(send, 404, "No MCP server at this path.")
             return
+        await load_sdk(SERVER_SDK)
         await self._authenticated(scope, receive, send)
 
     def _target(self, user_id: str, object_id: str) -> McpTarget:
@@ -167,6 +187,8 @@ class McpEndpoint:
         except ServiceError as exc:
             await _error(send, exc.status, exc.message)
             return
+        from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+
         manager = StreamableHTTPSessionManager(
             app=_server(target), stateless=True, max_request_body_size=MAX_REQUEST_BYTES
         )
