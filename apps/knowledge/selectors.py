@@ -12,6 +12,7 @@ from django.db.models import F, Q, QuerySet
 from pgvector.django import CosineDistance
 
 from apps.core.errors import NotFound
+from apps.core.reads import shared
 from apps.knowledge.embedding import embed_query
 from apps.knowledge.models import TEXT_SEARCH_CONFIG, Chunk, Document, IngestTask, KnowledgeBase
 
@@ -285,6 +286,11 @@ def knowledge_search(
 ) -> list[RetrievedChunk]:
     """What the chat runtime calls: the user's library, the thread's temporal files and the given bases."""
     if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    # Every searchable document is the user's. Most users have none: the runs of one user
+    # prepared together (apps/core/reads.py) learn that with one query, not one each.
+    if not shared(("has-ingested-documents", user.pk),
+                  lambda: Document.objects.filter(owner=user, status=Document.Status.INGESTED).exists()):
         return []
     documents = _searchable_documents(
         user=user,

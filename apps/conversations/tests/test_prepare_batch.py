@@ -7,7 +7,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.conversations import services
-from apps.conversations.tests.factories import AgentRunFactory, ThreadFactory
+from apps.conversations.tests.factories import AgentRunFactory, MessageFactory, ThreadFactory
+from apps.knowledge import services as knowledge_services
+from apps.knowledge.tests.test_retrieval import corpus_file
 from apps.providers.tests.factories import LLMProviderFactory
 from apps.tools.models import MCPServer, Skill
 
@@ -82,3 +84,35 @@ def test_a_run_whose_preparation_fails_gets_its_error_and_the_others_go_on(alice
 
     assert isinstance(first, RuntimeError) and str(first) == "boom"
     assert second.run.pk != broken and second.prepared.plan is not None
+
+
+def _asked(user, question: str):
+    """A queued run of ``user`` on a new thread whose message is ``question``, claimed."""
+    thread = ThreadFactory(owner=user)
+    MessageFactory(thread=thread, content=question)
+    run = AgentRunFactory(thread=thread, user=user)
+    return services._runs_claim(items=[str(run.pk)])[0]
+
+
+def _searches(queries) -> tuple[int, int]:
+    return (sum('FROM "knowledge_document"' in query["sql"] and 'knowledge_chunk' not in query["sql"] for query in queries),
+            sum('FROM "knowledge_chunk"' in query["sql"] for query in queries))
+
+
+def test_one_users_runs_prepared_together_learn_once_that_there_is_nothing_to_search(alice, bob):
+    claimed = [_asked(alice, "Which tea is smoky?") for _ in range(3)] + [_asked(bob, "Which tea is smoky?")]
+
+    with CaptureQueriesContext(connection) as batch:
+        prepared = services._runs_prepare(items=claimed)
+    # One look at each user's documents; no chunk query, no encoder.
+    assert _searches(batch.captured_queries) == (2, 0)
+    assert all(begun.prepared.chunks == [] for begun in prepared)
+
+    # Once alice has a document, each of her runs searches it (and bob still has nothing).
+    document = knowledge_services.document_create(owner=alice, upload=corpus_file("teas.csv"), queue=False)
+    knowledge_services.document_ingest(document_id=document.pk)
+    claimed = [_asked(alice, "Which tea is smoky?") for _ in range(2)] + [_asked(bob, "Which tea is smoky?")]
+    first, second, for_bob = services._runs_prepare(items=claimed)
+    assert {chunk.filename for chunk in first.prepared.chunks} == {"teas.csv"}
+    assert {chunk.filename for chunk in second.prepared.chunks} == {"teas.csv"}
+    assert for_bob.prepared.chunks == []
