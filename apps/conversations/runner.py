@@ -454,9 +454,13 @@ def _retrieval_needs_encoder() -> bool:
 
 
 async def _warm_loop() -> None:
-    from apps.providers.client import http_client
+    from apps.providers.client import warm_stream
 
-    http_client()  # the pooled client and its TLS context, made once per loop
+    try:
+        # The pooled client, its TLS context and httpx's first request, on a loopback answer.
+        await warm_stream()
+    except Exception:
+        logger.warning("warming the model client failed; the first run pays for it", exc_info=True)
     await livelog.warm()
 
 

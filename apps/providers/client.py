@@ -295,6 +295,38 @@ def _usage(raw: dict[str, Any]) -> Usage:
     )
 
 
+_WARM_ANSWER = b'data: {"choices":[{"delta":{"content":"ok"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n'
+
+
+async def _warm_server(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                       if line.lower().startswith(b"content-length:")), 0)
+        await reader.readexactly(length)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n"
+                     b"Content-Length: %d\r\n\r\n%s" % (len(_WARM_ANSWER), _WARM_ANSWER))
+        await writer.drain()
+    finally:
+        writer.close()
+
+
+async def warm_stream() -> None:
+    """Stream one completion from a throwaway server on this loop's loopback, through the pooled
+    client and :meth:`OpenAICompatibleModel.stream`: httpx's first request on a loop costs
+    about 30 ms of first-use paths, which the first run would otherwise pay. No provider is called."""
+    server = await asyncio.start_server(_warm_server, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        model = OpenAICompatibleModel(ModelConfig(base_url=f"http://127.0.0.1:{port}/v1", api_key="",
+                                                  model="warm-up", allow_private_network=True))
+        async for _ in model.stream([{"role": "user", "content": "warm-up"}]):
+            pass
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
 async def aclose_http_client() -> None:
     """Close the running loop's pooled client; for callers that end their loop (``asyncio.run`` in a worker)."""
     client = _clients.pop(asyncio.get_running_loop(), None)

@@ -125,3 +125,23 @@ async def test_it_reuses_one_pooled_client_per_event_loop(fake_llm):
     assert http_client() is first
     await aclose_http_client()
     assert first.is_closed and http_client() is not first
+
+
+async def test_the_warm_up_streams_through_the_pooled_client_from_a_loopback_answer(monkeypatch):
+    from apps.providers import client
+
+    seen = []
+    real = OpenAICompatibleModel.stream
+
+    async def stream(self, messages, **kwargs):
+        async for chunk in real(self, messages, **kwargs):
+            seen.append(chunk)
+            yield chunk
+
+    monkeypatch.setattr(OpenAICompatibleModel, "stream", stream)
+    await client.warm_stream()
+    # The whole path ran: the HTTP request, the SSE parse, the end of the answer.
+    assert [chunk.kind for chunk in seen] == ["content", "usage"] and seen[0].text == "ok"
+    # The loopback server said ``Connection: close``: the pool keeps nothing pointing at it.
+    assert client.http_client()._transport._pool.connections == []
+    await client.aclose_http_client()
