@@ -367,7 +367,8 @@ def _run_prepare(*, claimed: _Claimed) -> _Begun:
 def _runs_prepare(*, items: list[_Claimed]) -> list[_Begun | Exception]:
     """:func:`_run_prepare` for the runs claimed together, in one trip: the runs of one user share
     their skills, MCP servers, toolkit profiles, default provider and whether they have any
-    document to search (apps/core/reads.py), read once for the batch. A run whose preparation raises gets its own exception back."""
+    document to search (apps/core/reads.py), read once for the batch. A run whose preparation
+    raises gets its own exception back."""
     results: list[_Begun | Exception] = []
     with shared_reads():
         for claimed in items:

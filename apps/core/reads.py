@@ -4,9 +4,9 @@ A burst of runs is claimed and prepared in batches (apps/conversations/services.
 runs of one user in a batch ask the database the same questions: their skills, MCP servers,
 toolkit profiles and default provider, and whether they have any document to search. Inside
 :func:`shared_reads`, :func:`shared` answers each question once per batch; outside it (a
-request, a listing) it simply reads. A batch's
-reads are all made at one moment, as the runs' own reads would have been, so nothing is
-kept longer than the batch: nothing goes stale, and there is nothing to invalidate.
+request, a listing) it simply reads. A batch's reads are all made at one moment, as the runs'
+own reads would have been, so nothing is kept longer than the batch: nothing goes stale, and
+there is nothing to invalidate.
 
 Values are shared between the batch's runs: callers must treat them as read-only.
 """

@@ -98,8 +98,9 @@ def test_the_scan_sees_hidden_and_string_imports():
     assert ("conversations", "agents") in app_imports()  # the scan reads the real tree
 
 
-#: SDKs a process imports when it first uses them, not when it loads Django: each platform process
-#: (two daphnes, the run and task workers, beat) would otherwise hold them, about 55 MiB in all.
+#: SDKs a process imports when it first uses them, not when it loads Django, with what each costs
+#: imported alone (MiB). They share dependencies: together they cost each platform process (two
+#: daphnes, the run and task workers, beat) about 55 MiB (docs/scaling.md).
 LAZY_SDKS = {"mcp": 45, "polar": 30, "pptx": 20, "captcha": 9}
 
 
