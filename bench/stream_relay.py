@@ -13,7 +13,8 @@ measures, at each concurrency level and on each route, in the same run:
 
 and prints time to first token (TTFT) and inter-token delay as added milliseconds and
 ratios, the relayed token rate against the upstream's, CPU per streamed request (psutil,
-summed over every platform process), the platform's total RSS and the aggregate throughput.
+summed over every platform process) against this client's own CPU per answer read direct (and
+the upstream's per answer written), the platform's total RSS and the aggregate throughput.
 
 Then two more levels, each on both routes:
 
@@ -287,20 +288,29 @@ def rss(processes: list[psutil.Process]) -> int:
 
 
 async def level(concurrency: int, *, route: str, model: str, upstream: str, platform: str | list[str], token: str,
-                servers: list[psutil.Process], timeout_seconds: float = 300, rounds: int = 1) -> dict[str, Any]:
+                servers: list[psutil.Process], upstream_process: psutil.Process | None = None,
+                timeout_seconds: float = 300, rounds: int = 1) -> dict[str, Any]:
     """``platform``: one base URL, or several (daphnes) that take the streams in turn. Route
     ``cross``: each run is started on one daphne and streamed from the next one. ``rounds``:
     the level's streams this many times in turn (CPU is counted in 10 ms ticks per process,
-    too coarse for one stream)."""
+    too coarse for one stream).
+
+    The CPU baselines of the same run: this client's own CPU per direct stream it reads, and the
+    upstream's per answer it writes; each is one Python process that only reads, or only writes,
+    the answer's tokens, which every platform process on the token path must at least do. (Not
+    the client's CPU while it reads the platform: it also samples every platform process's RSS.)"""
     bases = [platform] if isinstance(platform, str) else platform
     connector = aiohttp.TCPConnector(limit=0, force_close=True)
     timeout = aiohttp.ClientTimeout(total=timeout_seconds, sock_read=60)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         direct_started = time.perf_counter()
+        client_before, upstream_before = time.process_time(), cpu_seconds([upstream_process] if upstream_process else [])
         direct = []
         for _ in range(rounds):
             direct += await asyncio.gather(*[read_upstream(session, upstream, f"q{i}") for i in range(concurrency)])
         direct_wall = time.perf_counter() - direct_started
+        client_direct = time.process_time() - client_before
+        upstream_direct = cpu_seconds([upstream_process] if upstream_process else []) - upstream_before
         idle_rss = rss(servers)
         peak_rss = idle_rss
         cpu_before = cpu_seconds(servers)
@@ -340,6 +350,8 @@ async def level(concurrency: int, *, route: str, model: str, upstream: str, plat
         "gap_platform_p95_ms": p95(relayed_gap) * 1000,
         "rate_ratio": rate(relayed) / rate(direct) if direct else float("nan"),
         "cpu_ms_per_request": (cpu_after - cpu_before) * 1000 / len(relayed),
+        "client_cpu_direct_ms": client_direct * 1000 / len(direct),
+        "upstream_cpu_ms": upstream_direct * 1000 / len(direct) if upstream_process else float("nan"),
         "rss_peak_mib": peak_rss / 2**20,
         "daphnes": len(bases),
         "rounds": rounds,
@@ -365,6 +377,9 @@ def print_level(row: dict[str, Any]) -> None:
           f"(added {added_gap:+.2f} ms, platform p95 {row['gap_platform_p95_ms']:.2f} ms)")
     print(f"  relayed token rate             {row['rate_ratio'] * 100:.1f} % of upstream")
     print(f"  CPU per streamed request       {row['cpu_ms_per_request']:.1f} ms (every platform process)")
+    print(f"  baseline CPU per answer        {row['client_cpu_direct_ms']:.1f} ms this client reading it direct, "
+          f"{row['upstream_cpu_ms']:.1f} ms the upstream writing it (platform: "
+          f"x{row['cpu_ms_per_request'] / (row['client_cpu_direct_ms'] or float('nan')):.1f} the reader's)")
     print(f"  platform RSS (peak)            {row['rss_peak_mib']:.0f} MiB (every platform process)")
     print(f"  aggregate throughput           {row['tokens_per_s']:.0f} tokens/s relayed in {row['wall_s']:.1f} s "
           f"(direct: {row['direct_tokens_per_s']:.0f} tokens/s)", flush=True)
@@ -496,6 +511,7 @@ def main() -> None:
 
         def run_level(concurrency: int, route: str, bases: str | list[str], **kwargs: Any) -> dict[str, Any]:
             return asyncio.run(level(concurrency, route=route, model=str(agent.pk), upstream=upstream,
+                                     upstream_process=psutil.Process(upstream_proc.pid),
                                      platform=bases, token=token, servers=servers, **kwargs))
 
         # Cold start: the very first run after the ready line, against the tenth.
@@ -544,7 +560,7 @@ def main() -> None:
             launcher, output = start_platform(open_env, port)
             children.append(launcher)
             servers[:] = [psutil.Process(launcher.pid)]
-            upstream = slow
+            upstream, upstream_proc = slow, slow_proc
             print(f"\nopen streams: {args.open_streams} answers of {args.open_seconds:.0f} s ({args.tokens} tokens "
                   f"{delay:.2f} s apart), RUN_WORKER_CONCURRENCY={open_env['RUN_WORKER_CONCURRENCY']}, "
                   f"idle RSS {rss(servers) / 2**20:.0f} MiB, load {os.getloadavg()[0]:.1f}", flush=True)
