@@ -35,10 +35,11 @@ AttemptWithBackoff.DELAY_BACKOFF = 1.0
 class CheckedPool(ConnectionPool):
     """psycopg_pool's pool, whose checkout discards every dead kept connection without waiting.
 
-    psycopg_pool sleeps after each connection that fails its check (1 s, then doubling), to avoid
-    a busy loop. A kept connection that fails is closed and replaced in the background, so the
-    next one to check is either another kept one (checked at once here) or a new one that the
-    checkout waits for in the pool's queue: no busy loop either way. Past ``max_size`` failures
+    psycopg_pool sleeps after each connection that fails its check (its reconnection delay: 1 s
+    each here, with DELAY_BACKOFF above), to avoid a busy loop. A kept connection that fails is
+    closed and replaced in the background, so the next one to check is either another kept one
+    (checked at once here) or a new one that the checkout waits for in the pool's queue: no busy
+    loop either way. Past ``max_size`` failures
     in one checkout (new connections failing their check too) it waits a second between tries.
     """
 
