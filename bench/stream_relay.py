@@ -304,13 +304,14 @@ async def level(concurrency: int, *, route: str, model: str, upstream: str, plat
     timeout = aiohttp.ClientTimeout(total=timeout_seconds, sock_read=60)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         direct_started = time.perf_counter()
-        client_before, upstream_before = time.process_time(), cpu_seconds([upstream_process] if upstream_process else [])
+        writers = [upstream_process] if upstream_process else []
+        client_before, upstream_before = time.process_time(), cpu_seconds(writers)
         direct = []
         for _ in range(rounds):
             direct += await asyncio.gather(*[read_upstream(session, upstream, f"q{i}") for i in range(concurrency)])
         direct_wall = time.perf_counter() - direct_started
         client_direct = time.process_time() - client_before
-        upstream_direct = cpu_seconds([upstream_process] if upstream_process else []) - upstream_before
+        upstream_direct = cpu_seconds(writers) - upstream_before
         idle_rss = rss(servers)
         peak_rss = idle_rss
         cpu_before = cpu_seconds(servers)
