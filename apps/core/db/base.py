@@ -39,8 +39,8 @@ class CheckedPool(ConnectionPool):
     each here, with DELAY_BACKOFF above), to avoid a busy loop. A kept connection that fails is
     closed and replaced in the background, so the next one to check is either another kept one
     (checked at once here) or a new one that the checkout waits for in the pool's queue: no busy
-    loop either way. Past ``max_size`` failures
-    in one checkout (new connections failing their check too) it waits a second between tries.
+    loop either way. Past ``max_size`` failures in one checkout (new connections failing their
+    check too) it waits a second between tries.
     """
 
     def _getconn_with_check_loop(self, deadline: float) -> Any:
