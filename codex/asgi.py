@@ -12,15 +12,17 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 
 from apps.conversations.mcp import agent_mcp  # noqa: E402
 from apps.core.api.asgi import database_guard  # noqa: E402
+from apps.core.db import open_pool  # noqa: E402
 from apps.core.jobs import discover_tasks, warm_broker  # noqa: E402
 from apps.sandboxes.mcp import sandbox_mcp  # noqa: E402
 from apps.sandboxes.proxy import with_previews  # noqa: E402
 from apps.tools.mcp.serving import with_mcp  # noqa: E402
 
-# Every task module and the broker's connections now, before the first request: the first chats
-# of a burst must not wait for them, nor each build them.
+# Every task module, the broker's connections and the database pool's now, before the first
+# request: the first chats of a burst must not wait for them, nor each build them.
 discover_tasks()
 warm_broker()
+open_pool()
 
 # Only requests under STATIC_URL reach the static handler; everything else goes straight to Django.
 http_application = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app

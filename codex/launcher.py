@@ -109,8 +109,11 @@ def environment(role: str) -> dict[str, str]:
     # hold the same work in less memory.
     env.setdefault("MALLOC_ARENA_MAX", "2")
     if role == "web":
-        # A connection pool keeps a burst of requests from opening one PostgreSQL connection each.
+        # A connection pool keeps a burst of requests from opening one PostgreSQL connection each,
+        # and it is full from the start: a burst's requests each run on a thread of their own, so
+        # the first burst after start would otherwise open up to 16 backends inside its requests.
         env.setdefault("DATABASE_POOL_MAX_SIZE", "16")
+        env.setdefault("DATABASE_POOL_MIN_SIZE", env["DATABASE_POOL_MAX_SIZE"])
     return env
 
 

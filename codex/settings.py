@@ -150,10 +150,12 @@ DATABASES["default"]["TEST"] = {"NAME": env.str("DATABASE_TEST_NAME", default="t
 # own, so without it each request opens a fresh connection (~CPU of a whole streamed answer), and a
 # burst of requests opens as many connections as requests; with it they share at most this many.
 DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=0)
+# The connections the pool opens at start and keeps however quiet the process is.
+DATABASE_POOL_MIN_SIZE = env.int("DATABASE_POOL_MIN_SIZE", default=2)
 if DATABASE_POOL_MAX_SIZE:
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's pool replaces persistent connections
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": min(2, DATABASE_POOL_MAX_SIZE), "max_size": DATABASE_POOL_MAX_SIZE,
+        "min_size": max(0, min(DATABASE_POOL_MIN_SIZE, DATABASE_POOL_MAX_SIZE)), "max_size": DATABASE_POOL_MAX_SIZE,
         # How long a request waits for a connection; past it, a clear 503 rather than a hang
         # while PostgreSQL restarts.
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=30.0),

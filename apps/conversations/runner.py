@@ -475,7 +475,10 @@ def warm_up() -> None:
 
     all_tools()
     asyncio.run_coroutine_threadsafe(_warm_loop(), run_loop()).result()
-    for future in [_db_pool.submit(_on_db_thread, _touch_database, {}) for _ in range(DB_THREADS)]:
+    # Every database thread's connection, the row flushes' and the heartbeat's too: a burst's first
+    # seconds would otherwise open them (a new PostgreSQL backend costs about 5 ms of CPU).
+    threads = [(_db_pool, DB_THREADS), (_flush_pool, _flush_pool._max_workers), (_heartbeat_pool, 1)]
+    for future in [pool.submit(_on_db_thread, _touch_database, {}) for pool, count in threads for _ in range(count)]:
         future.result()
     if in_db(_retrieval_needs_encoder):
         from apps.knowledge.embedding import local_model
