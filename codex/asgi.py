@@ -18,8 +18,8 @@ from apps.sandboxes.mcp import sandbox_mcp  # noqa: E402
 from apps.sandboxes.proxy import with_previews  # noqa: E402
 from apps.tools.mcp.serving import with_mcp  # noqa: E402
 
-# Every task module, the broker's connections and the database pool's now, before the first
-# request: the first chats of a burst must not wait for them, nor each build them.
+# Every task module, the broker's connections and the database pool's first ones now, before the
+# first request: the first chats of a burst must not wait for them, nor each build them.
 discover_tasks()
 warm_broker()
 open_pool()

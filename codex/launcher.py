@@ -109,11 +109,10 @@ def environment(role: str) -> dict[str, str]:
     # hold the same work in less memory.
     env.setdefault("MALLOC_ARENA_MAX", "2")
     if role == "web":
-        # A connection pool keeps a burst of requests from opening one PostgreSQL connection each,
-        # and it is full from the start: a burst's requests each run on a thread of their own, so
-        # the first burst after start would otherwise open up to 16 backends inside its requests.
+        # A connection pool keeps a burst of requests from opening one PostgreSQL connection each.
+        # Its minimum stays 2: a pool full from the start (16) made 1 000 stream starts slower
+        # (bench/README.md, 2026-12-07).
         env.setdefault("DATABASE_POOL_MAX_SIZE", "16")
-        env.setdefault("DATABASE_POOL_MIN_SIZE", env["DATABASE_POOL_MAX_SIZE"])
     return env
 
 

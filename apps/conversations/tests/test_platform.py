@@ -96,24 +96,6 @@ async def _chats(url: str, token: str, count: int) -> list[Chat]:
         return await asyncio.gather(*[_chat(http, thread_id=f"chat-{i}") for i in range(count)])
 
 
-def test_each_daphne_holds_a_full_database_pool_before_its_first_request(platform):
-    # First in the module: nothing has been asked of the platform yet but its ready probes.
-    from django.conf import settings
-    from django.db import connection
-
-    from codex import launcher
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                       " AND backend_type = 'client backend'")
-        (backends,) = cursor.fetchone()
-    # Each daphne's pool opened its connections at start (codex/asgi.py): the first burst of chats
-    # opens none. Django opens a pool on its first query, then two connections, then one per thread.
-    pool = int(launcher.environment("web")["DATABASE_POOL_MIN_SIZE"])
-    assert pool == int(launcher.environment("web")["DATABASE_POOL_MAX_SIZE"])
-    assert backends >= settings.WEB_PROCESSES * pool, backends
-
-
 def test_make_run_holds_50_concurrent_chats_in_progress_at_once(alice, platform):
     chats = asyncio.run(_chats(platform.url, bearer_for(alice), CHATS))
 

@@ -19,11 +19,9 @@ def reset_unavailable(**_: object) -> None:
 def open_pool(timeout: float = 5.0) -> None:
     """Open this process's connection pool now and wait for its ``min_size`` connections.
 
-    daphne calls it at start (codex/asgi.py). Django opens the pool on the first query, and a
-    burst of chats then opened each new connection inside a request: a new PostgreSQL backend
-    costs about 5 ms of CPU on a 2-core machine (fork, authentication, catalog caches), and the
-    first burst of 50 chats after ``make run`` opened 28 of them. A database that is not up yet
-    is not waited for: the pool keeps connecting in the background, as it would have.
+    daphne calls it at start (codex/asgi.py); Django would open the pool on the first query,
+    inside a request. A new PostgreSQL backend costs about 5 ms of CPU on a 2-core machine. A
+    database that is not up yet is not waited for: the pool keeps connecting in the background.
     """
     import logging
 

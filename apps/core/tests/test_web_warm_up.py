@@ -68,3 +68,4 @@ def test_the_run_workers_warm_up_starts_every_database_thread_its_runs_use():
     # Each thread connected on its first job, in the warm-up: the row flushes and the heartbeat
     # of a burst's first runs open no PostgreSQL connection (about 5 ms of CPU each).
     assert all(started == size for started, size in threads.values()), threads
+
