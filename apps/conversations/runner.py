@@ -71,7 +71,8 @@ def _insert_events(run_id: str, events: list[dict[str, Any]]) -> None:
 DB_THREADS = 4
 _db_pool = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="run-db")
 #: Event rows are written on threads of their own, so a burst of flushes never delays a run's start.
-_flush_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="run-flush")
+FLUSH_THREADS = 2
+_flush_pool = ThreadPoolExecutor(max_workers=FLUSH_THREADS, thread_name_prefix="run-flush")
 
 
 def _on_db_thread(fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
@@ -440,8 +441,14 @@ def start_stale_sweep(reap: Callable[..., list[str]]) -> Future:
 # ------------------------------------------------------------------------------
 # Warm-up: a run worker answers its first run as fast as its tenth
 # ------------------------------------------------------------------------------
-def _touch_database() -> None:
+def _touch_database(everyone_in: threading.Barrier) -> None:
     AgentRun.objects.exists()
+    # Held until the pool's every thread has a job: a pool starts a thread only when none is idle,
+    # so one finished early would take the next job and leave a thread (and its connection) unmade.
+    try:
+        everyone_in.wait()
+    except threading.BrokenBarrierError:  # a thread kept busy: warm fewer rather than wait on
+        pass
 
 
 def _retrieval_needs_encoder() -> bool:
@@ -477,9 +484,10 @@ def warm_up() -> None:
     asyncio.run_coroutine_threadsafe(_warm_loop(), run_loop()).result()
     # Every database thread's connection, the row flushes' and the heartbeat's too: a burst's first
     # seconds would otherwise open them (a new PostgreSQL backend costs about 5 ms of CPU).
-    threads = [(_db_pool, DB_THREADS), (_flush_pool, _flush_pool._max_workers), (_heartbeat_pool, 1)]
-    for future in [pool.submit(_on_db_thread, _touch_database, {}) for pool, count in threads for _ in range(count)]:
-        future.result()
+    for pool, count in [(_db_pool, DB_THREADS), (_flush_pool, FLUSH_THREADS), (_heartbeat_pool, 1)]:
+        everyone_in = threading.Barrier(count, timeout=10)
+        for future in [pool.submit(_on_db_thread, _touch_database, {"everyone_in": everyone_in}) for _ in range(count)]:
+            future.result()
     if in_db(_retrieval_needs_encoder):
         from apps.knowledge.embedding import local_model
 

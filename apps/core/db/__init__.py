@@ -3,7 +3,10 @@ health checks that also run in threads that live for the whole process, and a no
 that failed because the database was unreachable (see :mod:`.base`)."""
 from __future__ import annotations
 
+import logging
 from contextvars import ContextVar
+
+logger = logging.getLogger(__name__)
 
 #: True once a query of the current request (its context) failed with an OperationalError or an
 #: InterfaceError: the server is down, restarting or out of connections. Django's handler500 runs
@@ -23,8 +26,6 @@ def open_pool(timeout: float = 5.0) -> None:
     inside a request. A new PostgreSQL backend costs about 5 ms of CPU on a 2-core machine. A
     database that is not up yet is not waited for: the pool keeps connecting in the background.
     """
-    import logging
-
     from django.db import connection
     from psycopg_pool import PoolTimeout
 
@@ -34,4 +35,4 @@ def open_pool(timeout: float = 5.0) -> None:
     try:
         pool.open(wait=True, timeout=timeout)
     except PoolTimeout:
-        logging.getLogger(__name__).warning("the database pool did not fill within %.0f s; it goes on in the background", timeout)
+        logger.warning("the database pool did not fill within %.0f s; it goes on in the background", timeout)

@@ -1,7 +1,8 @@
-"""What a web process makes before its first request (codex/asgi.py), so the first chats do not.
+"""What a process makes before its first chat, so the first chats do not: a web process before
+its first request (codex/asgi.py), the run worker before its ready line (``runner.warm_up``).
 
-Each check runs in a fresh interpreter, as daphne starts: in the test process Celery's app and
-its sender are long since built by other tests.
+Each check runs in a fresh interpreter, as daphne and the worker start: in the test process
+Celery's app and its sender are long since built by other tests.
 """
 from __future__ import annotations
 
