@@ -28,6 +28,7 @@ from apps.agents import runtime
 from apps.agents.runtime import RunOptions, agent_run_stream
 from apps.conversations import livelog
 from apps.conversations.models import AgentRun, RunEvent
+from apps.providers.client import aclose_http_client, keep_session_on
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -369,7 +370,7 @@ _loop_lock = threading.Lock()
 def run_loop() -> asyncio.AbstractEventLoop:
     """The worker process's one long-lived event loop, on a daemon thread of its own.
 
-    Every run of the process is a coroutine on it, so the pooled httpx client (and its
+    Every run of the process is a coroutine on it, so the pooled model session (and its
     TLS context and upstream keep-alive connections) and the Redis connections are made
     once per process, not once per run; ``asyncio.run`` per task cost more CPU than the
     tokens themselves. Made lazily and per pid, so a forked pool child gets its own.
@@ -378,9 +379,21 @@ def run_loop() -> asyncio.AbstractEventLoop:
     with _loop_lock:
         if _loop is None or _loop.is_closed() or _loop_pid != os.getpid():
             loop = asyncio.new_event_loop()
+            keep_session_on(loop)
             threading.Thread(target=loop.run_forever, name="run-loop", daemon=True).start()
             _loop, _loop_pid = loop, os.getpid()
         return _loop
+
+
+def close_run_loop_session() -> None:
+    """Close the run loop's pooled model session, if this process has a run loop (at shutdown)."""
+    with _loop_lock:
+        loop = _loop if _loop is not None and _loop_pid == os.getpid() and _loop.is_running() else None
+    if loop is not None:
+        try:
+            asyncio.run_coroutine_threadsafe(aclose_http_client(), loop).result(timeout=5)
+        except Exception:
+            logger.warning("closing the model session at shutdown failed", exc_info=True)
 
 
 def drive_sync(
@@ -464,7 +477,7 @@ async def _warm_loop() -> None:
     from apps.providers.client import warm_stream
 
     try:
-        # The pooled client, its TLS context and httpx's first request, on a loopback answer.
+        # The pooled session, its TLS context and its first request, on a loopback answer.
         await warm_stream()
     except Exception:
         logger.warning("warming the model client failed; the first run pays for it", exc_info=True)

@@ -5,7 +5,7 @@ import logging
 from typing import Any
 
 from celery import shared_task
-from celery.signals import worker_ready
+from celery.signals import worker_ready, worker_shutdown
 from django.conf import settings
 
 from apps.conversations import runner, services
@@ -34,3 +34,9 @@ def warm_run_worker(sender: Any = None, **kwargs: Any) -> None:
         # The first line against dead runs; beat's reap_stale_runs is the second.
         runner.start_stale_sweep(services.runs_reap_stale)
         logger.info("run worker warmed up")
+
+
+@worker_shutdown.connect
+def close_run_worker(sender: Any = None, **kwargs: Any) -> None:
+    # The pooled model session and its kept upstream connections, closed before the process exits.
+    runner.close_run_loop_session()

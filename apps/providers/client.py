@@ -1,8 +1,10 @@
 """One client for every OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp server, OpenRouter).
 
-Streams ``/chat/completions`` over SSE with httpx. One ``AsyncClient`` per event
-loop keeps connections pooled across calls, which the stream relay depends on
-for a low time to first token.
+Streams ``/chat/completions`` over SSE with aiohttp: the token path of every run, where aiohttp
+spends about a quarter of httpx's CPU per streamed answer (bench/README.md). A loop that lives as
+long as its process (the run worker's, :func:`keep_session_on`) keeps one pooled session, whose
+kept-alive upstream connections the stream relay depends on for a low time to first token; on
+any other loop (a task's ``async_to_sync``, a request) each call opens and closes its own.
 """
 from __future__ import annotations
 
@@ -11,12 +13,16 @@ import functools
 import json
 import logging
 import ssl
+import urllib.request
 import weakref
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import UUID
 
-import httpx
+import aiohttp
+import certifi
 from django.conf import settings
 
 from apps.core.fetch import FetchRefused, checked_address, pinned_url
@@ -35,32 +41,75 @@ from apps.providers.llm import (
 logger = logging.getLogger(__name__)
 
 _RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = weakref.WeakKeyDictionary()
+_POOL_WAIT_SECONDS = 30.0
+_kept: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession | None] = weakref.WeakKeyDictionary()
 
 
 @functools.cache
 def _tls_context() -> ssl.SSLContext:
-    # Loading the CA bundle costs ~10 ms of CPU: once per process, not once per client.
-    return httpx.create_ssl_context()
+    # Loading the CA bundle costs ~10 ms of CPU: once per process, not once per session.
+    return ssl.create_default_context(cafile=certifi.where())
 
 
-def http_client() -> httpx.AsyncClient:
-    """The pooled client of the running event loop (httpx clients cannot cross loops)."""
+def _new_session() -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=1000, keepalive_timeout=60, ssl=_tls_context()),
+        # Never a cookie: one session serves every user's providers.
+        cookie_jar=aiohttp.DummyCookieJar(),
+        # Not trust_env: it reads ~/.netrc (credentials for any host) and the proxy variables in
+        # two thread hops on every request. The proxy variables are read once (_proxy_for).
+    )
+
+
+@functools.cache
+def _env_proxies() -> dict[str, str]:
+    return urllib.request.getproxies()
+
+
+def _proxy_for(url: str) -> str | None:
+    """The ``HTTP_PROXY``/``HTTPS_PROXY`` proxy for ``url`` unless ``NO_PROXY`` exempts its host."""
+    proxies = _env_proxies()
+    if not proxies:
+        return None
+    parts = urlsplit(url)
+    if urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    return proxies.get(parts.scheme)
+
+
+def keep_session_on(loop: asyncio.AbstractEventLoop) -> None:
+    """Pool one session on ``loop`` for every call made on it; for a loop that is never closed."""
+    _kept.setdefault(loop, None)
+
+
+def http_client() -> aiohttp.ClientSession | None:
+    """The pooled session of the running loop, made on first use; ``None`` on a loop that keeps none."""
     loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None or client.is_closed:
-        client = httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200, keepalive_expiry=60),
-            follow_redirects=False,
-            verify=_tls_context(),
-        )
-        _clients[loop] = client
-    return client
+    if loop not in _kept:
+        return None
+    session = _kept[loop]
+    if session is None or session.closed:
+        session = _kept[loop] = _new_session()
+    return session
 
 
-def _timeout() -> httpx.Timeout:
-    return httpx.Timeout(
-        connect=settings.LLM_CONNECT_TIMEOUT, read=settings.LLM_READ_TIMEOUT, write=30.0, pool=30.0
+@asynccontextmanager
+async def _session() -> AsyncIterator[aiohttp.ClientSession]:
+    kept = http_client()
+    if kept is not None:
+        yield kept
+        return
+    # A loop that may close after this call: a session left open on it would be collected unclosed.
+    async with _new_session() as session:
+        yield session
+
+
+def _timeout() -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(
+        total=None,
+        sock_connect=settings.LLM_CONNECT_TIMEOUT,
+        connect=settings.LLM_CONNECT_TIMEOUT + _POOL_WAIT_SECONDS,  # a free connection of the pool, then the connect
+        sock_read=settings.LLM_READ_TIMEOUT,
     )
 
 
@@ -87,7 +136,7 @@ def _upstream_message(status: int, body: bytes) -> str:
 
 
 async def _outbound(config: ModelConfig, url: str, headers: dict[str, str]) -> tuple[str, dict[str, str], dict[str, Any]]:
-    """The URL, headers and extensions to call: unless the provider may reach private networks,
+    """The URL, headers and request options to call: unless the provider may reach private networks,
     every address the host resolves to is checked and the connection pinned to the checked one."""
     if config.allow_private_network:
         return url, headers, {}
@@ -99,8 +148,9 @@ async def _outbound(config: ModelConfig, url: str, headers: dict[str, str]) -> t
             "(an administrator can allow a private one)."
         ) from exc
     pinned_headers = {**headers, "Host": host if port in (80, 443) else f"{host}:{port}"}
-    extensions = {"sni_hostname": host} if url.startswith("https") else {}
-    return pinned_url(url, address, port), pinned_headers, extensions
+    # TLS to the pinned address still names, and verifies, the provider's host.
+    options = {"server_hostname": host} if url.startswith("https") else {}
+    return pinned_url(url, address, port), pinned_headers, options
 
 
 class OpenAICompatibleModel:
@@ -150,44 +200,49 @@ class OpenAICompatibleModel:
             body["tools"] = [tool.as_openai() for tool in tools]
         retries = settings.LLM_MAX_RETRIES
         attempt = 0
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         while True:
             started = False
             try:
-                url, headers, extensions = await _outbound(self.config, self._url, self._headers())
-                async with http_client().stream(
-                    "POST", url, json=body, headers=headers, timeout=_timeout(), extensions=extensions
+                url, headers, options = await _outbound(self.config, self._url, self._headers())
+                async with _session() as session, session.post(
+                    url, data=data, headers=headers, timeout=_timeout(), allow_redirects=False,
+                    proxy=_proxy_for(url), **options,
                 ) as response:
-                    if response.status_code >= 400:
-                        payload = await response.aread()
-                        if response.status_code in _RETRY_STATUSES and attempt < retries:
+                    if response.status >= 400:
+                        payload = await response.read()
+                        if response.status in _RETRY_STATUSES and attempt < retries:
                             attempt += 1
                             await self._backoff(attempt)
                             continue
-                        raise ProviderError(_upstream_message(response.status_code, payload), status=response.status_code)
+                        raise ProviderError(_upstream_message(response.status, payload), status=response.status)
                     async for chunk in self._parse(response, messages):
                         started = True
                         yield chunk
                     return
             except ProviderError:
                 raise
-            except httpx.TimeoutException as exc:
-                if isinstance(exc, httpx.ConnectTimeout) and attempt < retries:
+            except aiohttp.ConnectionTimeoutError as exc:
+                if attempt < retries:
                     attempt += 1
                     continue
                 raise ProviderError("The provider did not answer in time.") from exc
-            except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            except TimeoutError as exc:  # aiohttp's read timeout is one too
+                raise ProviderError("The provider did not answer in time.") from exc
+            except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError,
+                    aiohttp.ClientOSError) as exc:
                 # Safe to retry only before the first byte reached the caller.
                 if not started and attempt < retries:
                     attempt += 1
                     await self._backoff(attempt)
                     continue
-                if isinstance(exc, httpx.ConnectError):
+                if isinstance(exc, aiohttp.ClientConnectorError):
                     raise ProviderError("Could not connect to the provider.") from exc
                 raise ProviderError("The provider closed the connection mid-answer.") from exc
-            except httpx.HTTPError as exc:
+            except aiohttp.ClientError as exc:
                 raise ProviderError(f"The provider request failed ({type(exc).__name__}).") from exc
 
-    async def _parse(self, response: httpx.Response, messages: list[dict[str, Any]]) -> AsyncIterator[ModelChunk]:
+    async def _parse(self, response: aiohttp.ClientResponse, messages: list[dict[str, Any]]) -> AsyncIterator[ModelChunk]:
         calls: dict[int, dict[str, str]] = {}
         usage: Usage | None = None
         output_chars = 0
@@ -248,31 +303,33 @@ class OpenAICompatibleModel:
     async def complete(self, messages: list[dict[str, Any]], *, max_tokens: int | None = None) -> str:
         """One non-streaming completion: the answer text."""
         body = self._body(messages, stream=False, max_tokens=max_tokens)
-        url, headers, extensions = await _outbound(self.config, self._url, self._headers())
+        url, headers, options = await _outbound(self.config, self._url, self._headers())
         try:
-            response = await http_client().post(
-                url, json=body, headers=headers, timeout=_timeout(), extensions=extensions
-            )
-        except httpx.TimeoutException as exc:
+            async with _session() as session, session.post(
+                url, json=body, headers=headers, timeout=_timeout(), allow_redirects=False,
+                proxy=_proxy_for(url), **options,
+            ) as response:
+                status, content = response.status, await response.read()
+        except TimeoutError as exc:
             raise ProviderError("The provider did not answer in time.") from exc
-        except httpx.ConnectError as exc:
+        except aiohttp.ClientConnectorError as exc:
             raise ProviderError("Could not connect to the provider.") from exc
-        except httpx.HTTPError as exc:
+        except aiohttp.ClientError as exc:
             raise ProviderError(f"The provider request failed ({type(exc).__name__}).") from exc
-        if response.status_code >= 400:
-            raise ProviderError(_upstream_message(response.status_code, response.content), status=response.status_code)
+        if status >= 400:
+            raise ProviderError(_upstream_message(status, content), status=status)
         try:
-            message = response.json()["choices"][0]["message"]
+            message = json.loads(content)["choices"][0]["message"]
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             raise ProviderError("The provider answered something that is not a chat completion.") from exc
         return message.get("content") or ""
 
 
-async def _sse_data(response: httpx.Response) -> AsyncIterator[bytes]:
+async def _sse_data(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
     """The ``data:`` payloads of an SSE body, split on bytes: this is the token hot path,
     and text line decoding costs several times more CPU per token."""
     pending = b""
-    async for piece in response.aiter_bytes():
+    async for piece in response.content.iter_any():
         pending += piece
         if b"\n" not in piece:
             continue
@@ -313,8 +370,9 @@ async def _warm_server(reader: asyncio.StreamReader, writer: asyncio.StreamWrite
 
 async def warm_stream() -> None:
     """Stream one completion from a throwaway server on this loop's loopback, through the pooled
-    client and :meth:`OpenAICompatibleModel.stream`: httpx's first request on a loop costs
-    about 30 ms of first-use paths, which the first run would otherwise pay. No provider is called."""
+    session and :meth:`OpenAICompatibleModel.stream`: the first request on a loop pays for
+    first-use paths (the session, its connector, the parser), which the first run would otherwise
+    pay. No provider is called."""
     server = await asyncio.start_server(_warm_server, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
@@ -328,7 +386,9 @@ async def warm_stream() -> None:
 
 
 async def aclose_http_client() -> None:
-    """Close the running loop's pooled client; for callers that end their loop (``asyncio.run`` in a worker)."""
-    client = _clients.pop(asyncio.get_running_loop(), None)
-    if client is not None:
-        await client.aclose()
+    """Close the running loop's pooled session (a new one is made on the next call)."""
+    loop = asyncio.get_running_loop()
+    session = _kept.get(loop)
+    if session is not None:
+        _kept[loop] = None
+        await session.close()

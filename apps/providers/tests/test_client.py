@@ -1,6 +1,10 @@
 """The OpenAI-compatible client against the fake upstream: real HTTP, real SSE."""
 from __future__ import annotations
 
+import asyncio
+import functools
+
+import aiohttp
 import pytest
 
 from apps.providers.client import OpenAICompatibleModel
@@ -117,14 +121,34 @@ async def test_it_completes_without_streaming(fake_llm):
     assert fake_llm.chat_requests[-1]["stream"] is False
 
 
-async def test_it_reuses_one_pooled_client_per_event_loop(fake_llm):
-    from apps.providers.client import aclose_http_client, http_client
+async def test_a_loop_that_keeps_a_session_reuses_it_and_any_other_loop_closes_its_own(fake_llm, monkeypatch):
+    from apps.providers import client
 
-    first = http_client()
+    made = []
+    real = aiohttp.ClientSession.__init__
+
+    def init(self, *args, **kwargs):
+        made.append(self)
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(aiohttp.ClientSession, "__init__", init)
+    # A loop that may end after the call (a task's async_to_sync): a session per call, closed after it.
+    assert client.http_client() is None
     await collect(model_for(fake_llm))
-    assert http_client() is first
-    await aclose_http_client()
-    assert first.is_closed and http_client() is not first
+    await model_for(fake_llm).complete([{"role": "user", "content": "hi"}])
+    assert len(made) == 2 and all(session.closed for session in made)
+
+    # The run worker's loop: one session for every call, connections kept alive between them.
+    client.keep_session_on(asyncio.get_running_loop())
+    first = client.http_client()
+    await collect(model_for(fake_llm))
+    await collect(model_for(fake_llm))
+    assert client.http_client() is first and not first.closed and len(made) == 3
+    # The upstream connection stays open for the next call.
+    assert sum(len(kept) for kept in first.connector._conns.values()) == 1
+    await client.aclose_http_client()
+    assert first.closed and client.http_client() is not first
+    await client.aclose_http_client()
 
 
 async def test_the_warm_up_streams_through_the_pooled_client_from_a_loopback_answer(monkeypatch):
@@ -139,9 +163,29 @@ async def test_the_warm_up_streams_through_the_pooled_client_from_a_loopback_ans
             yield chunk
 
     monkeypatch.setattr(OpenAICompatibleModel, "stream", stream)
+    client.keep_session_on(asyncio.get_running_loop())
     await client.warm_stream()
     # The whole path ran: the HTTP request, the SSE parse, the end of the answer.
     assert [chunk.kind for chunk in seen] == ["content", "usage"] and seen[0].text == "ok"
     # The loopback server said ``Connection: close``: the pool keeps nothing pointing at it.
-    assert client.http_client()._transport._pool.connections == []
+    assert not client.http_client().connector._conns
     await client.aclose_http_client()
+
+
+async def test_it_goes_through_the_environments_proxy_unless_no_proxy_exempts_the_host(fake_llm, monkeypatch):
+    from apps.providers import client
+
+    # The fake answers a proxied request too: an HTTP proxy is sent the whole URL as the path.
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{fake_llm.port}")
+    monkeypatch.setenv("NO_PROXY", "exempt.invalid")
+    monkeypatch.setattr(client, "_env_proxies", functools.cache(client._env_proxies.__wrapped__))
+    model = OpenAICompatibleModel(ModelConfig(base_url="http://llm.invalid/v1", api_key="k", model="m",
+                                              allow_private_network=True))
+    fake_llm.script(Reply(text="proxied"))
+    assert "".join(c.text for c in await collect(model) if c.kind == "content") == "proxied"
+    assert fake_llm.headers[-1]["Host"] == "llm.invalid"
+
+    exempt = OpenAICompatibleModel(ModelConfig(base_url="http://exempt.invalid/v1", api_key="k", model="m",
+                                               allow_private_network=True))
+    with pytest.raises(ProviderError, match="Could not connect"):
+        await collect(exempt)  # straight to a host that does not exist
