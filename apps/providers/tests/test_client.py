@@ -189,3 +189,85 @@ async def test_it_goes_through_the_environments_proxy_unless_no_proxy_exempts_th
                                                allow_private_network=True))
     with pytest.raises(ProviderError, match="Could not connect"):
         await collect(exempt)  # straight to a host that does not exist
+
+
+def _tls_files(directory, host: str) -> tuple[str, str, str]:
+    """A CA, and a certificate it signed for ``host``: (CA file, certificate file, key file)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(common: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = (x509.CertificateBuilder().subject_name(name("test CA")).issuer_name(name("test CA"))
+          .public_key(ca_key.public_key()).serial_number(1).not_valid_before(now - datetime.timedelta(hours=1))
+          .not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(ca_key, hashes.SHA256()))
+    cert = (x509.CertificateBuilder().subject_name(name(host)).issuer_name(ca.subject).public_key(key.public_key())
+            .serial_number(2).not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False).sign(ca_key, hashes.SHA256()))
+    paths = [str(directory / f) for f in ("ca.pem", "cert.pem", "key.pem")]
+    for path, data in zip(paths, (ca.public_bytes(serialization.Encoding.PEM), cert.public_bytes(serialization.Encoding.PEM),
+                                  key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                    serialization.NoEncryption())), strict=True):
+        with open(path, "wb") as file:
+            file.write(data)
+    return paths[0], paths[1], paths[2]
+
+
+@pytest.mark.parametrize("certified", ["llm.test", "other.test"])
+async def test_tls_to_the_pinned_address_names_and_verifies_the_providers_host(tmp_path, settings, monkeypatch, certified):
+    import ssl
+
+    from aiohttp import web
+
+    from apps.core import fetch
+    from apps.providers import client
+
+    settings.FETCH_ALLOW_LOOPBACK, settings.LLM_MAX_RETRIES = True, 0
+    ca_file, cert_file, key_file = _tls_files(tmp_path, certified)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert_file, key_file)
+    names = []
+    server_tls.sni_callback = lambda sock, server_name, context: names.append(server_name)
+    hosts = []
+
+    async def answer(request: web.Request) -> web.StreamResponse:
+        hosts.append(request.headers["Host"])
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        await response.write(b'data: {"choices":[{"delta":{"content":"secure"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n')
+        return response
+
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_tls)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+
+    async def resolve(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"] if host == "llm.test" else []
+
+    monkeypatch.setattr(fetch, "resolve", resolve)
+    monkeypatch.setattr(client, "_tls_context", lambda: ssl.create_default_context(cafile=ca_file))
+    model = OpenAICompatibleModel(ModelConfig(base_url=f"https://llm.test:{port}/v1", api_key="k", model="m"))
+    try:
+        if certified == "llm.test":
+            assert "".join(c.text for c in await collect(model) if c.kind == "content") == "secure"
+            assert hosts == [f"llm.test:{port}"]
+        else:  # a certificate for another host is refused, though the address is the pinned one
+            with pytest.raises(ProviderError, match="Could not connect"):
+                await collect(model)
+            assert hosts == []
+        assert names == ["llm.test"]
+    finally:
+        await runner.cleanup()
