@@ -87,6 +87,42 @@ def test_it_searches_duplicates_and_deletes_agents(page, register):
     expect(page.locator("#agent-editor")).to_be_hidden()
 
 
+def test_an_agent_that_opens_late_leaves_the_focus_where_the_user_went_meanwhile(page, register):
+    import re
+
+    from playwright.sync_api import expect
+
+    register(page, "cid")
+    page.goto("/app/agents")
+    for title in ("Travel planner", "Tax helper"):
+        page.get_by_role("button", name="New agent").click()
+        _editor(page).get_by_label("Name").fill(title)
+        _editor(page).get_by_role("button", name="Create agent").click()
+        expect(page.locator("#agent-editor-title")).to_have_text(f"Edit “{title}”")  # reopened as saved
+    held = []
+    agent_read = re.compile(r".*/api/agent/[0-9a-f-]{36}$")
+
+    def hold(route) -> None:  # the agent's read waits for us
+        held.append(route)
+
+    page.route(agent_read, hold)
+
+    page.get_by_role("button", name="Edit Travel planner").click()
+    for _ in range(200):  # the click's read reaches the route (Playwright runs handlers while it waits)
+        if held:
+            break
+        page.wait_for_timeout(50)
+    page.get_by_label("Search agents").fill("tax")  # the user goes on while the editor loads
+    held[0].continue_()
+
+    expect(_editor(page).get_by_label("Name")).to_have_value("Travel planner")
+    # The editor did not take the focus back: what the user types still goes into the search.
+    expect(page.get_by_label("Search agents")).to_be_focused()
+    page.keyboard.type(" helper")
+    expect(page.get_by_label("Search agents")).to_have_value("tax helper")
+    expect(page.locator("#agent-list .agent .item-title")).to_have_text(["Tax helper"])
+
+
 def test_it_optimizes_the_prompt_and_drafts_an_agent_from_a_description(page, register):
     from playwright.sync_api import expect
 

@@ -288,6 +288,7 @@ async function save() {
 }
 
 async function openEditor(agentId, draft = null) {
+  const focused = document.activeElement;
   let agent;
   if (agentId) {
     try {
@@ -309,7 +310,9 @@ async function openEditor(agentId, draft = null) {
   renderList();
   await renderSharing(agent);
   history.replaceState(null, "", agent.id ? `/app/agents?agent=${encodeURIComponent(agent.id)}` : "/app/agents");
-  $("agent-form").elements.namedItem("name").focus();
+  // Into the editor, unless the user went on elsewhere (the search box) while it loaded.
+  const now = document.activeElement;
+  if (now === focused || now === document.body || !now) $("agent-form").elements.namedItem("name").focus();
 }
 
 function closeEditor() {
