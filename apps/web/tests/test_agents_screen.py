@@ -13,6 +13,16 @@ def _editor(page):
     return page.locator("#agent-form")
 
 
+def _create_agents(page, *titles: str) -> None:
+    from playwright.sync_api import expect
+
+    for title in titles:
+        page.get_by_role("button", name="New agent").click()
+        _editor(page).get_by_label("Name").fill(title)
+        _editor(page).get_by_role("button", name="Create agent").click()
+        expect(page.locator("#agent-editor-title")).to_have_text(f"Edit “{title}”")  # reopened as saved
+
+
 def _checkbox(page, group: str, label: str):
     return page.locator(f'fieldset[data-field="{group}"]').get_by_label(label, exact=True)
 
@@ -67,11 +77,7 @@ def test_it_searches_duplicates_and_deletes_agents(page, register):
 
     register(page, "bea")
     page.goto("/app/agents")
-    for title in ("Travel planner", "Tax helper"):
-        page.get_by_role("button", name="New agent").click()
-        _editor(page).get_by_label("Name").fill(title)
-        _editor(page).get_by_role("button", name="Create agent").click()
-        expect(page.locator("#agent-list .agent", has_text=title)).to_have_count(1)
+    _create_agents(page, "Travel planner", "Tax helper")
 
     page.get_by_label("Search agents").fill("tax")
     expect(page.locator("#agent-list .agent .item-title")).to_have_text(["Tax helper"])
@@ -94,11 +100,7 @@ def test_an_agent_that_opens_late_leaves_the_focus_where_the_user_went_meanwhile
 
     register(page, "cid")
     page.goto("/app/agents")
-    for title in ("Travel planner", "Tax helper"):
-        page.get_by_role("button", name="New agent").click()
-        _editor(page).get_by_label("Name").fill(title)
-        _editor(page).get_by_role("button", name="Create agent").click()
-        expect(page.locator("#agent-editor-title")).to_have_text(f"Edit “{title}”")  # reopened as saved
+    _create_agents(page, "Travel planner", "Tax helper")
     held = []
     agent_read = re.compile(r".*/api/agent/[0-9a-f-]{36}$")
 
