@@ -262,7 +262,8 @@ def _sandbox_with(owner: User, *, file: str = "", session: str = "", port: int |
     if file:
         sandboxes.file_write(sandbox=sandbox, path=file, data=b"hello")
     if session:
-        sandboxes.session_start(sandbox=sandbox, name=session, command="true", port=port)
+        # Alive for the request: a session whose command has exited is not running (`true` raced the check).
+        sandboxes.session_start(sandbox=sandbox, name=session, command="sleep 60", port=port)
     if slide:
         ids["slide_id"] = slides.slide_create(sandbox=sandbox, title="Intro", content="<p>x</p>")["id"]
     return ids
